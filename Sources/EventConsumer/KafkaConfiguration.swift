@@ -1,0 +1,38 @@
+import CKafka
+
+/// librdkafka client properties (`bootstrap.servers`, `fetch.wait.max.ms`, …) as plain strings.
+///
+/// chatfn sets what its semantics need (manual offset store, no auto reset surprises) and lets
+/// operators override everything else with `extra`.
+public struct KafkaConfiguration: Sendable {
+    public var properties: [String: String]
+
+    public init(bootstrapServers: String, properties: [String: String] = [:]) {
+        self.properties = properties
+        self.properties["bootstrap.servers"] = bootstrapServers
+    }
+
+    public var bootstrapServers: String { properties["bootstrap.servers"] ?? "" }
+
+    /// Returns a new configuration with `other` layered on top of this one.
+    public func merging(_ other: [String: String]) -> KafkaConfiguration {
+        var copy = self
+        copy.properties.merge(other) { _, new in new }
+        return copy
+    }
+
+    /// Builds an `rd_kafka_conf_t`; the caller owns it until it is handed to `rd_kafka_new`.
+    func makeNativeConfiguration() throws -> OpaquePointer {
+        guard let conf = rd_kafka_conf_new() else { throw KafkaError("rd_kafka_conf_new failed") }
+        var errorBuffer = [CChar](repeating: 0, count: 512)
+        for (key, value) in properties.sorted(by: { $0.key < $1.key }) {
+            let result = rd_kafka_conf_set(conf, key, value, &errorBuffer, errorBuffer.count)
+            if result != RD_KAFKA_CONF_OK {
+                rd_kafka_conf_destroy(conf)
+                let reason = String(errorBuffer: errorBuffer)
+                throw KafkaError("invalid Kafka setting \(key)=\(value): \(reason)")
+            }
+        }
+        return conf
+    }
+}

@@ -1,0 +1,60 @@
+import CKafka
+import Foundation
+import Logging
+
+/// A member of a Kafka consumer group that hands records out as an `AsyncSequence` and commits each
+/// partition only up to the contiguous prefix of records the application reported processed.
+///
+/// librdkafka is polled on a dedicated thread. That thread also runs the rebalance callback: on revoke it
+/// waits (bounded) for the revoked partitions' records to finish and commits them before releasing the
+/// partitions. ``shutdown()`` stops fetching, drains, commits and leaves the group.
+public final class KafkaConsumer: Sendable {
+    /// Records in the order the broker delivered them, per partition.
+    public let records: AsyncStream<KafkaRecord>
+    private let core: ConsumerCore
+    private let handle: KafkaHandle
+    private let pollLoop: PollLoop
+
+    public init(configuration: KafkaConsumerConfiguration, logger: Logger) throws {
+        let conf = try configuration.effectiveKafka.makeNativeConfiguration()
+        let (records, continuation) = AsyncStream.makeStream(of: KafkaRecord.self)
+        let core = ConsumerCore(configuration: configuration, logger: logger, continuation: continuation)
+        // The core outlives the handle: both are owned by this consumer, and the poll loop, the only
+        // caller of callbacks, ends before the handle is destroyed.
+        rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(core).toOpaque())
+        rd_kafka_conf_set_rebalance_cb(conf, rebalanceCallback)
+        let handle = try KafkaHandle(type: RD_KAFKA_CONSUMER, configuration: conf)
+        rd_kafka_poll_set_consumer(handle.pointer)
+        let subscription = TopicPartition.makeNativeList(
+            configuration.topics.map { (TopicPartition(topic: $0, partition: RD_KAFKA_PARTITION_UA), nil) })
+        let subscribeError = rd_kafka_subscribe(handle.pointer, subscription)
+        rd_kafka_topic_partition_list_destroy(subscription)
+        guard subscribeError == RD_KAFKA_RESP_ERR_NO_ERROR else {
+            throw KafkaError("could not subscribe to \(configuration.topics.joined(separator: ", "))", rdError: subscribeError)
+        }
+        self.records = records
+        self.core = core
+        self.handle = handle
+        self.pollLoop = PollLoop(
+            name: "chatfn-consumer-poll",
+            iteration: { core.pollOnce(handle.pointer) },
+            onExit: { core.close(handle.pointer) }
+        )
+    }
+
+    /// Reports `record` processed (whatever its outcome): its offset becomes committable once every
+    /// earlier record of its partition is processed too.
+    public func markProcessed(_ record: KafkaRecord) {
+        core.markProcessed(record, handle: handle.pointer)
+    }
+
+    /// Records handed out and not yet committable.
+    public var inFlight: Int { core.progress.inFlight }
+
+    /// Stops fetching, waits up to the drain timeout for handed-out records, commits, leaves the group,
+    /// and ends ``records``.
+    public func shutdown() async {
+        pollLoop.requestStop()
+        await pollLoop.waitUntilFinished()
+    }
+}

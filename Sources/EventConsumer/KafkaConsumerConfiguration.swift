@@ -1,0 +1,48 @@
+/// How a chatfn consumer joins its group and how much work it hands out at once.
+public struct KafkaConsumerConfiguration: Sendable {
+    public var kafka: KafkaConfiguration
+    public var groupId: String
+    public var topics: [String]
+    /// Records handed out but not yet committable; at this bound the consumer pauses its partitions,
+    /// so memory stays bounded however large the backlog is.
+    public var maxInFlight: Int
+    /// How long a revoke or a shutdown waits for handed-out records to finish before it commits.
+    public var drainTimeout: Duration
+
+    public init(
+        kafka: KafkaConfiguration,
+        groupId: String,
+        topics: [String],
+        maxInFlight: Int = 1_000,
+        drainTimeout: Duration = .seconds(30)
+    ) {
+        self.kafka = kafka
+        self.groupId = groupId
+        self.topics = topics
+        self.maxInFlight = max(1, maxInFlight)
+        self.drainTimeout = drainTimeout
+    }
+
+    /// librdkafka settings chatfn's delivery guarantees rely on, under the operator's own overrides.
+    var effectiveKafka: KafkaConfiguration {
+        let required: [String: String] = [
+            "group.id": groupId,
+            // Offsets are stored by chatfn once a record's function completed, then auto-committed.
+            "enable.auto.offset.store": "false",
+            "enable.auto.commit": "true",
+        ]
+        let defaults: [String: String] = [
+            "auto.commit.interval.ms": "1000",
+            "auto.offset.reset": "earliest",
+            "partition.assignment.strategy": "cooperative-sticky",
+            "enable.partition.eof": "false",
+            "fetch.wait.max.ms": "100",
+            "socket.nagle.disable": "true",
+            "session.timeout.ms": "10000",
+            "heartbeat.interval.ms": "1000",
+        ]
+        return KafkaConfiguration(bootstrapServers: kafka.bootstrapServers, properties: defaults)
+            .merging(kafka.properties)
+            .merging(required)
+    }
+}

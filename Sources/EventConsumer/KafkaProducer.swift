@@ -1,0 +1,107 @@
+import CKafka
+import Logging
+
+/// Publishes records and reports, per record, where the broker stored it.
+///
+/// Delivery reports are served by a poll loop on a dedicated thread; `send` suspends until its report
+/// arrives, so a returned receipt means the broker acknowledged the record (`acks=all` by default).
+public final class KafkaProducer: Sendable {
+    private let handle: KafkaHandle
+    private let deliveries: DeliveryRegistry
+    private let pollLoop: PollLoop
+
+    /// - Parameter lowLatency: no batching delay and Nagle off, for request/reply paths.
+    public init(configuration: KafkaConfiguration, lowLatency: Bool = false) throws {
+        var defaults: [String: String] = ["enable.idempotence": "true", "socket.nagle.disable": "true"]
+        defaults["linger.ms"] = lowLatency ? "0" : "5"
+        let effective = KafkaConfiguration(bootstrapServers: configuration.bootstrapServers, properties: defaults)
+            .merging(configuration.properties)
+        let conf = try effective.makeNativeConfiguration()
+        let deliveries = DeliveryRegistry()
+        // The registry outlives the handle: both are owned by this producer, the handle is destroyed first.
+        rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(deliveries).toOpaque())
+        rd_kafka_conf_set_dr_msg_cb(conf, deliveryReportCallback)
+        let handle = try KafkaHandle(type: RD_KAFKA_PRODUCER, configuration: conf)
+        self.handle = handle
+        self.deliveries = deliveries
+        self.pollLoop = PollLoop(name: "chatfn-producer-poll", iteration: { _ = rd_kafka_poll(handle.pointer, 100) })
+    }
+
+    deinit {
+        pollLoop.requestStop()
+    }
+
+    /// Publishes `record` and returns once the broker has acknowledged it.
+    @discardableResult
+    public func send(_ record: ProducerRecord) async throws -> DeliveryReceipt {
+        try await withCheckedThrowingContinuation { continuation in
+            let id = deliveries.register(continuation)
+            if let error = enqueue(record, messageId: id) {
+                if let continuation = deliveries.take(id) { continuation.resume(throwing: error) }
+            }
+        }
+    }
+
+    /// Waits until every queued record has a delivery report, or `timeoutMs` passed; true when all did.
+    public func flush(timeoutMs: Int32 = 10_000) async -> Bool {
+        let handle = handle
+        let result = try? await DedicatedThread.run(name: "chatfn-producer-flush") {
+            rd_kafka_flush(handle.pointer, timeoutMs)
+        }
+        return result == RD_KAFKA_RESP_ERR_NO_ERROR
+    }
+
+    /// Flushes, stops the poll thread, and fails whatever is still unreported.
+    public func shutdown(timeoutMs: Int32 = 10_000) async {
+        _ = await flush(timeoutMs: timeoutMs)
+        pollLoop.requestStop()
+        await pollLoop.waitUntilFinished()
+        deliveries.failAll(KafkaError("producer shut down before the record was delivered"))
+    }
+
+    /// Hands the record to librdkafka (which copies key and value); nil on success.
+    private func enqueue(_ record: ProducerRecord, messageId: UInt) -> KafkaError? {
+        let headers = rd_kafka_headers_new(record.headers.count)
+        for header in record.headers {
+            if let value = header.value {
+                _ = value.withUnsafeBytes { rd_kafka_header_add(headers, header.key, -1, $0.baseAddress, $0.count) }
+            } else {
+                _ = rd_kafka_header_add(headers, header.key, -1, nil, 0)
+            }
+        }
+        var failure: KafkaError?
+        record.topic.withCString { topic in
+            record.value.withUnsafeBytes { value in
+                withOptionalBytes(record.key) { key in
+                    var values = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 7)
+                    values[0].vtype = RD_KAFKA_VTYPE_TOPIC
+                    values[0].u.cstr = topic
+                    values[1].vtype = RD_KAFKA_VTYPE_PARTITION
+                    values[1].u.i32 = record.partition ?? RD_KAFKA_PARTITION_UA
+                    values[2].vtype = RD_KAFKA_VTYPE_VALUE
+                    values[2].u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
+                    values[2].u.mem.size = value.count
+                    values[3].vtype = RD_KAFKA_VTYPE_KEY
+                    values[3].u.mem.ptr = key.map { UnsafeMutableRawPointer(mutating: $0.baseAddress) } ?? nil
+                    values[3].u.mem.size = key?.count ?? 0
+                    values[4].vtype = RD_KAFKA_VTYPE_MSGFLAGS
+                    values[4].u.i = RD_KAFKA_MSG_F_COPY
+                    values[5].vtype = RD_KAFKA_VTYPE_OPAQUE
+                    values[5].u.ptr = UnsafeMutableRawPointer(bitPattern: messageId)
+                    values[6].vtype = RD_KAFKA_VTYPE_HEADERS
+                    values[6].u.headers = headers
+                    if let error = rd_kafka_produceva(handle.pointer, &values, values.count) {
+                        rd_kafka_headers_destroy(headers)  // ownership passes to librdkafka only on success
+                        failure = KafkaError("could not publish to \(record.topic)", consuming: error)
+                    }
+                }
+            }
+        }
+        return failure
+    }
+}
+
+private func withOptionalBytes<R>(_ bytes: [UInt8]?, _ body: (UnsafeRawBufferPointer?) -> R) -> R {
+    guard let bytes else { return body(nil) }
+    return bytes.withUnsafeBytes { body($0) }
+}
