@@ -1,1 +1,181 @@
-x
+'use strict';
+// chatfn worker harness: runs chat functions for one chatfn process, over a framed protocol on fd 3
+// (requests in) and fd 4 (replies out). stdout and stderr are never used for the protocol, so nothing a
+// function prints can corrupt it; console output is captured and attributed to the invocation that wrote
+// it through AsyncLocalStorage, even with many invocations in flight.
+//
+// Frame: u32 BE length of the rest | u8 kind | u32 BE header length | header (JSON) | body (bytes)
+
+const fs = require('fs');
+const net = require('net');
+const path = require('path');
+const util = require('util');
+const Module = require('module');
+const { AsyncLocalStorage } = require('async_hooks');
+
+const KIND = { invoke: 1, ready: 10, log: 11, result: 12 };
+const EMPTY = Buffer.alloc(0);
+
+const output = new net.Socket({ fd: 4, readable: false, writable: true });
+const input = new net.Socket({ fd: 3, readable: true, writable: false });
+
+function send(kind, header, body = EMPTY) {
+  const headerBytes = Buffer.from(JSON.stringify(header));
+  const prefix = Buffer.allocUnsafe(9);
+  prefix.writeUInt32BE(1 + 4 + headerBytes.length + body.length, 0);
+  prefix.writeUInt8(kind, 4);
+  prefix.writeUInt32BE(headerBytes.length, 5);
+  output.write(Buffer.concat([prefix, headerBytes, body]));
+}
+
+// ---- logs, attributed to the invocation whose async context wrote them ----
+const invocationScope = new AsyncLocalStorage();
+
+function emitLog(level, text, invocationId) {
+  const id = invocationId ?? invocationScope.getStore()?.id ?? null;
+  send(KIND.log, { id, level }, Buffer.from(text));
+}
+
+const consoleLevels = { log: 'info', info: 'info', warn: 'warn', error: 'error', debug: 'debug', trace: 'debug' };
+for (const [method, level] of Object.entries(consoleLevels)) {
+  console[method] = (...args) => emitLog(level, util.format(...args));
+}
+for (const [stream, level] of [[process.stdout, 'info'], [process.stderr, 'error']]) {
+  stream.write = (chunk, encoding, callback) => {
+    emitLog(level, Buffer.isBuffer(chunk) ? chunk.toString('utf8').replace(/\n$/, '') : String(chunk).replace(/\n$/, ''));
+    const done = typeof encoding === 'function' ? encoding : callback;
+    if (typeof done === 'function') process.nextTick(done);
+    return true;
+  };
+}
+
+function makeLogger(invocationId) {
+  const log = (...args) => emitLog('info', util.format(...args), invocationId);
+  log.info = log;
+  log.debug = (...args) => emitLog('debug', util.format(...args), invocationId);
+  log.warn = (...args) => emitLog('warn', util.format(...args), invocationId);
+  log.error = (...args) => emitLog('error', util.format(...args), invocationId);
+  return log;
+}
+
+process.on('unhandledRejection', (reason) => {
+  emitLog('error', `unhandled promise rejection: ${reason instanceof Error ? reason.stack : util.inspect(reason)}`);
+});
+process.on('uncaughtException', (error) => {
+  emitLog('error', `uncaught exception: ${error instanceof Error ? error.stack : util.inspect(error)}`);
+});
+
+// ---- loading functions ----
+// ChatKitty-style functions declare a top-level `async function handleEvent(event, context)` without
+// exporting it; the appended line (after the user's last line, so line numbers stay true) exports it.
+const EXPORT_TOP_LEVEL_HANDLER =
+  '\n;if (typeof handleEvent === "function" && typeof module.exports !== "function" && !module.exports.handleEvent) module.exports.handleEvent = handleEvent;\n';
+
+const loaded = new Map(); // file -> { version, handler }
+
+function loadFunction(file, version) {
+  const cached = loaded.get(file);
+  if (cached && cached.version === version) return cached.handler;
+  const source = fs.readFileSync(file, 'utf8');
+  const functionModule = new Module(file, module);
+  functionModule.filename = file;
+  functionModule.paths = Module._nodeModulePaths(path.dirname(file));
+  functionModule._compile(source + EXPORT_TOP_LEVEL_HANDLER, file);
+  const exported = functionModule.exports;
+  const handler = typeof exported === 'function' ? exported : exported.handleEvent ?? exported.default;
+  if (typeof handler !== 'function') {
+    throw new Error(`${file} defines no handleEvent(event, context): declare it, or export it with module.exports`);
+  }
+  loaded.set(file, { version, handler });
+  return handler;
+}
+
+// ---- invocations ----
+let inFlight = 0;
+let inputEnded = false;
+
+function decodeEvent(header, body) {
+  const text = body.toString('utf8');
+  let parsed;
+  try {
+    parsed = text.length === 0 ? null : JSON.parse(text);
+  } catch (error) {
+    throw Object.assign(new Error(`event data is not valid JSON: ${error.message}`), { invalidEvent: true });
+  }
+  if (header.mode !== 'structured') return parsed;
+  if (parsed === null || typeof parsed !== 'object') {
+    throw Object.assign(new Error('structured CloudEvent is not a JSON object'), { invalidEvent: true });
+  }
+  if (parsed.data_base64 !== undefined) {
+    const raw = Buffer.from(parsed.data_base64, 'base64').toString('utf8');
+    try {
+      return JSON.parse(raw);
+    } catch (error) {
+      throw Object.assign(new Error(`data_base64 is not JSON: ${error.message}`), { invalidEvent: true });
+    }
+  }
+  return parsed.data ?? null;
+}
+
+function describeError(error) {
+  if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack };
+  return { name: 'Error', message: typeof error === 'string' ? error : util.inspect(error) };
+}
+
+async function invoke(header, body) {
+  inFlight += 1;
+  const id = header.id;
+  await invocationScope.run({ id }, async () => {
+    try {
+      const event = decodeEvent(header, body);
+      const handler = loadFunction(header.file, header.version);
+      const context = {
+        invocationId: id,
+        eventId: header.eventId,
+        trigger: header.trigger,
+        appId: header.appId,
+        source: header.source,
+        time: header.time ?? null,
+        attempt: header.attempt,
+        deadline: header.deadline,
+        log: makeLogger(id),
+      };
+      const value = await handler(event, context);
+      const resultBody = value === undefined ? EMPTY : Buffer.from(JSON.stringify(value));
+      send(KIND.result, { id, status: 'succeeded' }, resultBody);
+    } catch (error) {
+      const status = error && error.invalidEvent ? 'invalid_event' : 'failed';
+      send(KIND.result, { id, status, error: describeError(error) });
+    }
+  });
+  inFlight -= 1;
+  if (inputEnded && inFlight === 0) exitWhenFlushed();
+}
+
+// ---- the request stream ----
+let pending = EMPTY;
+
+input.on('data', (chunk) => {
+  pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+  while (pending.length >= 4) {
+    const length = pending.readUInt32BE(0);
+    if (pending.length < 4 + length) break;
+    const kind = pending.readUInt8(4);
+    const headerLength = pending.readUInt32BE(5);
+    const header = JSON.parse(pending.subarray(9, 9 + headerLength).toString('utf8'));
+    const body = pending.subarray(9 + headerLength, 4 + length);
+    pending = pending.subarray(4 + length);
+    if (kind === KIND.invoke) invoke(header, Buffer.from(body));
+  }
+});
+
+input.on('end', () => {
+  inputEnded = true;
+  if (inFlight === 0) exitWhenFlushed();
+});
+
+function exitWhenFlushed() {
+  output.end(() => process.exit(0));
+}
+
+send(KIND.ready, { pid: process.pid, node: process.version });

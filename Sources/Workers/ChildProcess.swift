@@ -1,0 +1,106 @@
+import Foundation
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A spawned worker process and the parent's ends of its two protocol pipes.
+struct ChildProcess {
+    let pid: pid_t
+    /// chatfn writes requests here; the child reads them on fd 3.
+    let requestFD: Int32
+    /// chatfn reads replies here; the child writes them on fd 4.
+    let replyFD: Int32
+
+    /// Spawns `executable` with its protocol pipes on fds 3 and 4, stdin from /dev/null, stdout and stderr
+    /// shared with chatfn, in a process group of its own (so a Ctrl-C in chatfn's terminal reaches chatfn,
+    /// which drains, and not the workers directly).
+    static func spawn(executable: String, arguments: [String], environment: [String: String]) throws -> ChildProcess {
+        // Pipes are made close-on-exec only after pipe(2) returns; spawning one child at a time keeps a
+        // concurrent spawn from inheriting another child's pipe ends in that window.
+        try spawnLock.withLock { _ in try spawnLocked(executable: executable, arguments: arguments, environment: environment) }
+    }
+
+    private static let spawnLock = Mutex(())
+
+    private static func spawnLocked(executable: String, arguments: [String], environment: [String: String]) throws -> ChildProcess {
+        let requests = try makePipe()
+        let replies = try makePipe()
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, requests.read, 3)
+        posix_spawn_file_actions_adddup2(&actions, replies.write, 4)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var defaultSignals = sigset_t()
+        sigemptyset(&defaultSignals)
+        for signal in [SIGPIPE, SIGINT, SIGTERM, SIGHUP] { sigaddset(&defaultSignals, signal) }
+        var noMask = sigset_t()
+        sigemptyset(&noMask)
+        posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
+        posix_spawnattr_setsigmask(&attributes, &noMask)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        close(requests.read)
+        close(replies.write)
+        guard result == 0 else {
+            close(requests.write)
+            close(replies.read)
+            throw WorkerError.launchFailed("\(executable): \(String(cString: strerror(result)))")
+        }
+        return ChildProcess(pid: pid, requestFD: requests.write, replyFD: replies.read)
+    }
+
+    /// A close-on-exec pipe whose ends sit above fd 4, so the child's dup2 onto 3 and 4 always takes effect.
+    private static func makePipe() throws -> (read: Int32, write: Int32) {
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else {
+            throw WorkerError.launchFailed("pipe: \(String(cString: strerror(errno)))")
+        }
+        let read = fcntl(fds[0], F_DUPFD_CLOEXEC, 10)
+        let write = fcntl(fds[1], F_DUPFD_CLOEXEC, 10)
+        close(fds[0])
+        close(fds[1])
+        guard read >= 0, write >= 0 else { throw WorkerError.launchFailed("fcntl: \(String(cString: strerror(errno)))") }
+        return (read, write)
+    }
+
+    /// Blocks a dedicated thread until the child exits, then reports how it ended.
+    static func awaitExit(of pid: pid_t, _ onExit: @escaping @Sendable (ExitStatus) -> Void) {
+        let thread = Thread {
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+            onExit(ExitStatus(waitStatus: status))
+        }
+        thread.name = "chatfn-worker-reaper-\(pid)"
+        thread.start()
+    }
+}
+
+/// How a worker process ended.
+public enum ExitStatus: Sendable, Hashable, CustomStringConvertible {
+    case exited(Int32)
+    case signaled(Int32)
+
+    init(waitStatus: Int32) {
+        let signal = waitStatus & 0x7f
+        self = signal == 0 ? .exited((waitStatus >> 8) & 0xff) : .signaled(signal)
+    }
+
+    public var description: String {
+        switch self {
+        case .exited(let code): "exited with code \(code)"
+        case .signaled(let signal): "killed by signal \(signal)"
+        }
+    }
+}

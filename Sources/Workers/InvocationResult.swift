@@ -1,0 +1,63 @@
+/// How an invocation ended.
+public enum InvocationStatus: String, Sendable, Codable, CaseIterable {
+    case succeeded
+    /// The function threw or its promise rejected, or it could not be loaded.
+    case failed
+    case timeout
+    /// The worker process died while the invocation was in flight.
+    case crashed
+    /// The event data could not be decoded (not JSON): running it again will not help.
+    case invalidEvent = "invalid_event"
+}
+
+/// What a function threw, as the worker described it.
+public struct InvocationError: Sendable, Codable, Hashable {
+    public var name: String?
+    public var message: String
+    public var stack: String?
+
+    public init(name: String? = nil, message: String, stack: String? = nil) {
+        self.name = name
+        self.message = message
+        self.stack = stack
+    }
+}
+
+/// One line a function logged (through `console` or `context.log`).
+public struct InvocationLogLine: Sendable, Hashable {
+    public var level: String
+    public var message: String
+
+    public init(level: String, message: String) {
+        self.level = level
+        self.message = message
+    }
+}
+
+/// The outcome of an ``InvocationRequest``.
+public struct InvocationResult: Sendable {
+    public var invocationId: String
+    public var status: InvocationStatus
+    /// The function's return value as JSON, when it returned one.
+    public var value: [UInt8]?
+    public var error: InvocationError?
+    public var logs: [InvocationLogLine]
+    public var duration: Duration
+    /// The invocation waited for a new worker process to start.
+    public var coldStart: Bool
+    public var workerPid: Int32?
+
+    public init(
+        invocationId: String, status: InvocationStatus, value: [UInt8]? = nil, error: InvocationError? = nil,
+        logs: [InvocationLogLine] = [], duration: Duration = .zero, coldStart: Bool = false, workerPid: Int32? = nil
+    ) {
+        self.invocationId = invocationId
+        self.status = status
+        self.value = value
+        self.error = error
+        self.logs = logs
+        self.duration = duration
+        self.coldStart = coldStart
+        self.workerPid = workerPid
+    }
+}

@@ -1,0 +1,103 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOFoundationCompat
+import Synchronization
+
+/// The invocations in flight in one worker process: registers them, attributes log lines to them, and
+/// completes each exactly once (result, timeout, or the process dying).
+final class InvocationTable: Sendable {
+    private struct Pending {
+        var continuation: CheckedContinuation<InvocationResult, Never>
+        var logs = InvocationLogBuffer()
+        var started: ContinuousClock.Instant
+        var timeout: Scheduled<Void>?
+        var coldStart: Bool
+    }
+
+    private struct State {
+        var pending: [String: Pending] = [:]
+        var closedReason: String?
+    }
+
+    let pid: Int32
+    let ready: EventLoopPromise<Void>
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    init(pid: Int32, ready: EventLoopPromise<Void>, logger: Logger) {
+        self.pid = pid
+        self.ready = ready
+        self.logger = logger
+    }
+
+    var inFlight: Int { state.withLock { $0.pending.count } }
+    var isOpen: Bool { state.withLock { $0.closedReason == nil } }
+
+    /// Adds an invocation; false (and the continuation untouched) when the process is gone.
+    func register(_ id: String, coldStart: Bool, continuation: CheckedContinuation<InvocationResult, Never>) -> Bool {
+        state.withLock { state in
+            guard state.closedReason == nil else { return false }
+            state.pending[id] = Pending(continuation: continuation, started: .now, coldStart: coldStart)
+            return true
+        }
+    }
+
+    func attachTimeout(_ id: String, _ timeout: Scheduled<Void>) {
+        let attached = state.withLock { state in
+            guard state.pending[id] != nil else { return false }
+            state.pending[id]!.timeout = timeout
+            return true
+        }
+        if !attached { timeout.cancel() }
+    }
+
+    func finish(_ id: String, status: InvocationStatus, value: [UInt8]? = nil, error: InvocationError? = nil) {
+        guard let pending = state.withLock({ $0.pending.removeValue(forKey: id) }) else { return }
+        pending.timeout?.cancel()
+        pending.continuation.resume(returning: InvocationResult(
+            invocationId: id, status: status, value: value, error: error, logs: pending.logs.finished,
+            duration: ContinuousClock.now - pending.started, coldStart: pending.coldStart, workerPid: pid))
+    }
+
+    /// Ends every in-flight invocation as crashed; later registrations are refused.
+    func close(reason: String) {
+        let orphans = state.withLock { state -> [String] in
+            if state.closedReason == nil { state.closedReason = reason }
+            return Array(state.pending.keys)
+        }
+        ready.fail(WorkerError.launchFailed("worker \(pid) \(reason) before it was ready"))
+        for id in orphans {
+            finish(id, status: .crashed, error: InvocationError(name: "WorkerCrashed", message: "worker process \(pid) \(reason)"))
+        }
+    }
+
+    func receive(_ frame: WireFrame) {
+        switch WireFrame.Kind(rawValue: frame.kind) {
+        case .ready:
+            ready.succeed(())
+        case .log:
+            guard let header = try? JSONDecoder().decode(LogHeader.self, from: frame.header) else { return }
+            let line = InvocationLogLine(level: header.level, message: String(buffer: frame.body))
+            let attributed = header.id.map { id in
+                state.withLock { state in
+                    guard state.pending[id] != nil else { return false }
+                    state.pending[id]!.logs.append(line)
+                    return true
+                }
+            } ?? false
+            if !attributed {
+                logger.info("\(line.message)", metadata: ["worker": "\(pid)", "invocation": "\(header.id ?? "-")"])
+            }
+        case .result:
+            guard let header = try? JSONDecoder().decode(ResultHeader.self, from: frame.header) else {
+                logger.error("worker sent an unreadable result header", metadata: ["worker": "\(pid)"])
+                return
+            }
+            let value = frame.body.readableBytes > 0 ? Array(frame.body.readableBytesView) : nil
+            finish(header.id, status: header.status, value: value, error: header.error)
+        case .invoke, nil:
+            logger.error("worker sent an unexpected frame", metadata: ["worker": "\(pid)", "kind": "\(frame.kind)"])
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import Logging
+import Synchronization
+
+/// Sizing of one application's worker processes.
+public struct WorkerPoolConfiguration: Sendable {
+    public var worker: WorkerConfiguration
+    /// Processes kept started even when idle, so the first invocations do not pay a cold start.
+    public var minWarm: Int
+    public var maxProcesses: Int
+    /// Invocations one process runs at once before the pool prefers another process.
+    public var concurrencyPerProcess: Int
+
+    public init(worker: WorkerConfiguration, minWarm: Int = 1, maxProcesses: Int = 2, concurrencyPerProcess: Int = 64) {
+        self.worker = worker
+        self.maxProcesses = max(1, maxProcesses)
+        self.minWarm = min(max(0, minWarm), self.maxProcesses)
+        self.concurrencyPerProcess = max(1, concurrencyPerProcess)
+    }
+}
+
+/// The worker processes of one application: picks the least-loaded live process, starts new ones up to
+/// the limit, and replaces processes that died.
+public final class WorkerPool: Sendable {
+    private enum Choice {
+        case use(WorkerProcess)
+        case launch(Task<WorkerProcess, any Error>)
+        case wait(Task<WorkerProcess, any Error>)
+    }
+
+    private struct State {
+        var workers: [WorkerProcess] = []
+        var launches: [Int: Task<WorkerProcess, any Error>] = [:]
+        var nextLaunchId = 0
+        var shutDown = false
+    }
+
+    public let configuration: WorkerPoolConfiguration
+    private let logger: Logger
+    private let state = Mutex(State())
+
+    public init(configuration: WorkerPoolConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Starts processes until `minWarm` are live.
+    public func prewarm() async throws {
+        let missing = state.withLock { state in
+            state.workers.removeAll { !$0.isAlive }
+            return configuration.minWarm - state.workers.count - state.launches.count
+        }
+        for _ in 0..<max(0, missing) {
+            _ = try await startWorker()
+        }
+    }
+
+    /// Runs `request` on a worker. Never throws: a worker that cannot start yields a `crashed` result.
+    public func invoke(_ request: InvocationRequest) async -> InvocationResult {
+        do {
+            let (worker, cold) = try await acquireWorker()
+            return await worker.invoke(request, coldStart: cold)
+        } catch {
+            return InvocationResult(
+                invocationId: request.invocationId, status: .crashed,
+                error: InvocationError(name: "WorkerUnavailable", message: "\(error)"), coldStart: true)
+        }
+    }
+
+    /// Live processes (for observability and tests).
+    public var workers: [WorkerProcess] { state.withLock { $0.workers.filter(\.isAlive) } }
+
+    /// Lets every process finish its in-flight invocations (bounded by `grace`) and stops it.
+    public func shutdown(grace: Duration = .seconds(10)) async {
+        let (workers, launches) = state.withLock { state in
+            state.shutDown = true
+            defer { state.workers.removeAll() }
+            return (state.workers, state.launches)
+        }
+        for launch in launches.values {
+            if let worker = try? await launch.value { await worker.shutdown(grace: grace) }
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for worker in workers { group.addTask { await worker.shutdown(grace: grace) } }
+        }
+    }
+
+    private func acquireWorker() async throws -> (WorkerProcess, cold: Bool) {
+        let choice = try state.withLock { state -> Choice in
+            guard !state.shutDown else { throw WorkerError.launchFailed("the worker pool is shut down") }
+            state.workers.removeAll { !$0.isAlive }
+            let leastLoaded = state.workers.min { $0.inFlight < $1.inFlight }
+            if let leastLoaded, leastLoaded.inFlight < configuration.concurrencyPerProcess { return .use(leastLoaded) }
+            if state.workers.count + state.launches.count < configuration.maxProcesses {
+                return .launch(startLaunch(&state))
+            }
+            if let leastLoaded { return .use(leastLoaded) }
+            guard let pending = state.launches.values.first else { return .launch(startLaunch(&state)) }
+            return .wait(pending)
+        }
+        switch choice {
+        case .use(let worker): return (worker, false)
+        case .launch(let launch), .wait(let launch): return (try await launch.value, true)
+        }
+    }
+
+    private func startWorker() async throws -> WorkerProcess {
+        let launch = state.withLock { startLaunch(&$0) }
+        return try await launch.value
+    }
+
+    /// Begins launching a process; once started it leaves `launches` and joins `workers`.
+    private func startLaunch(_ state: inout State) -> Task<WorkerProcess, any Error> {
+        let id = state.nextLaunchId
+        state.nextLaunchId += 1
+        let launch = Task<WorkerProcess, any Error> { [self] in
+            do {
+                let worker = try await WorkerProcess.launch(configuration: configuration.worker, logger: logger)
+                let keep = self.state.withLock { state in
+                    state.launches[id] = nil
+                    if !state.shutDown { state.workers.append(worker) }
+                    return !state.shutDown
+                }
+                if !keep { await worker.shutdown() }
+                return worker
+            } catch {
+                self.state.withLock { $0.launches[id] = nil }
+                logger.error("\(error)")
+                throw error
+            }
+        }
+        state.launches[id] = launch
+        return launch
+    }
+}

@@ -1,0 +1,134 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOFoundationCompat
+import NIOPosix
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One Node.js process running the harness, serving many concurrent invocations over its pipes.
+public final class WorkerProcess: Sendable {
+    public let pid: Int32
+    private let channel: any Channel
+    private let table: InvocationTable
+    private let exit: EventLoopPromise<ExitStatus>
+
+    private init(pid: Int32, channel: any Channel, table: InvocationTable, exit: EventLoopPromise<ExitStatus>) {
+        self.pid = pid
+        self.channel = channel
+        self.table = table
+        self.exit = exit
+    }
+
+    /// Starts a worker and waits until its harness reports ready.
+    public static func launch(configuration: WorkerConfiguration, logger: Logger) async throws -> WorkerProcess {
+        let child = try ChildProcess.spawn(
+            executable: configuration.nodePath, arguments: [configuration.harnessPath], environment: configuration.environment)
+        let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
+        let table = InvocationTable(pid: child.pid, ready: eventLoop.makePromise(), logger: logger)
+        let exit = eventLoop.makePromise(of: ExitStatus.self)
+        ChildProcess.awaitExit(of: child.pid) { status in
+            table.close(reason: status.description)
+            exit.succeed(status)
+        }
+        let channel: any Channel
+        do {
+            channel = try await NIOPipeBootstrap(group: eventLoop)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandlers(
+                            ByteToMessageHandler(WireFrameDecoder()), WorkerChannelHandler(table: table))
+                    }
+                }
+                .takingOwnershipOfDescriptors(input: child.replyFD, output: child.requestFD)
+                .get()
+        } catch {
+            kill(child.pid, SIGKILL)
+            throw WorkerError.launchFailed("could not attach to the worker's pipes: \(error)")
+        }
+        let worker = WorkerProcess(pid: child.pid, channel: channel, table: table, exit: exit)
+        let startTimeout = eventLoop.scheduleTask(in: configuration.startTimeout.timeAmount) {
+            table.ready.fail(WorkerError.launchFailed("worker \(child.pid) was not ready within \(configuration.startTimeout)"))
+        }
+        do {
+            try await table.ready.futureResult.get()
+            startTimeout.cancel()
+        } catch {
+            kill(child.pid, SIGKILL)
+            channel.close(promise: nil)
+            throw error
+        }
+        logger.debug("worker started", metadata: ["worker": "\(child.pid)"])
+        return worker
+    }
+
+    /// Invocations sent and not yet ended.
+    public var inFlight: Int { table.inFlight }
+
+    /// False once the process died or its pipes closed.
+    public var isAlive: Bool { table.isOpen }
+
+    /// Runs one invocation. Never throws: every failure is an ``InvocationStatus``.
+    public func invoke(_ request: InvocationRequest, coldStart: Bool = false) async -> InvocationResult {
+        let deadline = Int64(Date().timeIntervalSince1970 * 1000) + request.timeout.milliseconds
+        let header = InvokeHeader(
+            id: request.invocationId, file: request.functionFile, version: request.functionVersion,
+            trigger: request.trigger, eventId: request.eventId, appId: request.appId, source: request.source,
+            time: request.time, attempt: request.attempt, deadline: deadline, mode: request.encoding)
+        let frame: ByteBuffer
+        do {
+            let headerBuffer = try JSONEncoder().encodeAsByteBuffer(header, allocator: channel.allocator)
+            var buffer = channel.allocator.buffer(capacity: 9 + headerBuffer.readableBytes + request.payload.count)
+            WireFrame(kind: WireFrame.Kind.invoke.rawValue, header: headerBuffer, body: ByteBuffer(bytes: request.payload))
+                .encode(into: &buffer)
+            frame = buffer
+        } catch {
+            return InvocationResult(invocationId: request.invocationId, status: .failed,
+                                    error: InvocationError(message: "could not encode the invocation: \(error)"))
+        }
+        let id = request.invocationId
+        return await withCheckedContinuation { continuation in
+            guard table.register(id, coldStart: coldStart, continuation: continuation) else {
+                continuation.resume(returning: InvocationResult(
+                    invocationId: id, status: .crashed, error: InvocationError(name: "WorkerCrashed", message: "worker process \(pid) is gone"),
+                    coldStart: coldStart, workerPid: pid))
+                return
+            }
+            let table = table
+            let timeout = request.timeout
+            table.attachTimeout(id, channel.eventLoop.scheduleTask(in: timeout.timeAmount) {
+                table.finish(id, status: .timeout, error: InvocationError(
+                    name: "TimeoutError", message: "the function did not finish within \(timeout)"))
+            })
+            channel.writeAndFlush(frame).whenFailure { error in
+                table.finish(id, status: .crashed, error: InvocationError(name: "WorkerCrashed", message: "could not send to worker: \(error)"))
+            }
+        }
+    }
+
+    /// Closes the request pipe so the harness finishes its in-flight invocations and exits; kills the
+    /// process when it has not exited after `grace`.
+    public func shutdown(grace: Duration = .seconds(5)) async {
+        try? await channel.close(mode: .output)
+        let killer = channel.eventLoop.scheduleTask(in: grace.timeAmount) { [pid] in _ = kill(pid, SIGKILL) }
+        _ = try? await exit.futureResult.get()
+        killer.cancel()
+        try? await channel.close()
+    }
+
+    /// Kills the process at once; its in-flight invocations end as crashed.
+    public func sendSignal(_ signal: Int32 = SIGKILL) {
+        _ = kill(pid, signal)
+    }
+}
+
+extension Duration {
+    var timeAmount: TimeAmount {
+        .nanoseconds(components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000)
+    }
+
+    var milliseconds: Int64 {
+        components.seconds * 1_000 + components.attoseconds / 1_000_000_000_000_000
+    }
+}
