@@ -47,6 +47,7 @@ let package = Package(
             dependencies: [
                 "EventConsumer",
                 "Workers",
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]

@@ -1,0 +1,55 @@
+import Foundation
+
+/// An application's `chatfn.json`, beside its `functions/` folder. Every key is optional.
+///
+/// ```json
+/// { "app": "default", "runtime": { "environment": { "PUSH_URL": "https://push.example.com/send" } } }
+/// ```
+public struct ApplicationManifest: Sendable, Decodable, Equatable {
+    public static let fileName = "chatfn.json"
+
+    /// The application id the events name in `ce_appid`.
+    public var app: String?
+    public var runtime: Runtime?
+
+    public struct Runtime: Sendable, Decodable, Equatable {
+        /// Environment variables the functions see (and nothing of chatfn's own environment).
+        public var environment: [String: String]?
+    }
+
+    public init(app: String? = nil, runtime: Runtime? = nil) {
+        self.app = app
+        self.runtime = runtime
+    }
+
+    public var environment: [String: String] { runtime?.environment ?? [:] }
+
+    /// Reads `DIR/chatfn.json`; a directory without one has the defaults.
+    public static func load(fromDirectory directory: String) throws -> ApplicationManifest {
+        let path = URL(fileURLWithPath: directory).appendingPathComponent(fileName).path
+        guard let data = FileManager.default.contents(atPath: path) else { return ApplicationManifest() }
+        do {
+            return try JSONDecoder().decode(ApplicationManifest.self, from: data)
+        } catch let error as DecodingError {
+            throw CatalogError("invalid \(path): \(error.readableDescription)")
+        } catch {
+            throw CatalogError("invalid \(path): \(error.localizedDescription)")
+        }
+    }
+}
+
+extension DecodingError {
+    /// "runtime.environment.PORT: Expected to decode String but found number instead."
+    var readableDescription: String {
+        let (path, reason): ([any CodingKey], String) = switch self {
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+            (context.codingPath, context.debugDescription + ((context.underlyingError).map { " \($0.localizedDescription)" } ?? ""))
+        case .keyNotFound(let key, let context):
+            (context.codingPath + [key], "required")
+        @unknown default:
+            ([], "\(self)")
+        }
+        let location = path.map(\.stringValue).joined(separator: ".")
+        return location.isEmpty ? reason : "\(location): \(reason)"
+    }
+}

@@ -1,0 +1,42 @@
+import EventConsumer
+import Foundation
+import Workers
+
+/// Prints one line per invocation (trigger, event id, status, duration) followed by that invocation's
+/// own log lines, written as one block so concurrent invocations never interleave.
+public final class ConsoleInvocationReporter: InvocationReporter {
+    private let showNoFunction: Bool
+
+    /// - Parameter showNoFunction: also print events for triggers that have no function.
+    public init(showNoFunction: Bool = true) {
+        self.showNoFunction = showNoFunction
+    }
+
+    public func invocationFinished(_ report: InvocationReport) {
+        let result = report.result
+        var line = "\(Self.timestamp()) \(report.attributes.type) \(report.attributes.id) \(result.status.rawValue) \(Self.format(result.duration))"
+        if report.attributes.appId != CloudEventAttributes.defaultAppId { line += " app=\(report.attributes.appId)" }
+        if result.coldStart { line += " cold" }
+        line += " invocation=\(result.invocationId) version=\(report.function.version)"
+        var block = [line]
+        block += result.logs.map { "  │ \($0.level == "info" ? "" : "[\($0.level)] ")\($0.message)" }
+        if let error = result.error {
+            block += (error.stack ?? error.message).split(separator: "\n", omittingEmptySubsequences: false).map { "  ✗ \($0)" }
+        }
+        ConsoleOutput.write(lines: block)
+    }
+
+    public func recordSkipped(_ position: RecordPosition, eventId: String?, reason: SkipReason) {
+        if case .noFunction = reason, !showNoFunction { return }
+        ConsoleOutput.write("\(Self.timestamp()) skipped \(eventId ?? "-") at \(position): \(reason)")
+    }
+
+    static func format(_ duration: Duration) -> String {
+        let milliseconds = Double(duration.components.seconds) * 1_000 + Double(duration.components.attoseconds) / 1e15
+        return String(format: "%.1fms", milliseconds)
+    }
+
+    private static func timestamp() -> String {
+        Date().formatted(.iso8601.time(includingFractionalSeconds: true))
+    }
+}

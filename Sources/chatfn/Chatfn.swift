@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Chatfn: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "chatfn",
+        abstract: "Runs chat functions for the events a chat platform publishes to Kafka.",
+        subcommands: [Dev.self, Emit.self]
+    )
+}

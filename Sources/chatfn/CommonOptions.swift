@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import Logging
+
+/// Options every command that talks to Kafka shares.
+struct KafkaOptions: ParsableArguments {
+    @Option(name: .long, help: "Kafka bootstrap servers, HOST:PORT[,HOST:PORT]. Default: $CHATFN_KAFKA, else the broker of a running `chatfn dev`.")
+    var kafka: String?
+
+    @Option(name: .long, help: "Topic of non-blocking events.")
+    var topic: String = "chatfn.events"
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = ProcessInfo.processInfo.environment["CHATFN_LOG_LEVEL"] ?? "info"
+
+    /// The broker to use when none was named on the command line: $CHATFN_KAFKA, then `chatfn dev`'s.
+    func resolvedKafka() throws -> String {
+        if let kafka, !kafka.isEmpty { return kafka }
+        if let fromEnvironment = ProcessInfo.processInfo.environment["CHATFN_KAFKA"], !fromEnvironment.isEmpty { return fromEnvironment }
+        if let devBroker = DevBrokerFile.read() { return devBroker }
+        throw ValidationError("no Kafka broker: pass --kafka HOST:PORT, set CHATFN_KAFKA, or start `chatfn dev` first")
+    }
+
+    func makeLogger(label: String = "chatfn") throws -> Logger {
+        guard let level = Logger.Level(rawValue: logLevel.lowercased()) else {
+            throw ValidationError("unknown log level \(logLevel)")
+        }
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        var logger = Logger(label: label)
+        logger.logLevel = level
+        return logger
+    }
+}
+
+/// Where `chatfn dev` leaves its embedded broker's address for `chatfn emit` in another terminal.
+enum DevBrokerFile {
+    static var path: String {
+        let environment = ProcessInfo.processInfo.environment
+        let home = environment["CHATFN_HOME"] ?? ((environment["HOME"] ?? NSTemporaryDirectory()) + "/.chatfn")
+        return home + "/dev-broker"
+    }
+
+    static func write(_ bootstrap: String) {
+        let url = URL(fileURLWithPath: path)
+        try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try? Data(bootstrap.utf8).write(to: url)
+    }
+
+    static func read() -> String? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        let value = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return value.isEmpty ? nil : value
+    }
+
+    static func remove(ifStill bootstrap: String) {
+        if read() == bootstrap { try? FileManager.default.removeItem(atPath: path) }
+    }
+}
+
+/// A command that could not do its work; ArgumentParser prints it as `Error: …` without the usage.
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,83 @@
+import ArgumentParser
+import Dispatcher
+import EventConsumer
+import Foundation
+import Logging
+import ServiceLifecycle
+import Workers
+
+/// `chatfn dev`: runs the functions of a directory against an embedded broker, or an existing one.
+struct Dev: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run chatfn locally: consume events and run the functions of a directory.",
+        discussion: "Without --kafka, chatfn starts an embedded Kafka-protocol broker and prints its address; any Kafka client (or `chatfn emit`) can publish to it."
+    )
+
+    @OptionGroup var kafkaOptions: KafkaOptions
+
+    @Option(name: .long, help: "Directory holding functions/<trigger>.js.")
+    var functions: String = "."
+
+    @Option(name: .long, help: "Consumer group id.")
+    var group: String = "chatfn"
+
+    @Option(name: .long, help: "Application id this chatfn serves (the events' ce_appid). Default: chatfn.json's app, else default.")
+    var app: String?
+
+    @Option(name: .long, help: "Partitions of the events topic when chatfn creates it.")
+    var partitions: Int32 = 4
+
+    @Option(name: .long, help: "Most Node worker processes.")
+    var workers: Int = 2
+
+    @Option(name: .long, help: "Function timeout in milliseconds.")
+    var timeoutMs: Int = 30_000
+
+    @Flag(name: .long, help: "Do not redeploy functions when their files change.")
+    var noReload = false
+
+    func run() async throws {
+        let logger = try kafkaOptions.makeLogger()
+        let catalog = try FunctionCatalog(directory: functions, logger: logger)
+        let manifest = try ApplicationManifest.load(fromDirectory: functions)
+        let appId = app ?? manifest.app ?? CloudEventAttributes.defaultAppId
+        let workerConfiguration = try WorkerConfiguration(
+            environment: WorkerConfiguration.baseEnvironment().merging(manifest.environment) { _, declared in declared })
+
+        var embeddedBroker: EmbeddedKafkaBroker?
+        let bootstrap: String
+        if let explicit = kafkaOptions.kafka ?? ProcessInfo.processInfo.environment["CHATFN_KAFKA"], !explicit.isEmpty {
+            bootstrap = explicit
+            try await TopicProvisioner.ensure(
+                [TopicSpec(name: kafkaOptions.topic, partitions: partitions)],
+                configuration: KafkaConfiguration(bootstrapServers: bootstrap), logger: logger)
+        } else {
+            let broker = try EmbeddedKafkaBroker()
+            try broker.createTopic(kafkaOptions.topic, partitions: partitions)
+            bootstrap = broker.bootstrapServers
+            embeddedBroker = broker
+            DevBrokerFile.write(bootstrap)
+            ConsoleOutput.write("chatfn: embedded Kafka broker listening on \(bootstrap)")
+        }
+        var banner = ["chatfn: consuming \(kafkaOptions.topic) from \(bootstrap) as group \(group); application \(appId); functions in \(catalog.directory):"]
+        banner += catalog.all.map { "  \($0.trigger)  (\($0.version))" }
+        if catalog.all.isEmpty { banner.append("  (none yet: add functions/<trigger>.js)") }
+        ConsoleOutput.write(lines: banner)
+        ConsoleOutput.write("chatfn: emit an event with: chatfn emit user.sent.message --key user-1 --data '{\"user\":{\"name\":\"ada\"}}'")
+
+        let pool = WorkerPool(
+            configuration: WorkerPoolConfiguration(worker: workerConfiguration, minWarm: 1, maxProcesses: workers), logger: logger)
+        let dispatcher = EventDispatcher(
+            appId: appId, catalog: catalog, pool: pool, reporter: ConsoleInvocationReporter(), timeout: .milliseconds(timeoutMs))
+        let service = ChatFunctionsService(
+            consumer: KafkaConsumerConfiguration(
+                kafka: KafkaConfiguration(bootstrapServers: bootstrap), groupId: group, topics: [kafkaOptions.topic]),
+            dispatcher: dispatcher, catalog: catalog, pool: pool,
+            reloadInterval: noReload ? nil : .seconds(1), logger: logger)
+        let serviceGroup = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await serviceGroup.run()
+        if embeddedBroker != nil { DevBrokerFile.remove(ifStill: bootstrap) }
+        withExtendedLifetime(embeddedBroker) {}
+    }
+}

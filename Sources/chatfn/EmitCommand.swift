@@ -1,0 +1,66 @@
+import ArgumentParser
+import EventConsumer
+import Foundation
+
+/// `chatfn emit`: publishes one event as a binary-mode CloudEvent.
+struct Emit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Publish an event for a trigger, as a chat platform would.")
+
+    @OptionGroup var kafkaOptions: KafkaOptions
+
+    @Argument(help: "The trigger (CloudEvent type), e.g. user.received.notification.")
+    var trigger: String
+
+    @Option(name: .long, help: "The event data: JSON, or @FILE to read it from a file.")
+    var data: String
+
+    @Option(name: .long, help: "The ordering key (user or channel id): events with one key run in order.")
+    var key: String?
+
+    @Option(name: .long, help: "Application id (ce_appid).")
+    var app: String = CloudEventAttributes.defaultAppId
+
+    @Option(name: .long, help: "Event id (ce_id). Default: a new UUID.")
+    var id: String?
+
+    @Option(name: .long, help: "Event source (ce_source).")
+    var source: String = "chatfn-cli"
+
+    func run() async throws {
+        let payload = try loadPayload()
+        let bootstrap = try kafkaOptions.resolvedKafka()
+        let producer = try KafkaProducer(configuration: KafkaConfiguration(
+            bootstrapServers: bootstrap, properties: ["message.timeout.ms": "10000"]))
+        let attributes = CloudEventAttributes(
+            id: id ?? UUID().uuidString.lowercased(), type: trigger, source: source,
+            time: Date().formatted(.iso8601), appId: app)
+        let record = CloudEventKafkaBinding.binaryRecord(
+            topic: kafkaOptions.topic, key: key.map { Array($0.utf8) }, attributes: attributes, data: payload)
+        do {
+            let receipt = try await producer.send(record)
+            print("published \(trigger) id=\(attributes.id) to \(kafkaOptions.topic)/\(receipt.partition)@\(receipt.offset)")
+        } catch {
+            await producer.shutdown(timeoutMs: 1_000)
+            throw CommandFailure("could not publish to \(bootstrap): \(error)")
+        }
+        await producer.shutdown()
+    }
+
+    private func loadPayload() throws -> [UInt8] {
+        var bytes = Array(data.utf8)
+        if data.hasPrefix("@") {
+            let path = String(data.dropFirst())
+            guard let contents = FileManager.default.contents(atPath: path) else {
+                throw CommandFailure("cannot read event data file \(path)")
+            }
+            bytes = Array(contents)
+        }
+        do {
+            _ = try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
+        } catch {
+            throw CommandFailure("the event data is not valid JSON (\(String(decoding: bytes.prefix(80), as: UTF8.self))): \(error.localizedDescription)")
+        }
+        return bytes
+    }
+}
