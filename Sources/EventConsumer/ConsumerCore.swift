@@ -91,28 +91,50 @@ final class ConsumerCore: @unchecked Sendable {
 
     /// Waits (bounded) for handed-out records of `partitions` (all when nil) and commits what completed.
     private func drainAndCommit(_ client: OpaquePointer, _ partitions: [TopicPartition]?) {
-        let seconds = Double(configuration.drainTimeout.components.seconds)
-            + Double(configuration.drainTimeout.components.attoseconds) / 1e18
-        let unfinished = progress.waitUntilDrained(partitions, deadline: Date().addingTimeInterval(seconds))
+        let unfinished = progress.waitUntilDrained(partitions, deadline: Date().addingTimeInterval(configuration.drainTimeout.seconds))
         if unfinished > 0 {
             logger.warning("drain timed out; unfinished records will run again on the next owner",
                            metadata: ["unfinished": "\(unfinished)"])
         }
-        let result = rd_kafka_commit(client, nil, 0)
-        if result != RD_KAFKA_RESP_ERR_NO_ERROR, result != RD_KAFKA_RESP_ERR__NO_OFFSET {
-            logger.warning("commit failed", metadata: ["error": "\(String(cString: rd_kafka_err2str(result)))"])
-        }
+        logCommitFailure(rd_kafka_commit(client, nil, 0))
     }
 
     /// Runs on the poll thread once the loop stopped: stop fetching, drain, commit, leave the group.
     func close(_ client: OpaquePointer) {
         setAssignmentPaused(client, true)
-        drainAndCommit(client, nil)
+        _ = progress.waitUntilDrained(nil, deadline: Date().addingTimeInterval(configuration.drainTimeout.seconds))
+        commitBeforeLeaving(client, deadline: Date().addingTimeInterval(configuration.drainTimeout.seconds))
         let result = rd_kafka_consumer_close(client)
         if result != RD_KAFKA_RESP_ERR_NO_ERROR {
             logger.warning("leaving the group failed", metadata: ["error": "\(String(cString: rd_kafka_err2str(result)))"])
         }
         continuation.finish()
+    }
+
+    /// Commits the stored offsets, riding out a rebalance that is in progress (a coordinator refuses
+    /// commits until it completes) by serving the group protocol meanwhile. Fetching stays paused: a
+    /// record fetched anyway is not handed out and not committed, so its next owner runs it.
+    private func commitBeforeLeaving(_ client: OpaquePointer, deadline: Date) {
+        while true {
+            let result = rd_kafka_commit(client, nil, 0)
+            guard Self.retriableCommitErrors.contains(result), Date() < deadline else {
+                logCommitFailure(result)
+                return
+            }
+            if let message = rd_kafka_consumer_poll(client, 100) { rd_kafka_message_destroy(message) }
+        }
+    }
+
+    private static let retriableCommitErrors: Set<rd_kafka_resp_err_t> = [
+        RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS, RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS,
+        RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE, RD_KAFKA_RESP_ERR_NOT_COORDINATOR, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+        RD_KAFKA_RESP_ERR__TRANSPORT, RD_KAFKA_RESP_ERR__TIMED_OUT, RD_KAFKA_RESP_ERR__WAIT_COORD,
+    ]
+
+    private func logCommitFailure(_ result: rd_kafka_resp_err_t) {
+        if result != RD_KAFKA_RESP_ERR_NO_ERROR, result != RD_KAFKA_RESP_ERR__NO_OFFSET {
+            logger.warning("commit failed", metadata: ["error": "\(String(cString: rd_kafka_err2str(result)))"])
+        }
     }
 
     private func report(consumerError message: UnsafeMutablePointer<rd_kafka_message_t>) {

@@ -15,6 +15,12 @@ final class ConsumerProgress: @unchecked Sendable {
         return totalInFlight
     }
 
+    var assignment: [TopicPartition] {
+        condition.lock()
+        defer { condition.unlock() }
+        return partitions.keys.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+    }
+
     func assign(_ assigned: [TopicPartition]) {
         condition.lock()
         defer { condition.unlock() }

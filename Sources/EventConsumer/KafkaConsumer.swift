@@ -48,6 +48,27 @@ public final class KafkaConsumer: Sendable {
         core.markProcessed(record, handle: handle.pointer)
     }
 
+    /// The partitions this member owns now.
+    public var assignment: [TopicPartition] { core.progress.assignment }
+
+    /// The group's committed offsets (the next offset to consume) of the partitions this member owns.
+    public func committedOffsets() async throws -> [TopicPartition: Int64] {
+        let handle = handle
+        let assignment = assignment
+        return try await DedicatedThread.run(name: "chatfn-committed") {
+            let list = TopicPartition.makeNativeList(assignment.map { ($0, nil) })
+            defer { rd_kafka_topic_partition_list_destroy(list) }
+            let result = rd_kafka_committed(handle.pointer, list, 10_000)
+            guard result == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("could not read committed offsets", rdError: result) }
+            var offsets: [TopicPartition: Int64] = [:]
+            for index in 0..<Int(list.pointee.cnt) {
+                let element = list.pointee.elems[index]
+                offsets[TopicPartition(topic: String(cString: element.topic), partition: element.partition)] = element.offset
+            }
+            return offsets
+        }
+    }
+
     /// Records handed out and not yet committable.
     public var inFlight: Int { core.progress.inFlight }
 

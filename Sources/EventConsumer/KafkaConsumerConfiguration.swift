@@ -32,7 +32,7 @@ public struct KafkaConsumerConfiguration: Sendable {
             "enable.auto.commit": "true",
         ]
         let defaults: [String: String] = [
-            "auto.commit.interval.ms": "1000",
+            "auto.commit.interval.ms": "200",
             "auto.offset.reset": "earliest",
             "partition.assignment.strategy": "cooperative-sticky",
             "enable.partition.eof": "false",
@@ -44,5 +44,12 @@ public struct KafkaConsumerConfiguration: Sendable {
         return KafkaConfiguration(bootstrapServers: kafka.bootstrapServers, properties: defaults)
             .merging(kafka.properties)
             .merging(required)
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, for Foundation's time intervals.
+    var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

@@ -1,0 +1,86 @@
+import EventConsumer
+import Foundation
+import Logging
+import Synchronization
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+let testLogger: Logger = {
+    var logger = Logger(label: "chatfn-tests")
+    logger.logLevel = ProcessInfo.processInfo.environment["CHATFN_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .warning
+    return logger
+}()
+
+/// Polls `condition` until it holds, failing after `timeout`.
+func eventually(_ what: String, timeout: Duration = .seconds(30), _ condition: @Sendable () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    throw TestFailure("timed out after \(timeout) waiting for \(what)")
+}
+
+/// A temporary application directory: `chatfn.json` and `functions/<trigger>.js`.
+struct FunctionsFixture {
+    let root: URL
+
+    init(functions: [String: String], environment: [String: String] = [:]) throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("chatfn-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root.appendingPathComponent("functions"), withIntermediateDirectories: true)
+        let manifest: [String: Any] = ["app": "default", "runtime": ["environment": environment]]
+        try JSONSerialization.data(withJSONObject: manifest).write(to: root.appendingPathComponent("chatfn.json"))
+        for (trigger, source) in functions {
+            try write(trigger: trigger, source: source)
+        }
+    }
+
+    func write(trigger: String, source: String) throws {
+        try Data(source.utf8).write(to: file(for: trigger))
+    }
+
+    func file(for trigger: String) -> URL {
+        root.appendingPathComponent("functions/\(trigger).js")
+    }
+
+    func remove() {
+        try? FileManager.default.removeItem(at: root)
+    }
+}
+
+/// A binary-mode CloudEvent record with JSON `data`.
+func eventRecord(topic: String = "chatfn.events", trigger: String, id: String, key: String?, data: [String: Any], appId: String = "default") throws -> ProducerRecord {
+    CloudEventKafkaBinding.binaryRecord(
+        topic: topic, key: key.map { Array($0.utf8) },
+        attributes: CloudEventAttributes(id: id, type: trigger, source: "chatfn-tests", appId: appId),
+        data: Array(try JSONSerialization.data(withJSONObject: data)))
+}
+
+/// Collects records from a consumer's stream in the background.
+final class RecordCollector: Sendable {
+    private final class Storage: Sendable {
+        let records = Mutex<[KafkaRecord]>([])
+    }
+
+    private let storage = Storage()
+
+    init(_ consumer: KafkaConsumer, markProcessed: Bool = true) {
+        let storage = storage
+        Task {
+            for await record in consumer.records {
+                storage.records.withLock { $0.append(record) }
+                if markProcessed { consumer.markProcessed(record) }
+            }
+        }
+    }
+
+    var all: [KafkaRecord] { storage.records.withLock { $0 } }
+
+    func waitForCount(_ count: Int, timeout: Duration = .seconds(30)) async throws -> [KafkaRecord] {
+        try await eventually("\(count) records", timeout: timeout) { self.all.count >= count }
+        return all
+    }
+}
