@@ -66,6 +66,7 @@ let package = Package(
         .testTarget(
             name: "ChatfnTests",
             dependencies: [
+                "chatfn",
                 "EventConsumer",
                 "Dispatcher",
                 "Workers",

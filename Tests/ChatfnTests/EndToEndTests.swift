@@ -1,0 +1,115 @@
+import EventConsumer
+import Foundation
+import Testing
+
+/// The whole path, as users run it: events published to Kafka, `chatfn dev` (the real executable)
+/// consuming them, Node workers running the function, which POSTs to an HTTP server the test runs.
+@Suite("End to end: Kafka → chatfn → Node function")
+struct EndToEndTests {
+    static let recordingFunction = """
+        async function handleEvent(event, context) {
+          // Jitter, so that events of different keys overtake each other.
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 5));
+          console.log(`seq ${event.seq} of ${event.key}`);
+          const response = await fetch(process.env.RECORDER_URL, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ eventId: context.eventId, key: event.key, seq: event.seq, trigger: context.trigger, appId: context.appId }),
+          });
+          if (!response.ok) throw new Error(`recorder answered ${response.status}`);
+        }
+        """
+
+    @Test("every event runs once, in order per key; bad records are skipped; SIGTERM commits and a restart resumes")
+    func eventsRunInKeyOrderAndResumeAfterRestart() async throws {
+        let broker = try EmbeddedKafkaBroker()
+        try broker.createTopic("chatfn.events", partitions: 4)
+        let recorder = try await HTTPRecorder.start()
+        let fixture = try FunctionsFixture(
+            functions: ["test.ordered": Self.recordingFunction], environment: ["RECORDER_URL": recorder.url])
+        defer { fixture.remove() }
+        let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: broker.bootstrapServers))
+
+        let keys = (0..<5).map { "user-\($0)" }
+        func publish(_ seqs: Range<Int>) async throws {
+            for seq in seqs {
+                for key in keys {
+                    try await producer.send(try eventRecord(
+                        trigger: "test.ordered", id: "\(key)-\(seq)", key: key, data: ["key": key, "seq": seq]))
+                }
+            }
+        }
+        // Bad input among good events: not a CloudEvent, and a CloudEvent whose data is not JSON.
+        try await producer.send(ProducerRecord(topic: "chatfn.events", key: Array("user-0".utf8), value: Array("plain text".utf8)))
+        try await producer.send(ProducerRecord(
+            topic: "chatfn.events", key: Array("user-1".utf8), value: Array("{oops".utf8),
+            headers: [KafkaHeader(key: "ce_type", string: "test.ordered"), KafkaHeader(key: "ce_id", string: "bad-json"),
+                      KafkaHeader(key: "ce_source", string: "tests")]))
+        try await producer.send(try eventRecord(trigger: "test.unhandled", id: "no-function", key: "user-2", data: [:]))
+        try await publish(0..<20)
+
+        let arguments = ["dev", "--kafka", broker.bootstrapServers, "--functions", fixture.root.path, "--group", "e2e", "--no-reload"]
+        let chatfn = try ChatfnProcess(arguments)
+        let firstRun = try await recorder.waitForCount(100)
+        try Self.expectEachOnceInKeyOrder(firstRun, keys: keys, seqs: 0..<20)
+        #expect(firstRun.allSatisfy { $0["trigger"] as? String == "test.ordered" && $0["appId"] as? String == "default" })
+        try await eventually("the last invocation reported") { chatfn.stdout.components(separatedBy: " test.ordered ").count > 100 }
+        let report = chatfn.stdout
+        #expect(report.contains("skipped - at chatfn.events/"))
+        #expect(report.contains("malformed event: no ce_type header"))
+        #expect(report.contains("test.ordered bad-json invalid_event"))
+        #expect(report.contains("no function deployed for test.unhandled"))
+        #expect(report.contains("test.ordered user-3-7 succeeded"))
+        #expect(report.contains("  │ seq 7 of user-3"))
+
+        chatfn.signal(SIGTERM)
+        #expect(try await chatfn.waitForExit() == 0)
+
+        try await publish(20..<22)
+        let restarted = try ChatfnProcess(arguments)
+        let secondRun = try await recorder.waitForCount(110)
+        try await Task.sleep(for: .seconds(1))  // anything re-run from before the commit would arrive by now
+        try Self.expectEachOnceInKeyOrder(recorder.received(), keys: keys, seqs: 0..<22)
+        #expect(secondRun.count == 110)
+        restarted.signal(SIGINT)
+        #expect(try await restarted.waitForExit() == 0)
+        await producer.shutdown()
+        await recorder.shutdown()
+    }
+
+    static func expectEachOnceInKeyOrder(_ received: [[String: any Sendable]], keys: [String], seqs: Range<Int>) throws {
+        #expect(received.count == keys.count * seqs.count)
+        for key in keys {
+            let order = received.filter { $0["key"] as? String == key }.compactMap { $0["seq"] as? Int }
+            #expect(order == Array(seqs), "events of \(key) ran out of order or not exactly once")
+        }
+    }
+
+    @Test("chatfn emit publishes a binary-mode CloudEvent any consumer can read")
+    func emitPublishesCloudEvent() async throws {
+        let broker = try EmbeddedKafkaBroker()
+        try broker.createTopic("chatfn.events", partitions: 1)
+        let (status, output) = try await ChatfnProcess.run([
+            "emit", "user.received.notification", "--kafka", broker.bootstrapServers, "--key", "user-14",
+            "--id", "evt-1", "--app", "acme", "--data", #"{"user":{"name":"ada"},"userHasActiveSession":false}"#,
+        ])
+        #expect(status == 0)
+        #expect(output.contains("published user.received.notification id=evt-1 to chatfn.events/0@0"))
+
+        let consumer = try KafkaConsumer(
+            configuration: KafkaConsumerConfiguration(
+                kafka: KafkaConfiguration(bootstrapServers: broker.bootstrapServers), groupId: "emit-check", topics: ["chatfn.events"]),
+            logger: testLogger)
+        let record = try await RecordCollector(consumer).waitForCount(1)[0]
+        let (attributes, mode) = try CloudEventKafkaBinding.decode(record)
+        #expect(mode == .binary)
+        #expect(attributes.type == "user.received.notification" && attributes.id == "evt-1" && attributes.appId == "acme")
+        #expect(attributes.source == "chatfn-cli" && attributes.time != nil)
+        #expect(record.key == Array("user-14".utf8))
+        #expect(String(decoding: record.value, as: UTF8.self) == #"{"user":{"name":"ada"},"userHasActiveSession":false}"#)
+        await consumer.shutdown()
+
+        let (badStatus, _) = try await ChatfnProcess.run(["emit", "x.y", "--kafka", broker.bootstrapServers, "--data", "{nope"])
+        #expect(badStatus != 0)
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import Synchronization
+
+/// The `chatfn` executable run as a child process, its standard output collected.
+final class ChatfnProcess: Sendable {
+    private final class Output: Sendable {
+        let text = Mutex("")
+    }
+
+    private let process: Process
+    private let output = Output()
+
+    init(_ arguments: [String], environment: [String: String] = [:]) throws {
+        let process = Process()
+        process.executableURL = Self.executable
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        let output = output
+        stdout.fileHandleForReading.readabilityHandler = { handle in
+            let chunk = String(decoding: handle.availableData, as: UTF8.self)
+            output.text.withLock { $0 += chunk }
+        }
+        try process.run()
+        self.process = process
+    }
+
+    /// The binary SwiftPM built beside the test bundle (or `CHATFN_BIN`).
+    static var executable: URL {
+        if let explicit = ProcessInfo.processInfo.environment["CHATFN_BIN"] { return URL(fileURLWithPath: explicit) }
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        while !FileManager.default.isExecutableFile(atPath: directory.appendingPathComponent("chatfn").path), directory.path != "/" {
+            directory = directory.deletingLastPathComponent()
+        }
+        return directory.appendingPathComponent("chatfn")
+    }
+
+    var stdout: String { output.text.withLock { $0 } }
+
+    func signal(_ signal: Int32) {
+        kill(process.processIdentifier, signal)
+    }
+
+    /// Waits for the process to exit and returns its status, or fails after `timeout`.
+    func waitForExit(timeout: Duration = .seconds(60)) async throws -> Int32 {
+        try await eventually("chatfn to exit", timeout: timeout) { !self.process.isRunning }
+        return process.terminationStatus
+    }
+
+    /// Runs `chatfn ARGS` to completion.
+    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, stdout: String) {
+        let child = try ChatfnProcess(arguments, environment: environment)
+        let status = try await child.waitForExit()
+        try await Task.sleep(for: .milliseconds(50))  // let the last output chunk arrive
+        return (status, child.stdout)
+    }
+}
