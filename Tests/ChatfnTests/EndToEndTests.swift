@@ -48,7 +48,7 @@ struct EndToEndTests {
         try await producer.send(try eventRecord(trigger: "test.unhandled", id: "no-function", key: "user-2", data: [:]))
         try await publish(0..<20)
 
-        let arguments = ["dev", "--kafka", broker.bootstrapServers, "--functions", fixture.root.path, "--group", "e2e", "--no-reload"]
+        let arguments = ["dev", "--kafka", broker.bootstrapServers, "--functions", fixture.root.path, "--group", "e2e", "--no-reload", "--log-level", "warning"]
         let chatfn = try ChatfnProcess(arguments)
         let firstRun = try await recorder.waitForCount(100)
         try Self.expectEachOnceInKeyOrder(firstRun, keys: keys, seqs: 0..<20)

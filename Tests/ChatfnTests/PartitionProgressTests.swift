@@ -1,0 +1,54 @@
+@testable import EventConsumer
+import Testing
+
+@Suite("Contiguous offset commits")
+struct PartitionProgressTests {
+    @Test("the commit offset moves only past the completed prefix")
+    func contiguousPrefix() {
+        var progress = PartitionProgress(generation: 1)
+        for offset in [10, 11, 12, 13] as [Int64] { progress.delivered(offset) }
+        #expect(progress.completed(12) == nil)  // 10 and 11 still running
+        #expect(progress.completed(11) == nil)
+        #expect(progress.inFlight == 4)
+        #expect(progress.completed(10) == 13)  // 10, 11, 12 done: commit 13
+        #expect(progress.inFlight == 1)
+        #expect(progress.completed(13) == 14)
+        #expect(progress.inFlight == 0)
+    }
+
+    @Test("gaps in offsets (compaction, transaction markers) do not stall the prefix")
+    func gapsInOffsets() {
+        var progress = PartitionProgress(generation: 1)
+        for offset in [5, 9, 20] as [Int64] { progress.delivered(offset) }
+        #expect(progress.completed(9) == nil)
+        #expect(progress.completed(5) == 10)
+        #expect(progress.completed(20) == 21)
+    }
+
+    @Test("a completion for an offset not handed out, or twice, changes nothing")
+    func strayCompletions() {
+        var progress = PartitionProgress(generation: 1)
+        progress.delivered(7)
+        #expect(progress.completed(3) == nil)
+        #expect(progress.completed(7) == 8)
+        #expect(progress.completed(7) == nil)
+        #expect(progress.inFlight == 0)
+    }
+
+    @Test("a straggler from an earlier assignment cannot move the new assignment's offset")
+    func generationsAreSeparate() {
+        let progress = ConsumerProgress()
+        let partition = TopicPartition(topic: "t", partition: 0)
+        progress.assign([partition])
+        let position = RecordPosition(topic: "t", partition: 0, offset: 4)
+        let oldGeneration = progress.delivered(position)
+        progress.remove([partition])
+        progress.assign([partition])
+        let newGeneration = progress.delivered(position)
+        #expect(oldGeneration != newGeneration)
+        #expect(progress.completed(position, generation: oldGeneration) == nil)
+        #expect(progress.inFlight == 1)
+        #expect(progress.completed(position, generation: newGeneration) == 5)
+        #expect(progress.inFlight == 0)
+    }
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what chatfn needs on a fresh Debian/Ubuntu machine, skipping what is already there:
+# librdkafka (with its mock cluster) and pkg-config for the Kafka layer, Node.js and npm for the workers.
+# The Swift toolchain (6.0 or newer) is not a Debian package: install it from swift.org.
+set -euo pipefail
+
+missing=()
+pkg-config --exists rdkafka 2>/dev/null || missing+=(librdkafka-dev)
+command -v pkg-config >/dev/null || missing+=(pkg-config)
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
+
+if ((${#missing[@]})); then
+  echo "bootstrap: installing ${missing[*]}"
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "bootstrap: need root (or sudo) to install ${missing[*]}" >&2; exit 1; }
+    sudo="sudo"
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+command -v swift >/dev/null || { echo "bootstrap: Swift 6 is required (https://www.swift.org/install/linux/)" >&2; exit 1; }
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 18 ]; then
+  echo "bootstrap: Node.js 18 or newer is required, found $(node --version)" >&2
+  exit 1
+fi
+echo "bootstrap: librdkafka $(pkg-config --modversion rdkafka), node $(node --version), $(swift --version 2>/dev/null | head -1)"
