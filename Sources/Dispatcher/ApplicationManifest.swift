@@ -11,15 +11,23 @@ public struct ApplicationManifest: Sendable, Decodable, Equatable {
     /// The application id the events name in `ce_appid`.
     public var app: String?
     public var runtime: Runtime?
+    /// Per-trigger settings.
+    public var functions: [String: FunctionSettings]?
 
     public struct Runtime: Sendable, Decodable, Equatable {
         /// Environment variables the functions see (and nothing of chatfn's own environment).
         public var environment: [String: String]?
     }
 
-    public init(app: String? = nil, runtime: Runtime? = nil) {
+    public init(app: String? = nil, runtime: Runtime? = nil, functions: [String: FunctionSettings]? = nil) {
         self.app = app
         self.runtime = runtime
+        self.functions = functions
+    }
+
+    /// The settings of `trigger`, with chatfn's defaults where the manifest is silent.
+    public func settings(for trigger: String) -> FunctionSettings {
+        functions?[trigger] ?? FunctionSettings()
     }
 
     public var environment: [String: String] { runtime?.environment ?? [:] }
@@ -29,7 +37,11 @@ public struct ApplicationManifest: Sendable, Decodable, Equatable {
         let path = URL(fileURLWithPath: directory).appendingPathComponent(fileName).path
         guard let data = FileManager.default.contents(atPath: path) else { return ApplicationManifest() }
         do {
-            return try JSONDecoder().decode(ApplicationManifest.self, from: data)
+            let manifest = try JSONDecoder().decode(ApplicationManifest.self, from: data)
+            for (trigger, settings) in manifest.functions ?? [:] {
+                if let problem = settings.problem { throw CatalogError("invalid \(path): functions.\(trigger).\(problem)") }
+            }
+            return manifest
         } catch let error as DecodingError {
             throw CatalogError("invalid \(path): \(error.readableDescription)")
         } catch {

@@ -6,25 +6,34 @@ import Workers
 /// The non-blocking lane as a service: consumes events from Kafka, runs them key-ordered through the
 /// dispatcher, and commits each partition up to its contiguous processed prefix.
 ///
-/// On graceful shutdown (SIGTERM, Ctrl-C) it stops fetching, lets in-flight invocations finish
-/// (bounded by the consumer's drain timeout), commits, leaves the group, and stops the workers.
+/// On graceful shutdown (SIGTERM, Ctrl-C) it starts no new attempt and ends retry backoffs, lets running
+/// invocations finish (bounded by the consumer's drain timeout), commits, leaves the group, flushes what
+/// it published, and stops the workers. Records it gave up are not committed: their next owner runs them.
 public struct ChatFunctionsService: Service {
-    private let consumerConfiguration: KafkaConsumerConfiguration
-    private let dispatcher: EventDispatcher
+    public struct Configuration: Sendable {
+        public var consumer: KafkaConsumerConfiguration
+        public var dispatcher: DispatcherConfiguration
+        /// How often to rescan the functions directory (nil: never), so that saving a function deploys it.
+        public var reloadInterval: Duration?
+
+        public init(consumer: KafkaConsumerConfiguration, dispatcher: DispatcherConfiguration, reloadInterval: Duration? = .seconds(1)) {
+            self.consumer = consumer
+            self.dispatcher = dispatcher
+            self.reloadInterval = reloadInterval
+        }
+    }
+
+    private let configuration: Configuration
     private let catalog: FunctionCatalog
     private let pool: WorkerPool
-    private let reloadInterval: Duration?
+    private let reporter: any InvocationReporter
     private let logger: Logger
 
-    /// - Parameter reloadInterval: how often to rescan the functions directory (nil: never), so that
-    ///   saving a function deploys it.
-    public init(consumer: KafkaConsumerConfiguration, dispatcher: EventDispatcher, catalog: FunctionCatalog,
-                pool: WorkerPool, reloadInterval: Duration? = .seconds(1), logger: Logger) {
-        self.consumerConfiguration = consumer
-        self.dispatcher = dispatcher
+    public init(configuration: Configuration, catalog: FunctionCatalog, pool: WorkerPool, reporter: any InvocationReporter, logger: Logger) {
+        self.configuration = configuration
         self.catalog = catalog
         self.pool = pool
-        self.reloadInterval = reloadInterval
+        self.reporter = reporter
         self.logger = logger
     }
 
@@ -34,36 +43,48 @@ public struct ChatFunctionsService: Service {
         } catch {
             logger.error("no warm worker: \(error)")
         }
-        let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
-        logger.info("consuming", metadata: ["topics": "\(consumerConfiguration.topics.joined(separator: ","))", "group": "\(consumerConfiguration.groupId)"])
+        let producer = try KafkaProducer(configuration: configuration.consumer.kafka)
+        let consumer = try KafkaConsumer(configuration: configuration.consumer, logger: logger)
+        let stop = StopSignal()
+        let dispatcher = EventDispatcher(
+            configuration: configuration.dispatcher, catalog: catalog, pool: pool, producer: producer,
+            reporter: reporter, stop: stop, logger: logger)
+        logger.info("consuming", metadata: [
+            "topics": "\(configuration.consumer.topics.joined(separator: ","))", "group": "\(configuration.consumer.groupId)",
+        ])
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await dispatch(consumer) }
+            group.addTask { await dispatch(consumer, dispatcher) }
             group.addTask {
                 try? await gracefulShutdown()
+                stop.stop()
                 await consumer.shutdown()
             }
-            if let reloadInterval {
-                group.addTask { await reloadFunctions(every: reloadInterval) }
+            if let interval = configuration.reloadInterval {
+                group.addTask { await reloadFunctions(every: interval) }
             }
             // The first child to end is the dispatch loop (the consumer closed) or the shutdown waiter
             // (which closes the consumer, ending the dispatch loop); either way the consumer is done.
             _ = await group.next()
+            stop.stop()
             await consumer.shutdown()
             group.cancelAll()
         }
+        await producer.shutdown()
         await pool.shutdown()
-        logger.info("stopped")
+        logger.info("stopped", metadata: ["statistics": "\(dispatcher.statistics.summary)"])
     }
 
-    private func dispatch(_ consumer: KafkaConsumer) async {
+    private func dispatch(_ consumer: KafkaConsumer, _ dispatcher: EventDispatcher) async {
         let queues = KeyOrderedQueues()
         await withDiscardingTaskGroup { group in
             for await record in consumer.records {
                 guard let first = queues.enqueue(record) else { continue }
                 group.addTask {
                     await queues.run(startingWith: first) { record in
-                        await dispatcher.process(record)
-                        consumer.markProcessed(record)
+                        switch await dispatcher.process(record) {
+                        case .processed: consumer.markProcessed(record)
+                        case .abandoned: consumer.abandon(record)
+                        }
                     }
                 }
             }

@@ -16,6 +16,7 @@ public final class ConsoleInvocationReporter: InvocationReporter {
         let result = report.result
         var line = "\(Self.timestamp()) \(report.attributes.type) \(report.attributes.id) \(result.status.rawValue) \(Self.format(result.duration))"
         if report.attributes.appId != CloudEventAttributes.defaultAppId { line += " app=\(report.attributes.appId)" }
+        if report.attempt > 1 { line += " attempt=\(report.attempt)" }
         if result.coldStart { line += " cold" }
         line += " invocation=\(result.invocationId) version=\(report.function.version)"
         var block = [line]
@@ -23,12 +24,17 @@ public final class ConsoleInvocationReporter: InvocationReporter {
         if let error = result.error {
             block += (error.stack ?? error.message).split(separator: "\n", omittingEmptySubsequences: false).map { "  ✗ \($0)" }
         }
+        if let retryIn = report.retryIn { block.append("  ↻ retrying in \(Self.format(retryIn))") }
         ConsoleOutput.write(lines: block)
     }
 
-    public func recordSkipped(_ position: RecordPosition, eventId: String?, reason: SkipReason) {
-        if case .noFunction = reason, !showNoFunction { return }
-        ConsoleOutput.write("\(Self.timestamp()) skipped \(eventId ?? "-") at \(position): \(reason)")
+    public func recordSkipped(_ position: RecordPosition, eventId: String, trigger: String) {
+        guard showNoFunction else { return }
+        ConsoleOutput.write("\(Self.timestamp()) skipped \(eventId) at \(position): no function deployed for \(trigger)")
+    }
+
+    public func recordDeadLettered(_ position: RecordPosition, eventId: String?, reason: DeadLetterReason) {
+        ConsoleOutput.write("\(Self.timestamp()) dead-lettered \(eventId ?? "-") at \(position): \(reason)")
     }
 
     static func format(_ duration: Duration) -> String {

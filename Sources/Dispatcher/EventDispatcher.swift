@@ -3,51 +3,165 @@ import Foundation
 import Logging
 import Workers
 
-/// Routes a consumed record to its application's function and runs it on a worker.
+/// Routes a consumed record to its application's function, runs it on a worker with retries, and
+/// publishes what follows: commands on success, the record to the dead-letter topic after the last
+/// attempt or at once for bad input, and an invocation record per attempt.
 ///
 /// Only the CloudEvent attributes are decoded here; the event data goes to the worker as the bytes it
 /// arrived as.
 public final class EventDispatcher: Sendable {
-    public let appId: String
+    public let configuration: DispatcherConfiguration
+    public let statistics = DispatchStatistics()
     private let catalog: FunctionCatalog
     private let pool: WorkerPool
+    private let producer: KafkaProducer
     private let reporter: any InvocationReporter
-    private let timeout: Duration
+    private let stop: StopSignal
+    private let logger: Logger
 
-    public init(appId: String = CloudEventAttributes.defaultAppId, catalog: FunctionCatalog, pool: WorkerPool,
-                reporter: any InvocationReporter, timeout: Duration = .seconds(30)) {
-        self.appId = appId
+    public init(configuration: DispatcherConfiguration, catalog: FunctionCatalog, pool: WorkerPool, producer: KafkaProducer,
+                reporter: any InvocationReporter, stop: StopSignal, logger: Logger) {
+        self.configuration = configuration
         self.catalog = catalog
         self.pool = pool
+        self.producer = producer
         self.reporter = reporter
-        self.timeout = timeout
+        self.stop = stop
+        self.logger = logger
     }
 
-    /// Runs the function for `record`, if any; returns when the record is done with (run, or skipped
-    /// with a reason), so its offset may be committed.
-    public func process(_ record: KafkaRecord) async {
+    /// Handles `record` to the end, or gives it up when chatfn is stopping.
+    public func process(_ record: KafkaRecord) async -> RecordOutcome {
+        guard !stop.isStopped else { return abandon() }
+        guard record.value.count <= configuration.maxRecordBytes else {
+            return await deadLetter(record, eventId: nil, .tooLarge(bytes: record.value.count, limit: configuration.maxRecordBytes), version: nil)
+        }
         let attributes: CloudEventAttributes
         let mode: CloudEventContentMode
         do {
             (attributes, mode) = try CloudEventKafkaBinding.decode(record)
         } catch {
-            reporter.recordSkipped(record.position, eventId: nil, reason: .malformed(error.reason))
-            return
+            return await deadLetter(record, eventId: nil, .malformed(error.reason), version: nil)
         }
-        guard attributes.appId == appId else {
-            reporter.recordSkipped(record.position, eventId: attributes.id, reason: .unknownApplication(attributes.appId))
-            return
+        guard attributes.appId == configuration.appId else {
+            return await deadLetter(record, eventId: attributes.id, .unknownApplication(attributes.appId), version: nil)
         }
         guard let function = catalog.function(for: attributes.type) else {
-            reporter.recordSkipped(record.position, eventId: attributes.id, reason: .noFunction(trigger: attributes.type))
-            return
+            statistics.skippedNoFunction.add(1, ordering: .relaxed)
+            reporter.recordSkipped(record.position, eventId: attributes.id, trigger: attributes.type)
+            return .processed
         }
-        let request = InvocationRequest(
-            invocationId: UUID().uuidString.lowercased(), functionFile: function.file, functionVersion: function.version,
-            trigger: attributes.type, eventId: attributes.id, appId: attributes.appId, source: attributes.source,
-            time: attributes.time, attempt: 1, timeout: timeout,
-            encoding: mode == .structured ? .structured : .binary, payload: record.value)
-        let result = await pool.invoke(request)
-        reporter.invocationFinished(InvocationReport(attributes: attributes, function: function, position: record.position, result: result))
+        return await run(function, for: record, attributes: attributes, mode: mode)
+    }
+
+    private func run(_ function: FunctionDefinition, for record: KafkaRecord, attributes: CloudEventAttributes,
+                     mode: CloudEventContentMode) async -> RecordOutcome {
+        let policy = function.settings.retryPolicy
+        var attempt = 1
+        while true {
+            let request = InvocationRequest(
+                invocationId: UUID().uuidString.lowercased(), functionFile: function.file, functionVersion: function.version,
+                trigger: attributes.type, eventId: attributes.id, appId: attributes.appId, source: attributes.source,
+                time: attributes.time, attempt: attempt, timeout: function.settings.timeout,
+                encoding: mode == .structured ? .structured : .binary, payload: record.value)
+            let result = await pool.invoke(request)
+            statistics.invocations.add(1, ordering: .relaxed)
+            let message = result.error?.message ?? result.status.rawValue
+
+            let nextStep: NextStep = switch result.status {
+            case .succeeded: .succeed
+            case .invalidEvent: .deadLetter(.invalidEvent(message))
+            case .failed, .timeout, .crashed:
+                if attempt >= policy.maxAttempts {
+                    .deadLetter(.exhausted(status: result.status, attempts: attempt, message: message))
+                } else {
+                    retryOrExpire(record, policy: policy, attempt: attempt, status: result.status, message: message)
+                }
+            }
+            var report = InvocationReport(attributes: attributes, function: function, position: record.position, attempt: attempt, result: result)
+            if case .retry(let delay) = nextStep { report.retryIn = delay }
+            reporter.invocationFinished(report)
+            publishInvocationRecord(report)
+
+            switch nextStep {
+            case .succeed:
+                statistics.succeeded.add(1, ordering: .relaxed)
+                return await publishCommands(result.emits, of: attributes, record: record) ? .processed : abandon()
+            case .deadLetter(let reason):
+                return await deadLetter(record, eventId: attributes.id, reason, version: function.version)
+            case .retry(let delay):
+                statistics.retries.add(1, ordering: .relaxed)
+                guard await stop.sleep(for: delay) else { return abandon() }
+                attempt += 1
+            }
+        }
+    }
+
+    private enum NextStep {
+        case succeed
+        case retry(after: Duration)
+        case deadLetter(DeadLetterReason)
+    }
+
+    /// Retries unless the event would be past its maximum age by the time the retry starts.
+    private func retryOrExpire(_ record: KafkaRecord, policy: RetryPolicy, attempt: Int, status: InvocationStatus, message: String) -> NextStep {
+        let delay = policy.backoff(afterAttempt: attempt)
+        if let published = record.timestampMs {
+            let ageAtRetry = Duration.milliseconds(Int64(Date().timeIntervalSince1970 * 1000) - published) + delay
+            if ageAtRetry > policy.maxEventAge { return .deadLetter(.expired(status: status, attempts: attempt, message: message)) }
+        }
+        return .retry(after: delay)
+    }
+
+    private func abandon() -> RecordOutcome {
+        statistics.abandoned.add(1, ordering: .relaxed)
+        return .abandoned
+    }
+
+    private func deadLetter(_ record: KafkaRecord, eventId: String?, _ reason: DeadLetterReason, version: String?) async -> RecordOutcome {
+        let deadLetter = DeadLetter.record(for: record, topic: configuration.outputs.deadLetters, reason: reason, functionVersion: version)
+        guard await publishUntilDelivered(deadLetter) else { return abandon() }
+        statistics.deadLettered.add(1, ordering: .relaxed)
+        reporter.recordDeadLettered(record.position, eventId: eventId, reason: reason)
+        return .processed
+    }
+
+    /// Publishes the commands a successful invocation emitted, as CloudEvents whose ids derive from the
+    /// event id and the emit order: a re-run emits the same ids, so consumers can drop duplicates.
+    private func publishCommands(_ commands: [EmittedCommand], of event: CloudEventAttributes, record: KafkaRecord) async -> Bool {
+        for (index, command) in commands.enumerated() {
+            let attributes = CloudEventAttributes(
+                id: "\(event.id):\(index)", type: command.type, source: "chatfn/\(event.appId)/\(event.type)",
+                time: Date().formatted(.iso8601), appId: event.appId)
+            let published = CloudEventKafkaBinding.binaryRecord(
+                topic: configuration.outputs.commands, key: command.key.map { Array($0.utf8) } ?? record.key,
+                attributes: attributes, data: command.data.isEmpty ? Array("null".utf8) : command.data)
+            guard await publishUntilDelivered(published) else { return false }
+        }
+        return true
+    }
+
+    private func publishInvocationRecord(_ report: InvocationReport) {
+        guard configuration.publishInvocationRecords,
+              let record = InvocationRecord(report).producerRecord(topic: configuration.outputs.invocations) else { return }
+        producer.sendInBackground(record)
+    }
+
+    /// Keeps trying (the broker may be down) until the record is acknowledged; false when chatfn began
+    /// stopping first, and the record is then left for the next owner.
+    private func publishUntilDelivered(_ record: ProducerRecord) async -> Bool {
+        var attempt = 1
+        while true {
+            do {
+                try await producer.send(record)
+                return true
+            } catch {
+                logger.warning("could not publish to \(record.topic), retrying: \(error)")
+                let backoff = RetryPolicy(maxAttempts: .max, maxEventAge: .seconds(0), initialBackoff: .milliseconds(200), maxBackoff: .seconds(10))
+                    .backoff(afterAttempt: attempt)
+                guard await stop.sleep(for: backoff) else { return false }
+                attempt += 1
+            }
+        }
     }
 }

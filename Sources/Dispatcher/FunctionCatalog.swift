@@ -3,13 +3,18 @@ import Logging
 import Synchronization
 
 /// The functions of one application, read from a functions directory laid out as
-/// `DIR/functions/<trigger>.js` (or the `.js` files of `DIR` itself when it has no `functions/` folder).
+/// `DIR/functions/<trigger>.js` (or the `.js` files of `DIR` itself when it has no `functions/` folder),
+/// with their settings from `DIR/chatfn.json`.
 ///
-/// ``reload()`` rescans the directory; saving a file deploys its new version on the next reload.
+/// ``reload()`` rescans both; saving a file deploys its new version on the next reload.
 public final class FunctionCatalog: Sendable {
+    /// The application directory (where `chatfn.json` is).
+    public let root: String
+    /// Where the function files are.
     public let directory: String
     private let logger: Logger
     private let functions = Mutex<[String: FunctionDefinition]>([:])
+    private let currentManifest = Mutex(ApplicationManifest())
 
     static let fileExtensions = ["js", "cjs"]
 
@@ -22,10 +27,15 @@ public final class FunctionCatalog: Sendable {
         let nested = root.appendingPathComponent("functions")
         var nestedIsDirectory: ObjCBool = false
         let hasNested = FileManager.default.fileExists(atPath: nested.path, isDirectory: &nestedIsDirectory) && nestedIsDirectory.boolValue
+        self.root = root.path
         self.directory = hasNested ? nested.path : root.path
         self.logger = logger
+        currentManifest.withLock { $0 = ApplicationManifest() }
         try reload()
     }
+
+    /// The application's `chatfn.json` as last read.
+    public var manifest: ApplicationManifest { currentManifest.withLock { $0 } }
 
     /// The function deployed for `trigger`, if any.
     public func function(for trigger: String) -> FunctionDefinition? {
@@ -36,8 +46,10 @@ public final class FunctionCatalog: Sendable {
         functions.withLock { Array($0.values) }.sorted { $0.trigger < $1.trigger }
     }
 
-    /// Rescans the directory and logs what was deployed, changed or removed.
+    /// Rescans the directory and `chatfn.json`, and logs what was deployed, changed or removed.
     public func reload() throws {
+        let manifest = try ApplicationManifest.load(fromDirectory: root)
+        currentManifest.withLock { $0 = manifest }
         let entries: [String]
         do {
             entries = try FileManager.default.contentsOfDirectory(atPath: directory)
@@ -49,7 +61,8 @@ public final class FunctionCatalog: Sendable {
             let url = URL(fileURLWithPath: directory).appendingPathComponent(entry)
             guard Self.fileExtensions.contains(url.pathExtension), let content = FileManager.default.contents(atPath: url.path) else { continue }
             let trigger = url.deletingPathExtension().lastPathComponent
-            found[trigger] = FunctionDefinition(trigger: trigger, file: url.path, version: ContentHash.hex(of: content))
+            found[trigger] = FunctionDefinition(
+                trigger: trigger, file: url.path, version: ContentHash.hex(of: content), settings: manifest.settings(for: trigger))
         }
         let previous = functions.withLock { current in
             defer { current = found }

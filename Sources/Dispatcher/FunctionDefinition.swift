@@ -5,10 +5,13 @@ public struct FunctionDefinition: Sendable, Hashable {
     public var file: String
     /// A hash of the file's content; workers reload the function when it changes.
     public var version: String
+    /// Limits and retry policy from `chatfn.json`.
+    public var settings: FunctionSettings
 
-    public init(trigger: String, file: String, version: String) {
+    public init(trigger: String, file: String, version: String, settings: FunctionSettings = FunctionSettings()) {
         self.trigger = trigger
         self.file = file
         self.version = version
+        self.settings = settings
     }
 }

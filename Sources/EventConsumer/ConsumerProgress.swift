@@ -72,13 +72,23 @@ final class ConsumerProgress: @unchecked Sendable {
         return nextToCommit
     }
 
-    /// Blocks the calling (dedicated) thread until `subset` (all partitions when nil) has nothing in flight,
+    /// Notes a record given up without processing (shutdown): it is not committed, and not waited for.
+    func abandoned(_ position: RecordPosition, generation: UInt64) {
+        condition.lock()
+        defer { condition.unlock() }
+        let key = TopicPartition(topic: position.topic, partition: position.partition)
+        guard partitions[key]?.generation == generation else { return }
+        partitions[key]!.abandon(position.offset)
+        condition.broadcast()
+    }
+
+    /// Blocks the calling (dedicated) thread until `subset` (all partitions when nil) has nothing running,
     /// or `deadline` passed; returns how many records were still in flight.
     func waitUntilDrained(_ subset: [TopicPartition]?, deadline: Date) -> Int {
         condition.lock()
         defer { condition.unlock() }
         while true {
-            let remaining = subset.map { $0.reduce(0) { $0 + (partitions[$1]?.inFlight ?? 0) } } ?? totalInFlight
+            let remaining = (subset ?? Array(partitions.keys)).reduce(0) { $0 + (partitions[$1]?.running ?? 0) }
             if remaining == 0 || !condition.wait(until: deadline) { return remaining }
         }
     }

@@ -9,6 +9,8 @@ final class DeliveryRegistry: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Records sent without waiting (message id 0) whose delivery failed.
+    let backgroundFailures = Atomic<Int>(0)
 
     func register(_ continuation: CheckedContinuation<DeliveryReceipt, any Error>) -> UInt {
         state.withLock { state in
@@ -39,6 +41,10 @@ let deliveryReportCallback: @convention(c) (OpaquePointer?, UnsafePointer<rd_kaf
     guard let message, let opaque else { return }
     let registry = Unmanaged<DeliveryRegistry>.fromOpaque(opaque).takeUnretainedValue()
     let id = UInt(bitPattern: message.pointee._private)
+    if id == 0 {
+        if message.pointee.err != RD_KAFKA_RESP_ERR_NO_ERROR { registry.backgroundFailures.add(1, ordering: .relaxed) }
+        return
+    }
     guard let continuation = registry.take(id) else { return }
     if message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
         continuation.resume(returning: DeliveryReceipt(partition: message.pointee.partition, offset: message.pointee.offset))

@@ -48,6 +48,12 @@ public final class KafkaConsumer: Sendable {
         core.markProcessed(record, handle: handle.pointer)
     }
 
+    /// Gives `record` up without processing it, when stopping: its offset is not committed (the next
+    /// owner runs it), and shutdown does not wait for it.
+    public func abandon(_ record: KafkaRecord) {
+        core.progress.abandoned(record.position, generation: record.assignmentGeneration)
+    }
+
     /// The partitions this member owns now.
     public var assignment: [TopicPartition] { core.progress.assignment }
 

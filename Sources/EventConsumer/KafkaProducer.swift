@@ -42,6 +42,15 @@ public final class KafkaProducer: Sendable {
         }
     }
 
+    /// Publishes `record` without waiting for the broker, for records whose loss is tolerable (invocation
+    /// records, metrics); failures are counted in ``backgroundFailures``.
+    public func sendInBackground(_ record: ProducerRecord) {
+        if enqueue(record, messageId: 0) != nil { deliveries.backgroundFailures.add(1, ordering: .relaxed) }
+    }
+
+    /// Records given to ``sendInBackground(_:)`` that were not delivered.
+    public var backgroundFailures: Int { deliveries.backgroundFailures.load(ordering: .relaxed) }
+
     /// Waits until every queued record has a delivery report, or `timeoutMs` passed; true when all did.
     public func flush(timeoutMs: Int32 = 10_000) async -> Bool {
         let handle = handle

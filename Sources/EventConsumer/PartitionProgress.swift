@@ -10,6 +10,9 @@ struct PartitionProgress {
     let generation: UInt64
     private var outstanding = Deque<Int64>()
     private var completedOutOfOrder = Set<Int64>()
+    /// Handed out but given up without processing (shutdown): they hold the committed offset back,
+    /// so the next owner runs them, but nobody waits for them.
+    private var abandoned = Set<Int64>()
 
     init(generation: UInt64) {
         self.generation = generation
@@ -17,13 +20,16 @@ struct PartitionProgress {
 
     var inFlight: Int { outstanding.count }
 
+    /// Records still being worked on: neither completed nor abandoned.
+    var running: Int { outstanding.count - completedOutOfOrder.count - abandoned.count }
+
     mutating func delivered(_ offset: Int64) {
         outstanding.append(offset)
     }
 
     /// Records `offset` as done; returns the next offset to commit when the completed prefix advanced.
     mutating func completed(_ offset: Int64) -> Int64? {
-        guard let head = outstanding.first, offset >= head else { return nil }
+        guard let head = outstanding.first, offset >= head, !abandoned.contains(offset) else { return nil }
         completedOutOfOrder.insert(offset)
         var nextToCommit: Int64?
         while let first = outstanding.first, completedOutOfOrder.remove(first) != nil {
@@ -31,5 +37,13 @@ struct PartitionProgress {
             nextToCommit = first + 1
         }
         return nextToCommit
+    }
+}
+
+extension PartitionProgress {
+    /// Gives `offset` up: it will not complete here, and the commit stays before it.
+    mutating func abandon(_ offset: Int64) {
+        guard let head = outstanding.first, offset >= head, !completedOutOfOrder.contains(offset) else { return }
+        abandoned.insert(offset)
     }
 }

@@ -15,16 +15,25 @@ public struct TopicSpec: Sendable, Hashable {
 /// Makes sure chatfn's topics exist on a real broker: creates the missing ones, and where the broker
 /// refuses to create topics, accepts those that exist and names those that do not.
 public enum TopicProvisioner {
-    public static func ensure(_ topics: [TopicSpec], configuration: KafkaConfiguration, logger: Logger) async throws {
-        guard !topics.isEmpty else { return }
+    /// Creates those of `topics` that the cluster lacks; throws naming the ones that are still missing.
+    /// - Parameter timeout: how long the broker may take to answer each request.
+    public static func ensure(_ topics: [TopicSpec], configuration: KafkaConfiguration, logger: Logger,
+                              timeout: Duration = .seconds(15)) async throws {
         let conf = try configuration.makeNativeConfiguration()
         let handle = try KafkaHandle(type: RD_KAFKA_PRODUCER, configuration: conf)
+        let timeoutMs = Int32(clamping: timeout.components.seconds * 1_000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let present = try await DedicatedThread.run(name: "chatfn-metadata") { try existingTopics(handle: handle, timeoutMs: timeoutMs) }
+        let absent = topics.filter { !present.contains($0.name) }
+        guard !absent.isEmpty else { return }
         let refusals = try await DedicatedThread.run(name: "chatfn-create-topics") {
-            try createTopics(topics, handle: handle)
+            try createTopics(absent, handle: handle, timeoutMs: timeoutMs)
         }
-        guard !refusals.isEmpty else { return }
-        let existing = try await DedicatedThread.run(name: "chatfn-metadata") { try existingTopics(handle: handle) }
-        let missing = topics.filter { !existing.contains($0.name) }
+        guard !refusals.isEmpty else {
+            logger.info("created topics", metadata: ["topics": "\(absent.map(\.name).joined(separator: ","))"])
+            return
+        }
+        let existing = try await DedicatedThread.run(name: "chatfn-metadata") { try existingTopics(handle: handle, timeoutMs: timeoutMs) }
+        let missing = absent.filter { !existing.contains($0.name) }
         if missing.isEmpty {
             logger.debug("topics exist; the broker declined to create them", metadata: ["reasons": "\(refusals)"])
             return
@@ -33,10 +42,8 @@ public enum TopicProvisioner {
         throw KafkaError("missing Kafka topic(s) that chatfn could not create: \(details). Create them, or let chatfn's principal create topics.")
     }
 
-    private static let timeoutMs: Int32 = 15_000
-
     /// Returns, by topic, why the broker did not create it (absent: created or already there).
-    private static func createTopics(_ topics: [TopicSpec], handle: KafkaHandle) throws -> [String: String] {
+    private static func createTopics(_ topics: [TopicSpec], handle: KafkaHandle, timeoutMs: Int32) throws -> [String: String] {
         var errorBuffer = [CChar](repeating: 0, count: 512)
         var newTopics: [OpaquePointer?] = []
         defer { newTopics.forEach { rd_kafka_NewTopic_destroy($0) } }
@@ -75,7 +82,7 @@ public enum TopicProvisioner {
         return refusals
     }
 
-    private static func existingTopics(handle: KafkaHandle) throws -> Set<String> {
+    private static func existingTopics(handle: KafkaHandle, timeoutMs: Int32) throws -> Set<String> {
         var metadata: UnsafePointer<rd_kafka_metadata>?
         let result = rd_kafka_metadata(handle.pointer, 1, nil, &metadata, timeoutMs)
         guard result == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {

@@ -34,6 +34,20 @@ public struct InvocationLogLine: Sendable, Hashable {
     }
 }
 
+/// A command a function emitted with `context.emit(type, data, {key})`, for the chat platform.
+public struct EmittedCommand: Sendable, Hashable {
+    public var type: String
+    public var key: String?
+    /// The data as JSON (empty when the function passed none).
+    public var data: [UInt8]
+
+    public init(type: String, key: String?, data: [UInt8]) {
+        self.type = type
+        self.key = key
+        self.data = data
+    }
+}
+
 /// The outcome of an ``InvocationRequest``.
 public struct InvocationResult: Sendable {
     public var invocationId: String
@@ -42,6 +56,8 @@ public struct InvocationResult: Sendable {
     public var value: [UInt8]?
     public var error: InvocationError?
     public var logs: [InvocationLogLine]
+    /// Commands emitted, in order; to be published only when the invocation succeeded.
+    public var emits: [EmittedCommand]
     public var duration: Duration
     /// The invocation waited for a new worker process to start.
     public var coldStart: Bool
@@ -49,8 +65,10 @@ public struct InvocationResult: Sendable {
 
     public init(
         invocationId: String, status: InvocationStatus, value: [UInt8]? = nil, error: InvocationError? = nil,
-        logs: [InvocationLogLine] = [], duration: Duration = .zero, coldStart: Bool = false, workerPid: Int32? = nil
+        logs: [InvocationLogLine] = [], emits: [EmittedCommand] = [], duration: Duration = .zero, coldStart: Bool = false,
+        workerPid: Int32? = nil
     ) {
+        self.emits = emits
         self.invocationId = invocationId
         self.status = status
         self.value = value

@@ -10,6 +10,7 @@ final class InvocationTable: Sendable {
     private struct Pending {
         var continuation: CheckedContinuation<InvocationResult, Never>
         var logs = InvocationLogBuffer()
+        var emits: [EmittedCommand] = []
         var started: ContinuousClock.Instant
         var timeout: Scheduled<Void>?
         var coldStart: Bool
@@ -56,7 +57,7 @@ final class InvocationTable: Sendable {
         guard let pending = state.withLock({ $0.pending.removeValue(forKey: id) }) else { return }
         pending.timeout?.cancel()
         pending.continuation.resume(returning: InvocationResult(
-            invocationId: id, status: status, value: value, error: error, logs: pending.logs.finished,
+            invocationId: id, status: status, value: value, error: error, logs: pending.logs.finished, emits: pending.emits,
             duration: ContinuousClock.now - pending.started, coldStart: pending.coldStart, workerPid: pid))
     }
 
@@ -89,6 +90,10 @@ final class InvocationTable: Sendable {
             if !attributed {
                 logger.info("\(line.message)", metadata: ["worker": "\(pid)", "invocation": "\(header.id ?? "-")"])
             }
+        case .emit:
+            guard let header = try? JSONDecoder().decode(EmitHeader.self, from: frame.header) else { return }
+            let command = EmittedCommand(type: header.type, key: header.key, data: Array(frame.body.readableBytesView))
+            state.withLock { state in state.pending[header.id]?.emits.append(command) }
         case .result:
             guard let header = try? JSONDecoder().decode(ResultHeader.self, from: frame.header) else {
                 logger.error("worker sent an unreadable result header", metadata: ["worker": "\(pid)"])

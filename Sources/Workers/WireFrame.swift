@@ -14,6 +14,8 @@ struct WireFrame {
         case log = 11
         /// worker → chatfn: an invocation ended (header: id, status, error; body: the returned JSON).
         case result = 12
+        /// worker → chatfn: a command the function emitted (header: invocation id, type, key; body: JSON data).
+        case emit = 13
     }
 
     /// Frames above this size are a protocol violation, not an allocation to attempt.
@@ -50,6 +52,12 @@ struct InvokeHeader: Encodable {
 struct LogHeader: Decodable {
     var id: String?
     var level: String
+}
+
+struct EmitHeader: Decodable {
+    var id: String
+    var type: String
+    var key: String?
 }
 
 struct ResultHeader: Decodable {

@@ -30,30 +30,28 @@ struct Dev: AsyncParsableCommand {
     @Option(name: .long, help: "Most Node worker processes.")
     var workers: Int = 2
 
-    @Option(name: .long, help: "Function timeout in milliseconds.")
-    var timeoutMs: Int = 30_000
-
     @Flag(name: .long, help: "Do not redeploy functions when their files change.")
     var noReload = false
 
     func run() async throws {
         let logger = try kafkaOptions.makeLogger()
         let catalog = try FunctionCatalog(directory: functions, logger: logger)
-        let manifest = try ApplicationManifest.load(fromDirectory: functions)
+        let manifest = catalog.manifest
         let appId = app ?? manifest.app ?? CloudEventAttributes.defaultAppId
         let workerConfiguration = try WorkerConfiguration(
             environment: WorkerConfiguration.baseEnvironment().merging(manifest.environment) { _, declared in declared })
 
+        let outputs = OutputTopics()
+        let topics = ([kafkaOptions.topic] + outputs.all).map { TopicSpec(name: $0, partitions: partitions) }
         var embeddedBroker: EmbeddedKafkaBroker?
         let bootstrap: String
         if let explicit = kafkaOptions.kafka ?? ProcessInfo.processInfo.environment["CHATFN_KAFKA"], !explicit.isEmpty {
             bootstrap = explicit
             try await TopicProvisioner.ensure(
-                [TopicSpec(name: kafkaOptions.topic, partitions: partitions)],
-                configuration: KafkaConfiguration(bootstrapServers: bootstrap), logger: logger)
+                topics, configuration: KafkaConfiguration(bootstrapServers: bootstrap), logger: logger)
         } else {
             let broker = try EmbeddedKafkaBroker()
-            try broker.createTopic(kafkaOptions.topic, partitions: partitions)
+            for topic in topics { try broker.createTopic(topic.name, partitions: topic.partitions) }
             bootstrap = broker.bootstrapServers
             embeddedBroker = broker
             DevBrokerFile.write(bootstrap)
@@ -67,13 +65,13 @@ struct Dev: AsyncParsableCommand {
 
         let pool = WorkerPool(
             configuration: WorkerPoolConfiguration(worker: workerConfiguration, minWarm: 1, maxProcesses: workers), logger: logger)
-        let dispatcher = EventDispatcher(
-            appId: appId, catalog: catalog, pool: pool, reporter: ConsoleInvocationReporter(), timeout: .milliseconds(timeoutMs))
         let service = ChatFunctionsService(
-            consumer: KafkaConsumerConfiguration(
-                kafka: KafkaConfiguration(bootstrapServers: bootstrap), groupId: group, topics: [kafkaOptions.topic]),
-            dispatcher: dispatcher, catalog: catalog, pool: pool,
-            reloadInterval: noReload ? nil : .seconds(1), logger: logger)
+            configuration: ChatFunctionsService.Configuration(
+                consumer: KafkaConsumerConfiguration(
+                    kafka: KafkaConfiguration(bootstrapServers: bootstrap), groupId: group, topics: [kafkaOptions.topic]),
+                dispatcher: DispatcherConfiguration(appId: appId, outputs: outputs),
+                reloadInterval: noReload ? nil : .seconds(1)),
+            catalog: catalog, pool: pool, reporter: ConsoleInvocationReporter(), logger: logger)
         let serviceGroup = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await serviceGroup.run()

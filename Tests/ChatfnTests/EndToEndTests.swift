@@ -23,7 +23,9 @@ struct EndToEndTests {
     @Test("every event runs once, in order per key; bad records are skipped; SIGTERM commits and a restart resumes")
     func eventsRunInKeyOrderAndResumeAfterRestart() async throws {
         let broker = try EmbeddedKafkaBroker()
-        try broker.createTopic("chatfn.events", partitions: 4)
+        for topic in ["chatfn.events", "chatfn.dlq", "chatfn.invocations", "chatfn.commands"] {
+            try broker.createTopic(topic, partitions: 4)
+        }
         let recorder = try await HTTPRecorder.start()
         let fixture = try FunctionsFixture(
             functions: ["test.ordered": Self.recordingFunction], environment: ["RECORDER_URL": recorder.url])
@@ -55,9 +57,11 @@ struct EndToEndTests {
         #expect(firstRun.allSatisfy { $0["trigger"] as? String == "test.ordered" && $0["appId"] as? String == "default" })
         try await eventually("the last invocation reported") { chatfn.stdout.components(separatedBy: " test.ordered ").count > 100 }
         let report = chatfn.stdout
-        #expect(report.contains("skipped - at chatfn.events/"))
+        #expect(report.contains("dead-lettered - at chatfn.events/"))
         #expect(report.contains("malformed event: no ce_type header"))
         #expect(report.contains("test.ordered bad-json invalid_event"))
+        #expect(report.contains("dead-lettered bad-json at chatfn.events/"))
+        #expect(report.contains("skipped no-function at chatfn.events/"))
         #expect(report.contains("no function deployed for test.unhandled"))
         #expect(report.contains("test.ordered user-3-7 succeeded"))
         #expect(report.contains("  │ seq 7 of user-3"))

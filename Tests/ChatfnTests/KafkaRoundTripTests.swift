@@ -106,3 +106,23 @@ struct KafkaRoundTripTests {
         await producer.shutdown()
     }
 }
+
+@Suite("Topic provisioning")
+struct TopicProvisioningTests {
+    @Test("existing topics are accepted; a topic the broker cannot create is named in the error")
+    func missingTopicIsNamed() async throws {
+        // The embedded broker, like a locked-down cluster, does not create topics on request.
+        let broker = try EmbeddedKafkaBroker()
+        try broker.createTopic("present", partitions: 1)
+        let kafka = KafkaConfiguration(bootstrapServers: broker.bootstrapServers)
+        try await TopicProvisioner.ensure([TopicSpec(name: "present", partitions: 1)], configuration: kafka, logger: testLogger)
+        await #expect {
+            try await TopicProvisioner.ensure(
+                [TopicSpec(name: "present", partitions: 1), TopicSpec(name: "absent.topic", partitions: 1)],
+                configuration: kafka, logger: testLogger, timeout: .seconds(2))
+        } throws: { error in
+            let message = "\(error)"
+            return message.contains("missing Kafka topic(s)") && message.contains("absent.topic") && !message.contains("present")
+        }
+    }
+}

@@ -52,3 +52,18 @@ struct PartitionProgressTests {
         #expect(progress.inFlight == 0)
     }
 }
+
+@Suite("Abandoned records")
+struct AbandonedRecordTests {
+    @Test("an abandoned record holds the commit back but is not waited for")
+    func abandonedHoldsCommitBack() {
+        var progress = PartitionProgress(generation: 1)
+        for offset in [0, 1, 2] as [Int64] { progress.delivered(offset) }
+        progress.abandon(1)
+        #expect(progress.running == 2)
+        #expect(progress.completed(0) == 1)
+        #expect(progress.completed(2) == nil)  // 1 was given up: the commit stays at 1
+        #expect(progress.running == 0)
+        #expect(progress.completed(1) == nil)  // nor can it complete later
+    }
+}

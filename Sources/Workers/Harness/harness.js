@@ -13,7 +13,8 @@ const util = require('util');
 const Module = require('module');
 const { AsyncLocalStorage } = require('async_hooks');
 
-const KIND = { invoke: 1, ready: 10, log: 11, result: 12 };
+const KIND = { invoke: 1, ready: 10, log: 11, result: 12, emit: 13 };
+const MAX_EMITS = 1000;
 const EMPTY = Buffer.alloc(0);
 
 const output = new net.Socket({ fd: 4, readable: false, writable: true });
@@ -90,6 +91,24 @@ function loadFunction(file, version) {
   return handler;
 }
 
+// ---- commands for the chat platform ----
+// Sent as they are made; chatfn publishes them only if the invocation succeeds.
+function makeEmitter(invocationId) {
+  let count = 0;
+  return (type, data, options = {}) => {
+    if (typeof type !== 'string' || type.length === 0) {
+      throw new TypeError('context.emit(type, data, { key }): type must be a non-empty string');
+    }
+    if (options.key !== undefined && options.key !== null && typeof options.key !== 'string') {
+      throw new TypeError('context.emit(type, data, { key }): key must be a string');
+    }
+    count += 1;
+    if (count > MAX_EMITS) throw new Error(`context.emit: at most ${MAX_EMITS} commands per invocation`);
+    const body = data === undefined ? EMPTY : Buffer.from(JSON.stringify(data));
+    send(KIND.emit, { id: invocationId, type, key: options.key ?? null }, body);
+  };
+}
+
 // ---- invocations ----
 let inFlight = 0;
 let inputEnded = false;
@@ -139,6 +158,7 @@ async function invoke(header, body) {
         attempt: header.attempt,
         deadline: header.deadline,
         log: makeLogger(id),
+        emit: makeEmitter(id),
       };
       const value = await handler(event, context);
       const resultBody = value === undefined ? EMPTY : Buffer.from(JSON.stringify(value));

@@ -1,0 +1,67 @@
+/// A function's limits and retry policy, as `chatfn.json` declares them under `functions.<trigger>`.
+/// Every key is optional.
+public struct FunctionSettings: Sendable, Decodable, Hashable {
+    /// How long one attempt may run.
+    public var timeoutMs: Int?
+    /// Attempts before the event is dead-lettered (1: no retry).
+    public var maxAttempts: Int?
+    /// An event older than this (since it was published) is dead-lettered instead of retried.
+    public var maxEventAgeMs: Int?
+    /// The first retry's backoff; each further retry doubles it, up to `retryBackoffMaxMs`.
+    public var retryBackoffMs: Int?
+    public var retryBackoffMaxMs: Int?
+
+    public init(timeoutMs: Int? = nil, maxAttempts: Int? = nil, maxEventAgeMs: Int? = nil,
+                retryBackoffMs: Int? = nil, retryBackoffMaxMs: Int? = nil) {
+        self.timeoutMs = timeoutMs
+        self.maxAttempts = maxAttempts
+        self.maxEventAgeMs = maxEventAgeMs
+        self.retryBackoffMs = retryBackoffMs
+        self.retryBackoffMaxMs = retryBackoffMaxMs
+    }
+
+    public static let defaultTimeout: Duration = .seconds(30)
+    public static let defaultMaxAttempts = 3
+    public static let defaultMaxEventAge: Duration = .seconds(24 * 3600)
+    public static let defaultBackoff: Duration = .seconds(1)
+    public static let defaultMaxBackoff: Duration = .seconds(60)
+
+    public var timeout: Duration { timeoutMs.map { .milliseconds($0) } ?? Self.defaultTimeout }
+
+    public var retryPolicy: RetryPolicy {
+        RetryPolicy(
+            maxAttempts: maxAttempts ?? Self.defaultMaxAttempts,
+            maxEventAge: maxEventAgeMs.map { .milliseconds($0) } ?? Self.defaultMaxEventAge,
+            initialBackoff: retryBackoffMs.map { .milliseconds($0) } ?? Self.defaultBackoff,
+            maxBackoff: retryBackoffMaxMs.map { .milliseconds($0) } ?? Self.defaultMaxBackoff)
+    }
+
+    /// What is wrong with these settings, as `key: reason`; nil when they are usable.
+    var problem: String? {
+        if let timeoutMs, timeoutMs <= 0 { return "timeoutMs: must be positive (got \(timeoutMs))" }
+        if let maxAttempts, maxAttempts < 1 { return "maxAttempts: must be at least 1 (got \(maxAttempts))" }
+        if let maxEventAgeMs, maxEventAgeMs <= 0 { return "maxEventAgeMs: must be positive (got \(maxEventAgeMs))" }
+        if let retryBackoffMs, retryBackoffMs < 0 { return "retryBackoffMs: must not be negative (got \(retryBackoffMs))" }
+        if let retryBackoffMaxMs, retryBackoffMaxMs < (retryBackoffMs ?? 0) {
+            return "retryBackoffMaxMs: must not be below retryBackoffMs (got \(retryBackoffMaxMs))"
+        }
+        return nil
+    }
+}
+
+/// When a failed invocation runs again.
+public struct RetryPolicy: Sendable, Hashable {
+    public var maxAttempts: Int
+    public var maxEventAge: Duration
+    public var initialBackoff: Duration
+    public var maxBackoff: Duration
+
+    /// The wait before attempt `attempt + 1`: exponential, capped, with "equal jitter" (half fixed, half
+    /// random) so that keys failing together do not retry in lockstep.
+    public func backoff(afterAttempt attempt: Int) -> Duration {
+        let exponent = min(max(attempt - 1, 0), 30)
+        let base = min(initialBackoff * (1 << exponent), maxBackoff)
+        let half = base / 2
+        return half + half * Double.random(in: 0...1)
+    }
+}
