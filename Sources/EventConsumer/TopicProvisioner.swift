@@ -83,13 +83,6 @@ public enum TopicProvisioner {
     }
 
     private static func existingTopics(handle: KafkaHandle, timeoutMs: Int32) throws -> Set<String> {
-        var metadata: UnsafePointer<rd_kafka_metadata>?
-        let result = rd_kafka_metadata(handle.pointer, 1, nil, &metadata, timeoutMs)
-        guard result == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
-            throw KafkaError("could not read topic metadata", rdError: result)
-        }
-        defer { rd_kafka_metadata_destroy(metadata) }
-        let topics = UnsafeBufferPointer(start: metadata.pointee.topics, count: Int(metadata.pointee.topic_cnt))
-        return Set(topics.filter { $0.err == RD_KAFKA_RESP_ERR_NO_ERROR }.map { String(cString: $0.topic) })
+        Set(try ClusterMetadata.topics(handle.pointer, timeoutMs: timeoutMs).keys)
     }
 }

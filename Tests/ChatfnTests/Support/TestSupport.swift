@@ -28,10 +28,10 @@ func eventually(_ what: String, timeout: Duration = .seconds(30), _ condition: @
 struct FunctionsFixture {
     let root: URL
 
-    init(functions: [String: String], environment: [String: String] = [:]) throws {
+    init(functions: [String: String], environment: [String: String] = [:], settings: [String: [String: Int]] = [:]) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("chatfn-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root.appendingPathComponent("functions"), withIntermediateDirectories: true)
-        let manifest: [String: Any] = ["app": "default", "runtime": ["environment": environment]]
+        let manifest: [String: Any] = ["app": "default", "runtime": ["environment": environment], "functions": settings]
         try JSONSerialization.data(withJSONObject: manifest).write(to: root.appendingPathComponent("chatfn.json"))
         for (trigger, source) in functions {
             try write(trigger: trigger, source: source)
@@ -52,11 +52,14 @@ struct FunctionsFixture {
 }
 
 /// A binary-mode CloudEvent record with JSON `data`.
-func eventRecord(topic: String = "chatfn.events", trigger: String, id: String, key: String?, data: [String: Any], appId: String = "default") throws -> ProducerRecord {
-    CloudEventKafkaBinding.binaryRecord(
+func eventRecord(topic: String = "chatfn.events", trigger: String, id: String, key: String?, data: [String: Any],
+                 appId: String = "default", partition: Int32? = nil) throws -> ProducerRecord {
+    var record = CloudEventKafkaBinding.binaryRecord(
         topic: topic, key: key.map { Array($0.utf8) },
         attributes: CloudEventAttributes(id: id, type: trigger, source: "chatfn-tests", appId: appId),
         data: Array(try JSONSerialization.data(withJSONObject: data)))
+    record.partition = partition
+    return record
 }
 
 /// Collects records from a consumer's stream in the background.

@@ -1,0 +1,18 @@
+import CKafka
+
+/// What the cluster says about its topics.
+enum ClusterMetadata {
+    /// Every topic the cluster has, with its partition count.
+    static func topics(_ handle: OpaquePointer, timeoutMs: Int32) throws -> [String: Int32] {
+        var metadata: UnsafePointer<rd_kafka_metadata>?
+        let result = rd_kafka_metadata(handle, 1, nil, &metadata, timeoutMs)
+        guard result == RD_KAFKA_RESP_ERR_NO_ERROR, let metadata else {
+            throw KafkaError("could not read topic metadata", rdError: result)
+        }
+        defer { rd_kafka_metadata_destroy(metadata) }
+        let topics = UnsafeBufferPointer(start: metadata.pointee.topics, count: Int(metadata.pointee.topic_cnt))
+        return Dictionary(
+            topics.filter { $0.err == RD_KAFKA_RESP_ERR_NO_ERROR }.map { (String(cString: $0.topic), $0.partition_cnt) },
+            uniquingKeysWith: { first, _ in first })
+    }
+}

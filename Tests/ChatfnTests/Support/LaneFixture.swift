@@ -1,0 +1,57 @@
+import EventConsumer
+import Foundation
+
+/// Everything a test of the non-blocking lane needs: an embedded broker with chatfn's topics, an HTTP
+/// recorder the functions POST to (as `RECORDER_URL`), an application directory, and a producer.
+struct LaneFixture {
+    static let topics = ["chatfn.events", "chatfn.dlq", "chatfn.invocations", "chatfn.commands"]
+
+    let broker: EmbeddedKafkaBroker
+    let recorder: HTTPRecorder
+    let application: FunctionsFixture
+    let producer: KafkaProducer
+
+    static func make(functions: [String: String], settings: [String: [String: Int]] = [:], partitions: Int32 = 4) async throws -> LaneFixture {
+        let broker = try EmbeddedKafkaBroker()
+        for topic in topics { try broker.createTopic(topic, partitions: partitions) }
+        let recorder = try await HTTPRecorder.start()
+        let application = try FunctionsFixture(functions: functions, environment: ["RECORDER_URL": recorder.url], settings: settings)
+        let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: broker.bootstrapServers))
+        return LaneFixture(broker: broker, recorder: recorder, application: application, producer: producer)
+    }
+
+    var kafka: KafkaConfiguration { KafkaConfiguration(bootstrapServers: broker.bootstrapServers) }
+
+    func publish(_ trigger: String, id: String, key: String?, data: [String: Any], partition: Int32? = nil) async throws {
+        try await producer.send(try eventRecord(trigger: trigger, id: id, key: key, data: data, partition: partition))
+    }
+
+    /// Starts `chatfn dev` against the embedded broker.
+    func startChatfn(group: String = "lane", _ extra: [String] = []) throws -> ChatfnProcess {
+        try ChatfnProcess(["dev", "--kafka", broker.bootstrapServers, "--functions", application.root.path,
+                           "--group", group, "--log-level", "warning"] + extra)
+    }
+
+    /// Runs another chatfn command against the embedded broker to completion.
+    func chatfn(_ arguments: [String]) async throws -> (status: Int32, stdout: String) {
+        try await ChatfnProcess.run(arguments + ["--kafka", broker.bootstrapServers])
+    }
+
+    func tearDown() async {
+        await producer.shutdown()
+        await recorder.shutdown()
+        application.remove()
+    }
+}
+
+/// The function most lane tests run: it POSTs what it saw to the recorder.
+let recordingFunction = """
+    async function handleEvent(event, context) {
+      const response = await fetch(process.env.RECORDER_URL, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ ...event, eventId: context.eventId, attempt: context.attempt, trigger: context.trigger, appId: context.appId }),
+      });
+      if (!response.ok) throw new Error(`recorder answered ${response.status}`);
+    }
+    """
