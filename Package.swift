@@ -23,10 +23,12 @@ let package = Package(
             pkgConfig: "rdkafka",
             providers: [.apt(["librdkafka-dev"])]
         ),
+        .target(name: "ChatfnCore"),
         .target(
             name: "EventConsumer",
             dependencies: [
                 "CKafka",
+                "ChatfnCore",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -35,6 +37,7 @@ let package = Package(
         .target(
             name: "Workers",
             dependencies: [
+                "ChatfnCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
@@ -45,6 +48,7 @@ let package = Package(
         .target(
             name: "Dispatcher",
             dependencies: [
+                "ChatfnCore",
                 "EventConsumer",
                 "Workers",
                 .product(name: "DequeModule", package: "swift-collections"),
@@ -63,9 +67,23 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .executableTarget(
+            name: "ChatfnBench",
+            dependencies: [
+                "CKafka",
+                "ChatfnCore",
+                "EventConsumer",
+                "Dispatcher",
+                "Workers",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "bench/ChatfnBench"
+        ),
         .testTarget(
             name: "ChatfnTests",
             dependencies: [
+                "ChatfnCore",
                 "chatfn",
                 "EventConsumer",
                 "Dispatcher",

@@ -44,6 +44,11 @@ public struct ChatFunctionsService: Service {
             logger.error("no warm worker: \(error)")
         }
         let producer = try KafkaProducer(configuration: configuration.consumer.kafka)
+        do {
+            try await producer.prepare(topics: configuration.dispatcher.outputs.all)
+        } catch {
+            logger.warning("output topics not ready yet: \(error)")
+        }
         let consumer = try KafkaConsumer(configuration: configuration.consumer, logger: logger)
         let stop = StopSignal()
         let dispatcher = EventDispatcher(

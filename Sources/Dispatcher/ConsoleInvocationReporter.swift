@@ -1,3 +1,4 @@
+import ChatfnCore
 import EventConsumer
 import Foundation
 import Workers
@@ -38,8 +39,7 @@ public final class ConsoleInvocationReporter: InvocationReporter {
     }
 
     static func format(_ duration: Duration) -> String {
-        let milliseconds = Double(duration.components.seconds) * 1_000 + Double(duration.components.attoseconds) / 1e15
-        return String(format: "%.1fms", milliseconds)
+        String(format: "%.1fms", duration.fractionalMilliseconds)
     }
 
     private static func timestamp() -> String {

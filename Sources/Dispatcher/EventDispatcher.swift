@@ -142,9 +142,8 @@ public final class EventDispatcher: Sendable {
     }
 
     private func publishInvocationRecord(_ report: InvocationReport) {
-        guard configuration.publishInvocationRecords,
-              let record = InvocationRecord(report).producerRecord(topic: configuration.outputs.invocations) else { return }
-        producer.sendInBackground(record)
+        guard configuration.publishInvocationRecords else { return }
+        producer.sendInBackground(InvocationRecord.producerRecord(for: report, topic: configuration.outputs.invocations))
     }
 
     /// Keeps trying (the broker may be down) until the record is acknowledged; false when chatfn began

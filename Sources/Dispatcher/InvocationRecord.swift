@@ -1,53 +1,44 @@
+import ChatfnCore
 import EventConsumer
 import Foundation
 import Workers
 
-/// One invocation as published to `chatfn.invocations` (JSON, keyed by `app/trigger`).
-struct InvocationRecord: Encodable {
-    struct Source: Encodable {
-        var topic: String
-        var partition: Int32
-        var offset: Int64
-    }
-
-    var invocationId: String
-    var appId: String
-    var trigger: String
-    var functionVersion: String
-    var eventId: String
-    var attempt: Int
-    var status: InvocationStatus
-    var durationMs: Double
-    var coldStart: Bool
-    var workerPid: Int32?
-    var error: InvocationError?
-    var logs: [String]
-    var emitted: Int
-    var source: Source
-    var time: String
-
-    init(_ report: InvocationReport) {
+/// One invocation as published to `chatfn.invocations`: JSON, keyed by `app/trigger`.
+///
+/// `{"invocationId", "appId", "trigger", "functionVersion", "eventId", "attempt", "status", "durationMs",
+///   "coldStart", "workerPid", "error": {"name", "message", "stack"} | null, "logs": ["[level] text"],
+///   "emitted", "source": {"topic", "partition", "offset"}, "timeMs"}`
+enum InvocationRecord {
+    static func producerRecord(for report: InvocationReport, topic: String) -> ProducerRecord {
         let result = report.result
-        invocationId = result.invocationId
-        appId = report.attributes.appId
-        trigger = report.attributes.type
-        functionVersion = report.function.version
-        eventId = report.attributes.id
-        attempt = report.attempt
-        status = result.status
-        durationMs = Double(result.duration.components.seconds) * 1_000 + Double(result.duration.components.attoseconds) / 1e15
-        coldStart = result.coldStart
-        workerPid = result.workerPid
-        error = result.error
-        logs = result.logs.map { "[\($0.level)] \($0.message)" }
-        emitted = result.emits.count
-        source = Source(topic: report.position.topic, partition: report.position.partition, offset: report.position.offset)
-        time = Date().formatted(.iso8601)
-    }
-
-    func producerRecord(topic: String) -> ProducerRecord? {
-        guard let value = try? JSONEncoder().encode(self) else { return nil }
-        return ProducerRecord(topic: topic, key: Array("\(appId)/\(trigger)".utf8), value: Array(value),
-                              headers: [KafkaHeader(key: "content-type", string: "application/json")])
+        var json = JSONWriter(capacity: 512)
+        json.field("invocationId", result.invocationId)
+        json.field("appId", report.attributes.appId)
+        json.field("trigger", report.attributes.type)
+        json.field("functionVersion", report.function.version)
+        json.field("eventId", report.attributes.id)
+        json.field("attempt", report.attempt)
+        json.field("status", result.status.rawValue)
+        json.field("durationMs", result.duration.fractionalMilliseconds)
+        json.field("coldStart", result.coldStart)
+        json.field("workerPid", result.workerPid.map { Int($0) } ?? -1)
+        json.field("error", json: result.error.map { error in
+            var object = JSONWriter()
+            object.field("name", error.name)
+            object.field("message", error.message)
+            object.field("stack", error.stack)
+            return object.finish()
+        })
+        json.field("logs", strings: result.logs.map { "[\($0.level)] \($0.message)" })
+        json.field("emitted", result.emits.count)
+        var source = JSONWriter(capacity: 64)
+        source.field("topic", report.position.topic)
+        source.field("partition", Int(report.position.partition))
+        source.field("offset", report.position.offset)
+        json.field("source", json: source.finish())
+        json.field("timeMs", Int64(Date().timeIntervalSince1970 * 1_000))
+        return ProducerRecord(
+            topic: topic, key: Array("\(report.attributes.appId)/\(report.attributes.type)".utf8), value: json.finish(),
+            headers: [KafkaHeader(key: "content-type", string: "application/json")])
     }
 }

@@ -1,3 +1,4 @@
+import ChatfnCore
 import CKafka
 import Foundation
 import Logging
@@ -91,7 +92,7 @@ final class ConsumerCore: @unchecked Sendable {
 
     /// Waits (bounded) for handed-out records of `partitions` (all when nil) and commits what completed.
     private func drainAndCommit(_ client: OpaquePointer, _ partitions: [TopicPartition]?) {
-        let unfinished = progress.waitUntilDrained(partitions, deadline: Date().addingTimeInterval(configuration.drainTimeout.seconds))
+        let unfinished = progress.waitUntilDrained(partitions, deadline: Date().addingTimeInterval(configuration.drainTimeout.fractionalSeconds))
         if unfinished > 0 {
             logger.warning("drain timed out; unfinished records will run again on the next owner",
                            metadata: ["unfinished": "\(unfinished)"])
@@ -102,8 +103,8 @@ final class ConsumerCore: @unchecked Sendable {
     /// Runs on the poll thread once the loop stopped: stop fetching, drain, commit, leave the group.
     func close(_ client: OpaquePointer) {
         setAssignmentPaused(client, true)
-        _ = progress.waitUntilDrained(nil, deadline: Date().addingTimeInterval(configuration.drainTimeout.seconds))
-        commitBeforeLeaving(client, deadline: Date().addingTimeInterval(configuration.drainTimeout.seconds))
+        _ = progress.waitUntilDrained(nil, deadline: Date().addingTimeInterval(configuration.drainTimeout.fractionalSeconds))
+        commitBeforeLeaving(client, deadline: Date().addingTimeInterval(configuration.drainTimeout.fractionalSeconds))
         let result = rd_kafka_consumer_close(client)
         if result != RD_KAFKA_RESP_ERR_NO_ERROR {
             logger.warning("leaving the group failed", metadata: ["error": "\(String(cString: rd_kafka_err2str(result)))"])

@@ -6,6 +6,11 @@ import CKafka
 /// them. It keeps data in memory only and supports fault injection (broker down, request errors).
 public final class EmbeddedKafkaBroker: Sendable {
     public let bootstrapServers: String
+
+    /// Client settings for talking to the embedded broker. Its fetch handler, unlike a real broker's,
+    /// answers an empty fetch only after the full `fetch.wait.max.ms`, which would add up to that wait to
+    /// every event's latency; a short wait keeps the local loop snappy.
+    public static let clientProperties: [String: String] = ["fetch.wait.max.ms": "10"]
     /// librdkafka's mock cluster serialises its own operations; the pointer is immutable.
     private nonisolated(unsafe) let cluster: OpaquePointer
     private let handle: KafkaHandle

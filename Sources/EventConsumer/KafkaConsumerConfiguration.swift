@@ -46,10 +46,3 @@ public struct KafkaConsumerConfiguration: Sendable {
             .merging(required)
     }
 }
-
-extension Duration {
-    /// The duration in seconds, for Foundation's time intervals.
-    var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-}

@@ -42,6 +42,22 @@ public final class KafkaProducer: Sendable {
         }
     }
 
+    /// Looks up `topics` now, so that the first record to each does not wait for librdkafka to discover
+    /// the topic (about a second otherwise).
+    public func prepare(topics: [String]) async throws {
+        let handle = handle
+        try await DedicatedThread.run(name: "chatfn-producer-prepare") {
+            for topic in topics {
+                guard let topicHandle = rd_kafka_topic_new(handle.pointer, topic, nil) else { continue }
+                defer { rd_kafka_topic_destroy(topicHandle) }
+                var metadata: UnsafePointer<rd_kafka_metadata>?
+                let result = rd_kafka_metadata(handle.pointer, 0, topicHandle, &metadata, 10_000)
+                if let metadata { rd_kafka_metadata_destroy(metadata) }
+                guard result == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("could not look up topic \(topic)", rdError: result) }
+            }
+        }
+    }
+
     /// Publishes `record` without waiting for the broker, for records whose loss is tolerable (invocation
     /// records, metrics); failures are counted in ``backgroundFailures``.
     public func sendInBackground(_ record: ProducerRecord) {

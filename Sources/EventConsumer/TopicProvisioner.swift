@@ -1,3 +1,4 @@
+import ChatfnCore
 import CKafka
 import Logging
 
@@ -21,7 +22,7 @@ public enum TopicProvisioner {
                               timeout: Duration = .seconds(15)) async throws {
         let conf = try configuration.makeNativeConfiguration()
         let handle = try KafkaHandle(type: RD_KAFKA_PRODUCER, configuration: conf)
-        let timeoutMs = Int32(clamping: timeout.components.seconds * 1_000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let timeoutMs = Int32(clamping: timeout.wholeMilliseconds)
         let present = try await DedicatedThread.run(name: "chatfn-metadata") { try existingTopics(handle: handle, timeoutMs: timeoutMs) }
         let absent = topics.filter { !present.contains($0.name) }
         guard !absent.isEmpty else { return }

@@ -1,3 +1,4 @@
+import ChatfnCore
 import CKafka
 import Foundation
 
@@ -14,7 +15,7 @@ public enum TopicReader {
         ]
         let conf = try configuration.merging(properties).makeNativeConfiguration()
         let handle = try KafkaHandle(type: RD_KAFKA_CONSUMER, configuration: conf)
-        let deadline = Date().addingTimeInterval(timeout.seconds)
+        let deadline = Date().addingTimeInterval(timeout.fractionalSeconds)
         return try await DedicatedThread.run(name: "chatfn-topic-reader") {
             defer { _ = rd_kafka_consumer_close(handle.pointer) }
             return try read(topic: topic, handle: handle.pointer, deadline: deadline)

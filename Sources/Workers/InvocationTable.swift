@@ -1,7 +1,6 @@
 import Foundation
 import Logging
 import NIOCore
-import NIOFoundationCompat
 import Synchronization
 
 /// The invocations in flight in one worker process: registers them, attributes log lines to them, and
@@ -73,14 +72,12 @@ final class InvocationTable: Sendable {
         }
     }
 
-    func receive(_ frame: WireFrame) {
-        switch WireFrame.Kind(rawValue: frame.kind) {
+    func receive(_ message: WorkerMessage) {
+        switch message {
         case .ready:
             ready.succeed(())
-        case .log:
-            guard let header = try? JSONDecoder().decode(LogHeader.self, from: frame.header) else { return }
-            let line = InvocationLogLine(level: header.level, message: String(buffer: frame.body))
-            let attributed = header.id.map { id in
+        case .log(let id, let line):
+            let attributed = id.map { id in
                 state.withLock { state in
                     guard state.pending[id] != nil else { return false }
                     state.pending[id]!.logs.append(line)
@@ -88,21 +85,12 @@ final class InvocationTable: Sendable {
                 }
             } ?? false
             if !attributed {
-                logger.info("\(line.message)", metadata: ["worker": "\(pid)", "invocation": "\(header.id ?? "-")"])
+                logger.info("\(line.message)", metadata: ["worker": "\(pid)", "invocation": "\(id ?? "-")"])
             }
-        case .emit:
-            guard let header = try? JSONDecoder().decode(EmitHeader.self, from: frame.header) else { return }
-            let command = EmittedCommand(type: header.type, key: header.key, data: Array(frame.body.readableBytesView))
-            state.withLock { state in state.pending[header.id]?.emits.append(command) }
-        case .result:
-            guard let header = try? JSONDecoder().decode(ResultHeader.self, from: frame.header) else {
-                logger.error("worker sent an unreadable result header", metadata: ["worker": "\(pid)"])
-                return
-            }
-            let value = frame.body.readableBytes > 0 ? Array(frame.body.readableBytesView) : nil
-            finish(header.id, status: header.status, value: value, error: header.error)
-        case .invoke, nil:
-            logger.error("worker sent an unexpected frame", metadata: ["worker": "\(pid)", "kind": "\(frame.kind)"])
+        case .emit(let id, let command):
+            state.withLock { state in state.pending[id]?.emits.append(command) }
+        case .result(let id, let status, let error, let value):
+            finish(id, status: status, value: value, error: error)
         }
     }
 }

@@ -1,72 +1,42 @@
 import NIOCore
 
-/// A message between chatfn and a Node worker:
-/// `u32 BE length of the rest | u8 kind | u32 BE header length | header (JSON) | body (bytes)`.
+/// The framing between chatfn and a Node worker (see docs/worker-protocol.md). Every frame is
+/// `u32 BE length of the rest | u8 kind | …`:
 ///
-/// The body carries event data and results untouched, so payloads are never re-encoded as JSON strings.
-struct WireFrame {
+/// - chatfn → worker, `invoke`: `u32 BE header length | header (JSON) | the event bytes`.
+/// - worker → chatfn: `u16 BE id length | invocation id (UTF-8, empty: none) | kind-specific fields`,
+///   binary so that the hot path decodes no JSON.
+///
+/// Event data and results travel as raw bytes, never re-encoded inside JSON strings.
+enum WireFrame {
     enum Kind: UInt8 {
-        /// chatfn → worker: run a function (header: ``InvokeHeader``, body: the event bytes).
         case invoke = 1
-        /// worker → chatfn: the harness is up (header: pid, Node version).
+        /// `{pid, node}` as JSON.
         case ready = 10
-        /// worker → chatfn: a log line (header: invocation id or null, level; body: the text).
+        /// `u8 level (0 debug, 1 info, 2 warn, 3 error) | text`.
         case log = 11
-        /// worker → chatfn: an invocation ended (header: id, status, error; body: the returned JSON).
+        /// `u8 status (0 succeeded, 1 failed, 2 invalid_event) | u32 BE error length | error JSON | value JSON`.
         case result = 12
-        /// worker → chatfn: a command the function emitted (header: invocation id, type, key; body: JSON data).
+        /// `u16 BE type length | type | i32 BE key length (-1: none) | key | data JSON`.
         case emit = 13
     }
 
     /// Frames above this size are a protocol violation, not an allocation to attempt.
     static let maxLength = 64 * 1024 * 1024
 
-    var kind: UInt8
-    var header: ByteBuffer
-    var body: ByteBuffer
-
-    func encode(into buffer: inout ByteBuffer) {
-        buffer.writeInteger(UInt32(1 + 4 + header.readableBytes + body.readableBytes))
-        buffer.writeInteger(kind)
-        buffer.writeInteger(UInt32(header.readableBytes))
-        buffer.writeImmutableBuffer(header)
-        buffer.writeImmutableBuffer(body)
+    static func writeInvoke(header: [UInt8], payload: [UInt8], into buffer: inout ByteBuffer) {
+        buffer.writeInteger(UInt32(1 + 4 + header.count + payload.count))
+        buffer.writeInteger(Kind.invoke.rawValue)
+        buffer.writeInteger(UInt32(header.count))
+        buffer.writeBytes(header)
+        buffer.writeBytes(payload)
     }
 }
 
-/// The header of an ``WireFrame/Kind/invoke`` frame, as the harness reads it.
-struct InvokeHeader: Encodable {
-    var id: String
-    var file: String
-    var version: String
-    var trigger: String
-    var eventId: String
-    var appId: String
-    var source: String
-    var time: String?
-    var attempt: Int
-    var deadline: Int64
-    var mode: EventEncoding
-}
-
-struct LogHeader: Decodable {
-    var id: String?
-    var level: String
-}
-
-struct EmitHeader: Decodable {
-    var id: String
-    var type: String
-    var key: String?
-}
-
-struct ResultHeader: Decodable {
-    var id: String
-    var status: InvocationStatus
-    var error: InvocationError?
-}
-
-struct ReadyHeader: Decodable {
-    var pid: Int32
-    var node: String
+/// A decoded worker → chatfn frame.
+enum WorkerMessage {
+    case ready
+    case log(invocationId: String?, InvocationLogLine)
+    case emit(invocationId: String, EmittedCommand)
+    case result(invocationId: String, status: InvocationStatus, error: InvocationError?, value: [UInt8]?)
 }

@@ -1,26 +1,56 @@
+import Foundation
 import NIOCore
+import NIOFoundationCompat
 
-/// Splits the worker's reply stream into ``WireFrame``s.
+/// Splits the worker's reply stream into ``WorkerMessage``s.
 struct WireFrameDecoder: ByteToMessageDecoder {
-    typealias InboundOut = WireFrame
+    typealias InboundOut = WorkerMessage
 
     struct ProtocolViolation: Error, CustomStringConvertible {
         var description: String
     }
 
+    private static let levels = ["debug", "info", "warn", "error"]
+    private static let statuses: [InvocationStatus] = [.succeeded, .failed, .invalidEvent]
+
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return .needMoreData }
-        guard length >= 5, Int(length) <= WireFrame.maxLength else {
+        guard length >= 3, Int(length) <= WireFrame.maxLength else {
             throw ProtocolViolation(description: "worker sent a frame of \(length) bytes")
         }
         guard buffer.readableBytes >= 4 + Int(length) else { return .needMoreData }
         buffer.moveReaderIndex(forwardBy: 4)
-        guard var frame = buffer.readSlice(length: Int(length)),
-              let kind = frame.readInteger(as: UInt8.self),
-              let headerLength = frame.readInteger(as: UInt32.self),
-              let header = frame.readSlice(length: Int(headerLength))
-        else { throw ProtocolViolation(description: "worker sent a truncated frame") }
-        context.fireChannelRead(wrapInboundOut(WireFrame(kind: kind, header: header, body: frame)))
+        guard var frame = buffer.readSlice(length: Int(length)) else { return .needMoreData }
+        context.fireChannelRead(wrapInboundOut(try Self.message(from: &frame)))
         return .continue
+    }
+
+    static func message(from frame: inout ByteBuffer) throws -> WorkerMessage {
+        guard let kindByte = frame.readInteger(as: UInt8.self), let kind = WireFrame.Kind(rawValue: kindByte),
+              let idLength = frame.readInteger(as: UInt16.self), let id = frame.readString(length: Int(idLength))
+        else { throw ProtocolViolation(description: "worker sent a malformed frame") }
+        switch kind {
+        case .ready:
+            return .ready
+        case .log:
+            guard let level = frame.readInteger(as: UInt8.self) else { throw ProtocolViolation(description: "truncated log frame") }
+            let line = InvocationLogLine(level: levels[Int(min(level, 3))], message: frame.readString(length: frame.readableBytes) ?? "")
+            return .log(invocationId: id.isEmpty ? nil : id, line)
+        case .emit:
+            guard let typeLength = frame.readInteger(as: UInt16.self), let type = frame.readString(length: Int(typeLength)),
+                  let keyLength = frame.readInteger(as: Int32.self)
+            else { throw ProtocolViolation(description: "truncated emit frame") }
+            let key = keyLength >= 0 ? frame.readString(length: Int(keyLength)) : nil
+            return .emit(invocationId: id, EmittedCommand(type: type, key: key, data: Array(frame.readableBytesView)))
+        case .result:
+            guard let statusByte = frame.readInteger(as: UInt8.self), Int(statusByte) < statuses.count,
+                  let errorLength = frame.readInteger(as: UInt32.self), let errorJSON = frame.readSlice(length: Int(errorLength))
+            else { throw ProtocolViolation(description: "truncated result frame") }
+            let error = errorLength > 0 ? try? JSONDecoder().decode(InvocationError.self, from: errorJSON) : nil
+            let value = frame.readableBytes > 0 ? Array(frame.readableBytesView) : nil
+            return .result(invocationId: id, status: statuses[Int(statusByte)], error: error, value: value)
+        case .invoke:
+            throw ProtocolViolation(description: "worker sent an invoke frame")
+        }
     }
 }

@@ -2,7 +2,7 @@ import NIOCore
 
 /// Hands decoded frames from a worker's reply pipe to its ``InvocationTable``.
 final class WorkerChannelHandler: ChannelInboundHandler {
-    typealias InboundIn = WireFrame
+    typealias InboundIn = WorkerMessage
 
     private let table: InvocationTable
 

@@ -1,7 +1,7 @@
+import ChatfnCore
 import Foundation
 import Logging
 import NIOCore
-import NIOFoundationCompat
 import NIOPosix
 #if canImport(Glibc)
 import Glibc
@@ -71,22 +71,22 @@ public final class WorkerProcess: Sendable {
 
     /// Runs one invocation. Never throws: every failure is an ``InvocationStatus``.
     public func invoke(_ request: InvocationRequest, coldStart: Bool = false) async -> InvocationResult {
-        let deadline = Int64(Date().timeIntervalSince1970 * 1000) + request.timeout.milliseconds
-        let header = InvokeHeader(
-            id: request.invocationId, file: request.functionFile, version: request.functionVersion,
-            trigger: request.trigger, eventId: request.eventId, appId: request.appId, source: request.source,
-            time: request.time, attempt: request.attempt, deadline: deadline, mode: request.encoding)
-        let frame: ByteBuffer
-        do {
-            let headerBuffer = try JSONEncoder().encodeAsByteBuffer(header, allocator: channel.allocator)
-            var buffer = channel.allocator.buffer(capacity: 9 + headerBuffer.readableBytes + request.payload.count)
-            WireFrame(kind: WireFrame.Kind.invoke.rawValue, header: headerBuffer, body: ByteBuffer(bytes: request.payload))
-                .encode(into: &buffer)
-            frame = buffer
-        } catch {
-            return InvocationResult(invocationId: request.invocationId, status: .failed,
-                                    error: InvocationError(message: "could not encode the invocation: \(error)"))
-        }
+        let deadline = Int64(Date().timeIntervalSince1970 * 1000) + request.timeout.wholeMilliseconds
+        var header = JSONWriter(capacity: 320)
+        header.field("id", request.invocationId)
+        header.field("file", request.functionFile)
+        header.field("version", request.functionVersion)
+        header.field("trigger", request.trigger)
+        header.field("eventId", request.eventId)
+        header.field("appId", request.appId)
+        header.field("source", request.source)
+        header.field("time", request.time)
+        header.field("attempt", request.attempt)
+        header.field("deadline", deadline)
+        header.field("mode", request.encoding.rawValue)
+        let headerBytes = header.finish()
+        var frame = channel.allocator.buffer(capacity: 9 + headerBytes.count + request.payload.count)
+        WireFrame.writeInvoke(header: headerBytes, payload: request.payload, into: &frame)
         let id = request.invocationId
         return await withCheckedContinuation { continuation in
             guard table.register(id, coldStart: coldStart, continuation: continuation) else {
@@ -126,9 +126,5 @@ public final class WorkerProcess: Sendable {
 extension Duration {
     var timeAmount: TimeAmount {
         .nanoseconds(components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000)
-    }
-
-    var milliseconds: Int64 {
-        components.seconds * 1_000 + components.attoseconds / 1_000_000_000_000_000
     }
 }

@@ -45,6 +45,7 @@ struct Dev: AsyncParsableCommand {
         let topics = ([kafkaOptions.topic] + outputs.all).map { TopicSpec(name: $0, partitions: partitions) }
         var embeddedBroker: EmbeddedKafkaBroker?
         let bootstrap: String
+        var clientProperties: [String: String] = [:]
         if let explicit = kafkaOptions.kafka ?? ProcessInfo.processInfo.environment["CHATFN_KAFKA"], !explicit.isEmpty {
             bootstrap = explicit
             try await TopicProvisioner.ensure(
@@ -54,6 +55,7 @@ struct Dev: AsyncParsableCommand {
             for topic in topics { try broker.createTopic(topic.name, partitions: topic.partitions) }
             bootstrap = broker.bootstrapServers
             embeddedBroker = broker
+            clientProperties = EmbeddedKafkaBroker.clientProperties
             DevBrokerFile.write(bootstrap)
             ConsoleOutput.write("chatfn: embedded Kafka broker listening on \(bootstrap)")
         }
@@ -68,7 +70,7 @@ struct Dev: AsyncParsableCommand {
         let service = ChatFunctionsService(
             configuration: ChatFunctionsService.Configuration(
                 consumer: KafkaConsumerConfiguration(
-                    kafka: KafkaConfiguration(bootstrapServers: bootstrap), groupId: group, topics: [kafkaOptions.topic]),
+                    kafka: KafkaConfiguration(bootstrapServers: bootstrap, properties: clientProperties), groupId: group, topics: [kafkaOptions.topic]),
                 dispatcher: DispatcherConfiguration(appId: appId, outputs: outputs),
                 reloadInterval: noReload ? nil : .seconds(1)),
             catalog: catalog, pool: pool, reporter: ConsoleInvocationReporter(), logger: logger)

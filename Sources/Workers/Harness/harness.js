@@ -4,7 +4,9 @@
 // function prints can corrupt it; console output is captured and attributed to the invocation that wrote
 // it through AsyncLocalStorage, even with many invocations in flight.
 //
-// Frame: u32 BE length of the rest | u8 kind | u32 BE header length | header (JSON) | body (bytes)
+// Frames (docs/worker-protocol.md): u32 BE length of the rest | u8 kind | …
+//   in:  invoke: u32 BE header length | header (JSON) | event bytes
+//   out: u16 BE id length | invocation id | kind-specific fields (binary, so chatfn decodes no JSON)
 
 const fs = require('fs');
 const net = require('net');
@@ -14,19 +16,65 @@ const Module = require('module');
 const { AsyncLocalStorage } = require('async_hooks');
 
 const KIND = { invoke: 1, ready: 10, log: 11, result: 12, emit: 13 };
+const LEVEL = { debug: 0, info: 1, warn: 2, error: 3 };
+const STATUS = { succeeded: 0, failed: 1, invalid_event: 2 };
 const MAX_EMITS = 1000;
 const EMPTY = Buffer.alloc(0);
 
 const output = new net.Socket({ fd: 4, readable: false, writable: true });
 const input = new net.Socket({ fd: 3, readable: true, writable: false });
 
-function send(kind, header, body = EMPTY) {
-  const headerBytes = Buffer.from(JSON.stringify(header));
-  const prefix = Buffer.allocUnsafe(9);
-  prefix.writeUInt32BE(1 + 4 + headerBytes.length + body.length, 0);
+// Frames written in one tick leave in one writev.
+let corked = false;
+function uncork() {
+  corked = false;
+  output.uncork();
+}
+
+function send(kind, invocationId, fields) {
+  const id = invocationId ? Buffer.from(invocationId) : EMPTY;
+  let length = 1 + 2 + id.length;
+  for (const field of fields) length += field.length;
+  const prefix = Buffer.allocUnsafe(7);
+  prefix.writeUInt32BE(length, 0);
   prefix.writeUInt8(kind, 4);
-  prefix.writeUInt32BE(headerBytes.length, 5);
-  output.write(Buffer.concat([prefix, headerBytes, body]));
+  prefix.writeUInt16BE(id.length, 5);
+  if (!corked) {
+    corked = true;
+    output.cork();
+    process.nextTick(uncork);
+  }
+  output.write(prefix);
+  if (id.length > 0) output.write(id);
+  for (const field of fields) if (field.length > 0) output.write(field);
+}
+
+function u8(value) {
+  return Buffer.from([value]);
+}
+
+function u16Prefixed(text) {
+  const bytes = Buffer.from(text);
+  const length = Buffer.allocUnsafe(2);
+  length.writeUInt16BE(bytes.length, 0);
+  return Buffer.concat([length, bytes]);
+}
+
+function i32(value) {
+  const bytes = Buffer.allocUnsafe(4);
+  bytes.writeInt32BE(value, 0);
+  return bytes;
+}
+
+function u32(value) {
+  const bytes = Buffer.allocUnsafe(4);
+  bytes.writeUInt32BE(value, 0);
+  return bytes;
+}
+
+function sendResult(id, status, error, value = EMPTY) {
+  const errorJSON = error ? Buffer.from(JSON.stringify(error)) : EMPTY;
+  send(KIND.result, id, [u8(STATUS[status]), u32(errorJSON.length), errorJSON, value]);
 }
 
 // ---- logs, attributed to the invocation whose async context wrote them ----
@@ -34,7 +82,7 @@ const invocationScope = new AsyncLocalStorage();
 
 function emitLog(level, text, invocationId) {
   const id = invocationId ?? invocationScope.getStore()?.id ?? null;
-  send(KIND.log, { id, level }, Buffer.from(text));
+  send(KIND.log, id, [u8(LEVEL[level]), Buffer.from(text)]);
 }
 
 const consoleLevels = { log: 'info', info: 'info', warn: 'warn', error: 'error', debug: 'debug', trace: 'debug' };
@@ -105,7 +153,9 @@ function makeEmitter(invocationId) {
     count += 1;
     if (count > MAX_EMITS) throw new Error(`context.emit: at most ${MAX_EMITS} commands per invocation`);
     const body = data === undefined ? EMPTY : Buffer.from(JSON.stringify(data));
-    send(KIND.emit, { id: invocationId, type, key: options.key ?? null }, body);
+    const key = options.key ?? null;
+    const keyField = key === null ? i32(-1) : Buffer.concat([i32(Buffer.byteLength(key)), Buffer.from(key)]);
+    send(KIND.emit, invocationId, [u16Prefixed(type), keyField, body]);
   };
 }
 
@@ -161,11 +211,9 @@ async function invoke(header, body) {
         emit: makeEmitter(id),
       };
       const value = await handler(event, context);
-      const resultBody = value === undefined ? EMPTY : Buffer.from(JSON.stringify(value));
-      send(KIND.result, { id, status: 'succeeded' }, resultBody);
+      sendResult(id, 'succeeded', null, value === undefined ? EMPTY : Buffer.from(JSON.stringify(value)));
     } catch (error) {
-      const status = error && error.invalidEvent ? 'invalid_event' : 'failed';
-      send(KIND.result, { id, status, error: describeError(error) });
+      sendResult(id, error && error.invalidEvent ? 'invalid_event' : 'failed', describeError(error));
     }
   });
   inFlight -= 1;
@@ -198,4 +246,4 @@ function exitWhenFlushed() {
   output.end(() => process.exit(0));
 }
 
-send(KIND.ready, { pid: process.pid, node: process.version });
+send(KIND.ready, null, [Buffer.from(JSON.stringify({ pid: process.pid, node: process.version }))]);

@@ -1,0 +1,107 @@
+import Dispatcher
+import EventConsumer
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import Workers
+
+/// Counts invocations, and keeps the latency each trivial function measured from publish to its start.
+final class CountingReporter: InvocationReporter {
+    let invocations = Atomic<Int>(0)
+    let failures = Atomic<Int>(0)
+    private let latencies = Mutex<[Double]>([])
+    private let firstReport = Mutex<ContinuousClock.Instant?>(nil)
+
+    func invocationFinished(_ report: InvocationReport) {
+        firstReport.withLock { if $0 == nil { $0 = .now } }
+        if report.result.status != .succeeded { failures.add(1, ordering: .relaxed) }
+        if let value = report.result.value, let latency = Double(String(decoding: value, as: UTF8.self)) {
+            latencies.withLock { $0.append(latency) }
+        }
+        invocations.add(1, ordering: .relaxed)
+    }
+
+    func recordSkipped(_ position: RecordPosition, eventId: String, trigger: String) {}
+    func recordDeadLettered(_ position: RecordPosition, eventId: String?, reason: DeadLetterReason) {
+        failures.add(1, ordering: .relaxed)
+    }
+
+    var count: Int { invocations.load(ordering: .relaxed) }
+    var startedAt: ContinuousClock.Instant? { firstReport.withLock { $0 } }
+    func takeLatencies() -> [Double] {
+        latencies.withLock { samples in
+            defer { samples.removeAll() }
+            return samples
+        }
+    }
+}
+
+/// The non-blocking lane in process: consumer group, key-ordered dispatch, Node workers running a
+/// trivial function, offsets committed, invocation records published.
+struct LaneBenchmark {
+    let bootstrap: String
+    let functionsDirectory: String
+    let logger: Logger
+
+    static let trivialFunction = "module.exports = async (event) => (performance.timeOrigin + performance.now()) - event.t;"
+
+    /// Runs the lane on `topic` until `stopWhen` holds, then shuts it down gracefully (committing).
+    func run(topic: String, group: String, reporter: CountingReporter, workers: Int,
+             _ body: @escaping @Sendable () async throws -> Void) async throws -> Duration {
+        let catalog = try FunctionCatalog(directory: functionsDirectory, logger: logger)
+        let pool = WorkerPool(
+            configuration: WorkerPoolConfiguration(worker: try WorkerConfiguration(), minWarm: workers, maxProcesses: workers,
+                                                   concurrencyPerProcess: 512),
+            logger: logger)
+        let service = ChatFunctionsService(
+            configuration: ChatFunctionsService.Configuration(
+                consumer: KafkaConsumerConfiguration(
+                    kafka: KafkaConfiguration(bootstrapServers: bootstrap, properties: EmbeddedKafkaBroker.clientProperties), groupId: group, topics: [topic], maxInFlight: 5_000),
+                dispatcher: DispatcherConfiguration(),
+                reloadInterval: nil),
+            catalog: catalog, pool: pool, reporter: reporter, logger: logger)
+        let serviceGroup = ServiceGroup(configuration: ServiceGroupConfiguration(services: [service], logger: logger))
+        let running = Task { try await serviceGroup.run() }
+        try await body()
+        await serviceGroup.triggerGracefulShutdown()
+        try await running.value
+        guard let started = reporter.startedAt else { throw BenchError("no invocation ran") }
+        return ContinuousClock.now - started
+    }
+}
+
+/// Publishes events of the trivial function's trigger, carrying their publish time.
+struct EventPublisher {
+    let producer: KafkaProducer
+    let topic: String
+
+    func record(_ sequence: Int, keys: Int) -> ProducerRecord {
+        let publishedAt = Date().timeIntervalSince1970 * 1_000
+        return CloudEventKafkaBinding.binaryRecord(
+            topic: topic, key: Array("user-\(sequence % keys)".utf8),
+            attributes: CloudEventAttributes(id: "bench-\(sequence)", type: "bench.trivial", source: "bench"),
+            data: Array(#"{"t":\#(publishedAt),"n":\#(sequence),"user":{"name":"ada"}}"#.utf8))
+    }
+
+    /// Publishes `count` events as fast as the producer takes them.
+    func burst(_ count: Int, keys: Int) async throws {
+        for sequence in 0..<count { producer.sendInBackground(record(sequence, keys: keys)) }
+        guard await producer.flush(timeoutMs: 60_000), producer.backgroundFailures == 0 else {
+            throw BenchError("publishing the backlog failed (\(producer.backgroundFailures) failures)")
+        }
+    }
+
+    /// Publishes `rate` events per second for `duration`.
+    func paced(rate: Int, for duration: Duration, keys: Int) async throws {
+        let interval = Duration.seconds(1) / rate
+        let start = ContinuousClock.now
+        var sequence = 0
+        while ContinuousClock.now - start < duration {
+            producer.sendInBackground(record(sequence, keys: keys))
+            sequence += 1
+            try await Task.sleep(until: start + interval * sequence, clock: .continuous)
+        }
+        _ = await producer.flush()
+    }
+}

@@ -1,0 +1,62 @@
+import ChatfnCore
+import EventConsumer
+import Foundation
+import Logging
+
+// chatfn benchmarks. Usage: swift run -c release ChatfnBench [lane] [--events N] [--rate R] [--seconds S]
+// Numbers go to stdout; see bench/README.md for how to read them.
+
+let arguments = CommandLine.arguments.dropFirst()
+func option(_ name: String, default value: Int) -> Int {
+    guard let index = arguments.firstIndex(of: name), arguments.index(after: index) < arguments.endIndex,
+          let parsed = Int(arguments[arguments.index(after: index)]) else { return value }
+    return parsed
+}
+let events = option("--events", default: 100_000)
+let rate = option("--rate", default: 2_000)
+let seconds = option("--seconds", default: 10)
+let workers = option("--workers", default: 2)
+let keys = option("--keys", default: 1_000)
+let partitions = Int32(option("--partitions", default: 8))
+
+var logger = Logger(label: "bench")
+logger.logLevel = .warning
+
+let broker = try EmbeddedKafkaBroker()
+for topic in ["bench.backlog", "bench.paced", "chatfn.dlq", "chatfn.invocations", "chatfn.commands"] {
+    try broker.createTopic(topic, partitions: partitions)
+}
+let functions = FileManager.default.temporaryDirectory.appendingPathComponent("chatfn-bench-\(UUID().uuidString)")
+try FileManager.default.createDirectory(at: functions.appendingPathComponent("functions"), withIntermediateDirectories: true)
+try Data(LaneBenchmark.trivialFunction.utf8).write(to: functions.appendingPathComponent("functions/bench.trivial.js"))
+defer { try? FileManager.default.removeItem(at: functions) }
+
+let producer = try KafkaProducer(configuration: KafkaConfiguration(
+    bootstrapServers: broker.bootstrapServers, properties: ["queue.buffering.max.messages": "1000000"]))
+let lane = LaneBenchmark(bootstrap: broker.bootstrapServers, functionsDirectory: functions.path, logger: logger)
+print("chatfn lane benchmark: \(events) events, \(keys) keys, \(partitions) partitions, \(workers) Node workers, embedded broker")
+
+// 1. Backlog: published first, then consumed → run → committed, against a bare librdkafka consumer.
+try await EventPublisher(producer: producer, topic: "bench.backlog").burst(events, keys: keys)
+let raw = try RawConsumeBenchmark.recordsPerSecond(bootstrap: broker.bootstrapServers, topic: "bench.backlog", partitions: partitions, expected: events)
+print("raw librdkafka consume:            \(Int(raw)) records/s")
+
+let backlogReporter = CountingReporter()
+let backlogElapsed = try await lane.run(topic: "bench.backlog", group: "bench-backlog", reporter: backlogReporter, workers: workers) {
+    while backlogReporter.count < events { try await Task.sleep(for: .milliseconds(20)) }
+}
+print("chatfn end to end (ran+committed): \(Int(Double(events) / backlogElapsed.fractionalSeconds)) events/s (\(backlogReporter.failures.load(ordering: .relaxed)) failures)")
+
+// 2. Latency at a fixed rate below saturation, from publish to the function's first line.
+let pacedReporter = CountingReporter()
+let publisher = EventPublisher(producer: producer, topic: "bench.paced")
+_ = try await lane.run(topic: "bench.paced", group: "bench-paced", reporter: pacedReporter, workers: workers) {
+    try await publisher.burst(1, keys: keys)  // the group joins and the first event runs before measuring
+    while pacedReporter.count < 1 { try await Task.sleep(for: .milliseconds(20)) }
+    _ = pacedReporter.takeLatencies()
+    try await publisher.paced(rate: rate, for: .seconds(seconds), keys: keys)
+    while pacedReporter.count < 1 + rate * seconds * 99 / 100 { try await Task.sleep(for: .milliseconds(20)) }
+    try await Task.sleep(for: .milliseconds(500))
+}
+print("publish → function start at \(rate)/s: \(Percentiles(pacedReporter.takeLatencies()).summary(unit: "ms"))")
+await producer.shutdown()
