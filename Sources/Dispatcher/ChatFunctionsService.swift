@@ -28,9 +28,13 @@ public struct ChatFunctionsService: Service {
     private let pool: WorkerPool
     private let reporter: any InvocationReporter
     private let logger: Logger
+    /// What the dispatcher did so far.
+    public let statistics: DispatchStatistics
 
-    public init(configuration: Configuration, catalog: FunctionCatalog, pool: WorkerPool, reporter: any InvocationReporter, logger: Logger) {
+    public init(configuration: Configuration, catalog: FunctionCatalog, pool: WorkerPool, reporter: any InvocationReporter,
+                statistics: DispatchStatistics = DispatchStatistics(), logger: Logger) {
         self.configuration = configuration
+        self.statistics = statistics
         self.catalog = catalog
         self.pool = pool
         self.reporter = reporter
@@ -53,7 +57,7 @@ public struct ChatFunctionsService: Service {
         let stop = StopSignal()
         let dispatcher = EventDispatcher(
             configuration: configuration.dispatcher, catalog: catalog, pool: pool, producer: producer,
-            reporter: reporter, stop: stop, logger: logger)
+            reporter: reporter, stop: stop, statistics: statistics, logger: logger)
         logger.info("consuming", metadata: [
             "topics": "\(configuration.consumer.topics.joined(separator: ","))", "group": "\(configuration.consumer.groupId)",
         ])

@@ -8,6 +8,8 @@ public final class DispatchStatistics: Sendable {
     public let deadLettered = Atomic<Int>(0)
     public let skippedNoFunction = Atomic<Int>(0)
     public let abandoned = Atomic<Int>(0)
+    /// Invocations running now (a gauge).
+    public let running = Atomic<Int>(0)
 
     public init() {}
 

@@ -11,7 +11,7 @@ import Workers
 /// arrived as.
 public final class EventDispatcher: Sendable {
     public let configuration: DispatcherConfiguration
-    public let statistics = DispatchStatistics()
+    public let statistics: DispatchStatistics
     private let catalog: FunctionCatalog
     private let pool: WorkerPool
     private let producer: KafkaProducer
@@ -20,8 +20,9 @@ public final class EventDispatcher: Sendable {
     private let logger: Logger
 
     public init(configuration: DispatcherConfiguration, catalog: FunctionCatalog, pool: WorkerPool, producer: KafkaProducer,
-                reporter: any InvocationReporter, stop: StopSignal, logger: Logger) {
+                reporter: any InvocationReporter, stop: StopSignal, statistics: DispatchStatistics = DispatchStatistics(), logger: Logger) {
         self.configuration = configuration
+        self.statistics = statistics
         self.catalog = catalog
         self.pool = pool
         self.producer = producer
@@ -64,7 +65,9 @@ public final class EventDispatcher: Sendable {
                 trigger: attributes.type, eventId: attributes.id, appId: attributes.appId, source: attributes.source,
                 time: attributes.time, attempt: attempt, timeout: function.settings.timeout,
                 encoding: mode == .structured ? .structured : .binary, payload: record.value)
+            statistics.running.add(1, ordering: .relaxed)
             let result = await pool.invoke(request)
+            statistics.running.subtract(1, ordering: .relaxed)
             statistics.invocations.add(1, ordering: .relaxed)
             let message = result.error?.message ?? result.status.rawValue
 

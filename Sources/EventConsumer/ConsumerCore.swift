@@ -5,16 +5,21 @@ import Logging
 
 /// The consumer's state shared by its poll thread, its rebalance callback and the application.
 ///
-/// `@unchecked Sendable`: `paused` is read and written only on the poll thread (poll loop and rebalance
+/// `@unchecked Sendable`: `paused` and `fullSince` are read and written only on the poll thread (poll loop and rebalance
 /// callback both run there); `progress` guards itself; the rest is immutable or Sendable.
 final class ConsumerCore: @unchecked Sendable {
     let configuration: KafkaConsumerConfiguration
     let logger: Logger
     let progress = ConsumerProgress()
-    private let continuation: AsyncStream<KafkaRecord>.Continuation
+    private let continuation: AsyncStream<[KafkaRecord]>.Continuation
     private var paused = false
+    /// Since when the in-flight bound has held (poll thread only).
+    private var fullSince: ContinuousClock.Instant?
 
-    init(configuration: KafkaConsumerConfiguration, logger: Logger, continuation: AsyncStream<KafkaRecord>.Continuation) {
+    /// Most records handed out in one batch: one wake-up of the application per batch, not per record.
+    static let maxBatch = 512
+
+    init(configuration: KafkaConsumerConfiguration, logger: Logger, continuation: AsyncStream<[KafkaRecord]>.Continuation) {
         self.configuration = configuration
         self.logger = logger
         self.continuation = continuation
@@ -23,27 +28,79 @@ final class ConsumerCore: @unchecked Sendable {
     // MARK: poll thread
 
     func pollOnce(_ client: OpaquePointer) {
-        applyFlowControl(client)
-        guard let message = rd_kafka_consumer_poll(client, paused ? 10 : 100) else { return }
+        storeCompletedOffsets(client)
+        guard hasRoom(client) else { return }
+        // Wait for the first record, then take what else is already here without waiting, up to the room left.
+        let room = min(Self.maxBatch, max(1, configuration.maxInFlight - progress.inFlight))
+        var message = rd_kafka_consumer_poll(client, 100)
+        var batch: [KafkaRecord] = []
+        while let current = message {
+            if current.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
+                batch.append(KafkaRecord(message: current))
+            } else {
+                report(consumerError: current)
+            }
+            rd_kafka_message_destroy(current)
+            message = batch.count < room ? rd_kafka_consumer_poll(client, 0) : nil
+        }
+        guard !batch.isEmpty else { return }
+        for (index, generation) in progress.delivered(batch.map(\.position)).enumerated() {
+            batch[index].assignmentGeneration = generation
+        }
+        continuation.yield(batch)
+    }
+
+    /// Hands librdkafka the offsets that became committable, in one call (auto-commit sends them).
+    private func storeCompletedOffsets(_ client: OpaquePointer) {
+        let stores = progress.takePendingStores()
+        guard !stores.isEmpty else { return }
+        let list = TopicPartition.makeNativeList(stores.map { ($0.0, $0.1) })
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        // A partition revoked meanwhile fails its store: its next owner runs those records again.
+        _ = rd_kafka_offsets_store(client, list)
+    }
+
+    /// Flow control: true when the application can take more records.
+    ///
+    /// At the in-flight bound the poll thread first just waits for room (completions wake it at once),
+    /// so that a busy consumer resumes in microseconds. When the bound holds for longer than
+    /// `pauseAfter`, it pauses every assigned partition and keeps polling, so that rebalances are served
+    /// and memory stays bounded however long the functions take; it resumes at half the bound.
+    private func hasRoom(_ client: OpaquePointer) -> Bool {
+        let limit = configuration.maxInFlight
+        if paused {
+            if progress.inFlight <= limit / 2 {
+                setAssignmentPaused(client, false)
+                fullSince = nil
+                return true
+            }
+            if let message = rd_kafka_consumer_poll(client, 10) { deliverWhilePaused(message) }
+            return false
+        }
+        if progress.waitForRoom(below: limit, deadline: Date().addingTimeInterval(0.1)) {
+            fullSince = nil
+            return true
+        }
+        let since = fullSince ?? ContinuousClock.now
+        fullSince = since
+        if ContinuousClock.now - since >= Self.pauseAfter { setAssignmentPaused(client, true) }
+        return false
+    }
+
+    /// How long the in-flight bound may hold before the consumer pauses its partitions.
+    static let pauseAfter: Duration = .seconds(1)
+
+    /// A record polled while paused (fetched before the pause landed) is handed out all the same:
+    /// dropping it would skip it until the next rebalance.
+    private func deliverWhilePaused(_ message: UnsafeMutablePointer<rd_kafka_message_t>) {
         defer { rd_kafka_message_destroy(message) }
         guard message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
             report(consumerError: message)
             return
         }
         var record = KafkaRecord(message: message)
-        record.assignmentGeneration = progress.delivered(record.position)
-        continuation.yield(record)
-    }
-
-    /// Pauses every assigned partition at the in-flight bound and resumes at half of it, so that a
-    /// backlog never turns into unbounded memory.
-    private func applyFlowControl(_ client: OpaquePointer) {
-        let inFlight = progress.inFlight
-        if !paused, inFlight >= configuration.maxInFlight {
-            setAssignmentPaused(client, true)
-        } else if paused, inFlight <= configuration.maxInFlight / 2 {
-            setAssignmentPaused(client, false)
-        }
+        record.assignmentGeneration = progress.delivered([record.position])[0]
+        continuation.yield([record])
     }
 
     private func setAssignmentPaused(_ client: OpaquePointer, _ pause: Bool) {
@@ -97,6 +154,7 @@ final class ConsumerCore: @unchecked Sendable {
             logger.warning("drain timed out; unfinished records will run again on the next owner",
                            metadata: ["unfinished": "\(unfinished)"])
         }
+        storeCompletedOffsets(client)
         logCommitFailure(rd_kafka_commit(client, nil, 0))
     }
 
@@ -104,6 +162,7 @@ final class ConsumerCore: @unchecked Sendable {
     func close(_ client: OpaquePointer) {
         setAssignmentPaused(client, true)
         _ = progress.waitUntilDrained(nil, deadline: Date().addingTimeInterval(configuration.drainTimeout.fractionalSeconds))
+        storeCompletedOffsets(client)
         commitBeforeLeaving(client, deadline: Date().addingTimeInterval(configuration.drainTimeout.fractionalSeconds))
         let result = rd_kafka_consumer_close(client)
         if result != RD_KAFKA_RESP_ERR_NO_ERROR {
@@ -151,15 +210,8 @@ final class ConsumerCore: @unchecked Sendable {
 
     // MARK: any thread
 
-    func markProcessed(_ record: KafkaRecord, handle client: OpaquePointer) {
-        guard let nextOffset = progress.completed(record.position, generation: record.assignmentGeneration) else { return }
-        let list = TopicPartition.makeNativeList([(TopicPartition(topic: record.topic, partition: record.partition), nextOffset)])
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        let result = rd_kafka_offsets_store(client, list)
-        if result != RD_KAFKA_RESP_ERR_NO_ERROR {
-            // The partition was revoked meanwhile: its next owner runs the record again (at-least-once).
-            logger.debug("offset not stored", metadata: ["position": "\(record.position)", "error": "\(String(cString: rd_kafka_err2str(result)))"])
-        }
+    func markProcessed(_ record: KafkaRecord) {
+        progress.completed(record.position, generation: record.assignmentGeneration)
     }
 }
 

@@ -8,6 +8,11 @@ final class ConsumerProgress: @unchecked Sendable {
     private var partitions: [TopicPartition: PartitionProgress] = [:]
     private var nextGeneration: UInt64 = 1
     private var totalInFlight = 0
+    /// Offsets to store, by partition: the poll thread hands them to librdkafka in one call per loop.
+    private var pendingStores: [TopicPartition: Int64] = [:]
+    /// Threads waiting in ``waitUntilDrained(_:deadline:)`` or ``waitForRoom(below:deadline:)``:
+    /// completions signal only when someone waits.
+    private var waiters = 0
 
     var inFlight: Int {
         condition.lock()
@@ -38,38 +43,50 @@ final class ConsumerProgress: @unchecked Sendable {
             if let progress = partitions.removeValue(forKey: topicPartition) {
                 totalInFlight -= progress.inFlight
             }
+            pendingStores[topicPartition] = nil
         }
         condition.broadcast()
     }
 
-    /// Notes a record handed to the application; returns its assignment generation.
-    func delivered(_ position: RecordPosition) -> UInt64 {
+    /// Notes records handed to the application; returns each one's assignment generation.
+    func delivered(_ positions: [RecordPosition]) -> [UInt64] {
         condition.lock()
         defer { condition.unlock() }
-        let key = TopicPartition(topic: position.topic, partition: position.partition)
-        if partitions[key] == nil {
-            // A record can arrive before the assignment is seen when librdkafka assigned on its own
-            // (e.g. manual assignment); track it all the same.
-            partitions[key] = PartitionProgress(generation: nextGeneration)
-            nextGeneration += 1
+        return positions.map { position in
+            let key = TopicPartition(topic: position.topic, partition: position.partition)
+            if partitions[key] == nil {
+                // A record can arrive before its assignment is seen here (librdkafka assigned on its own).
+                partitions[key] = PartitionProgress(generation: nextGeneration)
+                nextGeneration += 1
+            }
+            partitions[key]!.delivered(position.offset)
+            totalInFlight += 1
+            return partitions[key]!.generation
         }
-        partitions[key]!.delivered(position.offset)
-        totalInFlight += 1
-        return partitions[key]!.generation
     }
 
-    /// Notes a record as processed; returns the offset to store when its partition's prefix advanced.
-    func completed(_ position: RecordPosition, generation: UInt64) -> Int64? {
+    /// Notes a record as processed; when its partition's completed prefix advanced, the new offset
+    /// waits in ``takePendingStores()``.
+    func completed(_ position: RecordPosition, generation: UInt64) {
         condition.lock()
         defer { condition.unlock() }
         let key = TopicPartition(topic: position.topic, partition: position.partition)
-        guard var progress = partitions[key], progress.generation == generation else { return nil }
+        guard var progress = partitions[key], progress.generation == generation else { return }
         let before = progress.inFlight
         let nextToCommit = progress.completed(position.offset)
         totalInFlight -= before - progress.inFlight
         partitions[key] = progress
-        condition.broadcast()
-        return nextToCommit
+        if let nextToCommit { pendingStores[key] = nextToCommit }
+        if waiters > 0 { condition.broadcast() }
+    }
+
+    /// The offsets that became committable since the last call.
+    func takePendingStores() -> [(TopicPartition, Int64)] {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !pendingStores.isEmpty else { return [] }
+        defer { pendingStores.removeAll(keepingCapacity: true) }
+        return pendingStores.map { ($0.key, $0.value) }
     }
 
     /// Notes a record given up without processing (shutdown): it is not committed, and not waited for.
@@ -79,14 +96,33 @@ final class ConsumerProgress: @unchecked Sendable {
         let key = TopicPartition(topic: position.topic, partition: position.partition)
         guard partitions[key]?.generation == generation else { return }
         partitions[key]!.abandon(position.offset)
-        condition.broadcast()
+        if waiters > 0 { condition.broadcast() }
+    }
+
+    /// Blocks the calling (dedicated) thread until fewer than `limit` records are in flight, or `deadline`
+    /// passed; true when there is room.
+    func waitForRoom(below limit: Int, deadline: Date) -> Bool {
+        condition.lock()
+        waiters += 1
+        defer {
+            waiters -= 1
+            condition.unlock()
+        }
+        while totalInFlight >= limit {
+            if !condition.wait(until: deadline) { return totalInFlight < limit }
+        }
+        return true
     }
 
     /// Blocks the calling (dedicated) thread until `subset` (all partitions when nil) has nothing running,
     /// or `deadline` passed; returns how many records were still in flight.
     func waitUntilDrained(_ subset: [TopicPartition]?, deadline: Date) -> Int {
         condition.lock()
-        defer { condition.unlock() }
+        waiters += 1
+        defer {
+            waiters -= 1
+            condition.unlock()
+        }
         while true {
             let remaining = (subset ?? Array(partitions.keys)).reduce(0) { $0 + (partitions[$1]?.running ?? 0) }
             if remaining == 0 || !condition.wait(until: deadline) { return remaining }

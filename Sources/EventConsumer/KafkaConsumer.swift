@@ -10,14 +10,14 @@ import Logging
 /// partitions. ``shutdown()`` stops fetching, drains, commits and leaves the group.
 public final class KafkaConsumer: Sendable {
     /// Records in the order the broker delivered them, per partition.
-    public let records: AsyncStream<KafkaRecord>
+    public let records: KafkaRecordSequence
     private let core: ConsumerCore
     private let handle: KafkaHandle
     private let pollLoop: PollLoop
 
     public init(configuration: KafkaConsumerConfiguration, logger: Logger) throws {
         let conf = try configuration.effectiveKafka.makeNativeConfiguration()
-        let (records, continuation) = AsyncStream.makeStream(of: KafkaRecord.self)
+        let (batches, continuation) = AsyncStream.makeStream(of: [KafkaRecord].self)
         let core = ConsumerCore(configuration: configuration, logger: logger, continuation: continuation)
         // The core outlives the handle: both are owned by this consumer, and the poll loop, the only
         // caller of callbacks, ends before the handle is destroyed.
@@ -32,7 +32,7 @@ public final class KafkaConsumer: Sendable {
         guard subscribeError == RD_KAFKA_RESP_ERR_NO_ERROR else {
             throw KafkaError("could not subscribe to \(configuration.topics.joined(separator: ", "))", rdError: subscribeError)
         }
-        self.records = records
+        self.records = KafkaRecordSequence(batches: batches)
         self.core = core
         self.handle = handle
         self.pollLoop = PollLoop(
@@ -45,7 +45,7 @@ public final class KafkaConsumer: Sendable {
     /// Reports `record` processed (whatever its outcome): its offset becomes committable once every
     /// earlier record of its partition is processed too.
     public func markProcessed(_ record: KafkaRecord) {
-        core.markProcessed(record, handle: handle.pointer)
+        core.markProcessed(record)
     }
 
     /// Gives `record` up without processing it, when stopping: its offset is not committed (the next

@@ -41,15 +41,17 @@ struct PartitionProgressTests {
         let partition = TopicPartition(topic: "t", partition: 0)
         progress.assign([partition])
         let position = RecordPosition(topic: "t", partition: 0, offset: 4)
-        let oldGeneration = progress.delivered(position)
+        let oldGeneration = progress.delivered([position])[0]
         progress.remove([partition])
         progress.assign([partition])
-        let newGeneration = progress.delivered(position)
+        let newGeneration = progress.delivered([position])[0]
         #expect(oldGeneration != newGeneration)
-        #expect(progress.completed(position, generation: oldGeneration) == nil)
+        progress.completed(position, generation: oldGeneration)
         #expect(progress.inFlight == 1)
-        #expect(progress.completed(position, generation: newGeneration) == 5)
+        #expect(progress.takePendingStores().isEmpty)
+        progress.completed(position, generation: newGeneration)
         #expect(progress.inFlight == 0)
+        #expect(progress.takePendingStores().map { "\($0.0)@\($0.1)" } == ["t/0@5"])
     }
 }
 

@@ -1,3 +1,4 @@
+import ChatfnCore
 import Dispatcher
 import EventConsumer
 import Foundation
@@ -11,6 +12,7 @@ final class CountingReporter: InvocationReporter {
     let invocations = Atomic<Int>(0)
     let failures = Atomic<Int>(0)
     private let latencies = Mutex<[Double]>([])
+    let durations = Mutex<[Double]>([])
     private let firstReport = Mutex<ContinuousClock.Instant?>(nil)
 
     func invocationFinished(_ report: InvocationReport) {
@@ -19,6 +21,7 @@ final class CountingReporter: InvocationReporter {
         if let value = report.result.value, let latency = Double(String(decoding: value, as: UTF8.self)) {
             latencies.withLock { $0.append(latency) }
         }
+        durations.withLock { $0.append(report.result.duration.fractionalMilliseconds) }
         invocations.add(1, ordering: .relaxed)
     }
 
@@ -43,11 +46,12 @@ struct LaneBenchmark {
     let bootstrap: String
     let functionsDirectory: String
     let logger: Logger
+    var extraProperties: [String: String] = [:]
 
     static let trivialFunction = "module.exports = async (event) => (performance.timeOrigin + performance.now()) - event.t;"
 
     /// Runs the lane on `topic` until `stopWhen` holds, then shuts it down gracefully (committing).
-    func run(topic: String, group: String, reporter: CountingReporter, workers: Int,
+    func run(topic: String, group: String, reporter: CountingReporter, workers: Int, statistics: DispatchStatistics = DispatchStatistics(),
              _ body: @escaping @Sendable () async throws -> Void) async throws -> Duration {
         let catalog = try FunctionCatalog(directory: functionsDirectory, logger: logger)
         let pool = WorkerPool(
@@ -57,10 +61,10 @@ struct LaneBenchmark {
         let service = ChatFunctionsService(
             configuration: ChatFunctionsService.Configuration(
                 consumer: KafkaConsumerConfiguration(
-                    kafka: KafkaConfiguration(bootstrapServers: bootstrap, properties: EmbeddedKafkaBroker.clientProperties), groupId: group, topics: [topic], maxInFlight: 5_000),
+                    kafka: KafkaConfiguration(bootstrapServers: bootstrap, properties: EmbeddedKafkaBroker.clientProperties.merging(extraProperties) { $1 }), groupId: group, topics: [topic], maxInFlight: 5_000),
                 dispatcher: DispatcherConfiguration(),
                 reloadInterval: nil),
-            catalog: catalog, pool: pool, reporter: reporter, logger: logger)
+            catalog: catalog, pool: pool, reporter: reporter, statistics: statistics, logger: logger)
         let serviceGroup = ServiceGroup(configuration: ServiceGroupConfiguration(services: [service], logger: logger))
         let running = Task { try await serviceGroup.run() }
         try await body()

@@ -2,6 +2,8 @@ import ChatfnCore
 import EventConsumer
 import Foundation
 import Logging
+import Dispatcher
+import Synchronization
 
 // chatfn benchmarks. Usage: swift run -c release ChatfnBench [lane] [--events N] [--rate R] [--seconds S]
 // Numbers go to stdout; see bench/README.md for how to read them.
@@ -20,7 +22,7 @@ let keys = option("--keys", default: 1_000)
 let partitions = Int32(option("--partitions", default: 8))
 
 var logger = Logger(label: "bench")
-logger.logLevel = .warning
+logger.logLevel = arguments.contains("--debug") ? .debug : .warning
 
 let broker = try EmbeddedKafkaBroker()
 for topic in ["bench.backlog", "bench.paced", "chatfn.dlq", "chatfn.invocations", "chatfn.commands"] {
@@ -31,20 +33,60 @@ try FileManager.default.createDirectory(at: functions.appendingPathComponent("fu
 try Data(LaneBenchmark.trivialFunction.utf8).write(to: functions.appendingPathComponent("functions/bench.trivial.js"))
 defer { try? FileManager.default.removeItem(at: functions) }
 
+if arguments.first == "pool" {
+    let file = functions.appendingPathComponent("functions/bench.trivial.js").path
+    for concurrency in [1, 64, 1_024] {
+        let rate = try await PoolBenchmark.invocationsPerSecond(
+            functionFile: file, workers: workers, total: concurrency == 1 ? 10_000 : events, concurrency: concurrency, logger: logger)
+        print("worker pool, \(workers) processes, \(concurrency) in flight: \(Int(rate)) invocations/s")
+    }
+    exit(0)
+}
+
 let producer = try KafkaProducer(configuration: KafkaConfiguration(
-    bootstrapServers: broker.bootstrapServers, properties: ["queue.buffering.max.messages": "1000000"]))
-let lane = LaneBenchmark(bootstrap: broker.bootstrapServers, functionsDirectory: functions.path, logger: logger)
+    bootstrapServers: broker.bootstrapServers, properties: ["queue.buffering.max.messages": "1000000"]), lowLatency: true)
+var lane = LaneBenchmark(bootstrap: broker.bootstrapServers, functionsDirectory: functions.path, logger: logger)
+for case let (index, argument) in arguments.enumerated() where argument == "--kafka-property" {
+    let pair = arguments[arguments.index(arguments.startIndex, offsetBy: index + 1)].split(separator: "=", maxSplits: 1).map(String.init)
+    lane.extraProperties[pair[0]] = pair[1]
+}
 print("chatfn lane benchmark: \(events) events, \(keys) keys, \(partitions) partitions, \(workers) Node workers, embedded broker")
 
 // 1. Backlog: published first, then consumed → run → committed, against a bare librdkafka consumer.
 try await EventPublisher(producer: producer, topic: "bench.backlog").burst(events, keys: keys)
+if arguments.first == "consumer" {
+    let markProcessed = !arguments.contains("--no-mark")
+    let consumer = try KafkaConsumer(configuration: KafkaConsumerConfiguration(
+        kafka: KafkaConfiguration(bootstrapServers: broker.bootstrapServers, properties: EmbeddedKafkaBroker.clientProperties),
+        groupId: "bench-consumer", topics: ["bench.backlog"], maxInFlight: markProcessed ? 5_000 : 10_000_000), logger: logger)
+    var count = 0
+    var start: ContinuousClock.Instant?
+    for await record in consumer.records {
+        if start == nil { start = .now }
+        if markProcessed { consumer.markProcessed(record) }
+        count += 1
+        if count == events { break }
+    }
+    print("KafkaConsumer, processed at once: \(Int(Double(events) / (ContinuousClock.now - start!).fractionalSeconds)) records/s")
+    await consumer.shutdown()
+    exit(0)
+}
 let raw = try RawConsumeBenchmark.recordsPerSecond(bootstrap: broker.bootstrapServers, topic: "bench.backlog", partitions: partitions, expected: events)
 print("raw librdkafka consume:            \(Int(raw)) records/s")
 
 let backlogReporter = CountingReporter()
-let backlogElapsed = try await lane.run(topic: "bench.backlog", group: "bench-backlog", reporter: backlogReporter, workers: workers) {
-    while backlogReporter.count < events { try await Task.sleep(for: .milliseconds(20)) }
+let backlogStatistics = DispatchStatistics()
+let runningSamples = Mutex<[Double]>([])
+let backlogElapsed = try await lane.run(
+    topic: "bench.backlog", group: "bench-backlog", reporter: backlogReporter, workers: workers, statistics: backlogStatistics
+) {
+    while backlogReporter.count < events {
+        try await Task.sleep(for: .milliseconds(20))
+        if backlogReporter.count > 0 { runningSamples.withLock { $0.append(Double(backlogStatistics.running.load(ordering: .relaxed))) } }
+    }
 }
+print("invocations in flight (sampled): \(Percentiles(runningSamples.withLock { $0 }).summary(unit: ""))")
+print("invocation durations: \(Percentiles(backlogReporter.durations.withLock { $0 }).summary(unit: "ms"))")
 print("chatfn end to end (ran+committed): \(Int(Double(events) / backlogElapsed.fractionalSeconds)) events/s (\(backlogReporter.failures.load(ordering: .relaxed)) failures)")
 
 // 2. Latency at a fixed rate below saturation, from publish to the function's first line.
