@@ -1,3 +1,4 @@
+import ChatfnCore
 import EventConsumer
 import Logging
 import ServiceLifecycle
@@ -90,7 +91,7 @@ public struct ChatFunctionsService: Service {
                 guard let first = queues.enqueue(record) else { continue }
                 group.addTask {
                     await queues.run(startingWith: first) { record in
-                        switch await dispatcher.process(record) {
+                        switch await dispatcher.process(record, revoked: consumer.revocation(of: record)) {
                         case .processed: consumer.markProcessed(record)
                         case .abandoned: consumer.abandon(record)
                         }

@@ -1,3 +1,4 @@
+import ChatfnCore
 import EventConsumer
 import Foundation
 import Logging
@@ -18,6 +19,7 @@ public final class EventDispatcher: Sendable {
     private let reporter: any InvocationReporter
     private let stop: StopSignal
     private let logger: Logger
+    private let invocationIds = InvocationIdentifiers()
 
     public init(configuration: DispatcherConfiguration, catalog: FunctionCatalog, pool: WorkerPool, producer: KafkaProducer,
                 reporter: any InvocationReporter, stop: StopSignal, statistics: DispatchStatistics = DispatchStatistics(), logger: Logger) {
@@ -31,37 +33,40 @@ public final class EventDispatcher: Sendable {
         self.logger = logger
     }
 
-    /// Handles `record` to the end, or gives it up when chatfn is stopping.
-    public func process(_ record: KafkaRecord) async -> RecordOutcome {
-        guard !stop.isStopped else { return abandon() }
+    /// Handles `record` to the end, or gives it up when chatfn is stopping or `revoked` fires (its
+    /// partition is going to another member).
+    public func process(_ record: KafkaRecord, revoked: StopSignal = StopSignal()) async -> RecordOutcome {
+        let stopSignals = [stop, revoked]
+        guard !stopSignals.contains(where: \.isStopped) else { return abandon() }
         guard record.value.count <= configuration.maxRecordBytes else {
-            return await deadLetter(record, eventId: nil, .tooLarge(bytes: record.value.count, limit: configuration.maxRecordBytes), version: nil)
+            return await deadLetter(record, eventId: nil, .tooLarge(bytes: record.value.count, limit: configuration.maxRecordBytes),
+                                    version: nil, stopSignals)
         }
         let attributes: CloudEventAttributes
         let mode: CloudEventContentMode
         do {
             (attributes, mode) = try CloudEventKafkaBinding.decode(record)
         } catch {
-            return await deadLetter(record, eventId: nil, .malformed(error.reason), version: nil)
+            return await deadLetter(record, eventId: nil, .malformed(error.reason), version: nil, stopSignals)
         }
         guard attributes.appId == configuration.appId else {
-            return await deadLetter(record, eventId: attributes.id, .unknownApplication(attributes.appId), version: nil)
+            return await deadLetter(record, eventId: attributes.id, .unknownApplication(attributes.appId), version: nil, stopSignals)
         }
         guard let function = catalog.function(for: attributes.type) else {
             statistics.skippedNoFunction.add(1, ordering: .relaxed)
             reporter.recordSkipped(record.position, eventId: attributes.id, trigger: attributes.type)
             return .processed
         }
-        return await run(function, for: record, attributes: attributes, mode: mode)
+        return await run(function, for: record, attributes: attributes, mode: mode, stopSignals)
     }
 
     private func run(_ function: FunctionDefinition, for record: KafkaRecord, attributes: CloudEventAttributes,
-                     mode: CloudEventContentMode) async -> RecordOutcome {
+                     mode: CloudEventContentMode, _ stopSignals: [StopSignal]) async -> RecordOutcome {
         let policy = function.settings.retryPolicy
         var attempt = 1
         while true {
             let request = InvocationRequest(
-                invocationId: UUID().uuidString.lowercased(), functionFile: function.file, functionVersion: function.version,
+                invocationId: invocationIds.next(), functionFile: function.file, functionVersion: function.version,
                 trigger: attributes.type, eventId: attributes.id, appId: attributes.appId, source: attributes.source,
                 time: attributes.time, attempt: attempt, timeout: function.settings.timeout,
                 encoding: mode == .structured ? .structured : .binary, payload: record.value)
@@ -89,12 +94,12 @@ public final class EventDispatcher: Sendable {
             switch nextStep {
             case .succeed:
                 statistics.succeeded.add(1, ordering: .relaxed)
-                return await publishCommands(result.emits, of: attributes, record: record) ? .processed : abandon()
+                return await publishCommands(result.emits, of: attributes, record: record, stopSignals) ? .processed : abandon()
             case .deadLetter(let reason):
-                return await deadLetter(record, eventId: attributes.id, reason, version: function.version)
+                return await deadLetter(record, eventId: attributes.id, reason, version: function.version, stopSignals)
             case .retry(let delay):
                 statistics.retries.add(1, ordering: .relaxed)
-                guard await stop.sleep(for: delay) else { return abandon() }
+                guard await StopSignal.sleep(for: delay, unlessAnyOf: stopSignals) else { return abandon() }
                 attempt += 1
             }
         }
@@ -121,9 +126,10 @@ public final class EventDispatcher: Sendable {
         return .abandoned
     }
 
-    private func deadLetter(_ record: KafkaRecord, eventId: String?, _ reason: DeadLetterReason, version: String?) async -> RecordOutcome {
+    private func deadLetter(_ record: KafkaRecord, eventId: String?, _ reason: DeadLetterReason, version: String?,
+                            _ stopSignals: [StopSignal]) async -> RecordOutcome {
         let deadLetter = DeadLetter.record(for: record, topic: configuration.outputs.deadLetters, reason: reason, functionVersion: version)
-        guard await publishUntilDelivered(deadLetter) else { return abandon() }
+        guard await publishUntilDelivered(deadLetter, stopSignals) else { return abandon() }
         statistics.deadLettered.add(1, ordering: .relaxed)
         reporter.recordDeadLettered(record.position, eventId: eventId, reason: reason)
         return .processed
@@ -131,7 +137,8 @@ public final class EventDispatcher: Sendable {
 
     /// Publishes the commands a successful invocation emitted, as CloudEvents whose ids derive from the
     /// event id and the emit order: a re-run emits the same ids, so consumers can drop duplicates.
-    private func publishCommands(_ commands: [EmittedCommand], of event: CloudEventAttributes, record: KafkaRecord) async -> Bool {
+    private func publishCommands(_ commands: [EmittedCommand], of event: CloudEventAttributes, record: KafkaRecord,
+                                 _ stopSignals: [StopSignal]) async -> Bool {
         for (index, command) in commands.enumerated() {
             let attributes = CloudEventAttributes(
                 id: "\(event.id):\(index)", type: command.type, source: "chatfn/\(event.appId)/\(event.type)",
@@ -139,7 +146,7 @@ public final class EventDispatcher: Sendable {
             let published = CloudEventKafkaBinding.binaryRecord(
                 topic: configuration.outputs.commands, key: command.key.map { Array($0.utf8) } ?? record.key,
                 attributes: attributes, data: command.data.isEmpty ? Array("null".utf8) : command.data)
-            guard await publishUntilDelivered(published) else { return false }
+            guard await publishUntilDelivered(published, stopSignals) else { return false }
         }
         return true
     }
@@ -150,8 +157,8 @@ public final class EventDispatcher: Sendable {
     }
 
     /// Keeps trying (the broker may be down) until the record is acknowledged; false when chatfn began
-    /// stopping first, and the record is then left for the next owner.
-    private func publishUntilDelivered(_ record: ProducerRecord) async -> Bool {
+    /// stopping (or the partition was revoked) first, and the record is then left for the next owner.
+    private func publishUntilDelivered(_ record: ProducerRecord, _ stopSignals: [StopSignal]) async -> Bool {
         var attempt = 1
         while true {
             do {
@@ -161,7 +168,7 @@ public final class EventDispatcher: Sendable {
                 logger.warning("could not publish to \(record.topic), retrying: \(error)")
                 let backoff = RetryPolicy(maxAttempts: .max, maxEventAge: .seconds(0), initialBackoff: .milliseconds(200), maxBackoff: .seconds(10))
                     .backoff(afterAttempt: attempt)
-                guard await stop.sleep(for: backoff) else { return false }
+                guard await StopSignal.sleep(for: backoff, unlessAnyOf: stopSignals) else { return false }
                 attempt += 1
             }
         }

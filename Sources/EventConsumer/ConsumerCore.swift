@@ -5,7 +5,7 @@ import Logging
 
 /// The consumer's state shared by its poll thread, its rebalance callback and the application.
 ///
-/// `@unchecked Sendable`: `paused` and `fullSince` are read and written only on the poll thread (poll loop and rebalance
+/// `@unchecked Sendable`: `paused`, `fullSince` and `everAssigned` are read and written only on the poll thread (poll loop and rebalance
 /// callback both run there); `progress` guards itself; the rest is immutable or Sendable.
 final class ConsumerCore: @unchecked Sendable {
     let configuration: KafkaConsumerConfiguration
@@ -15,6 +15,8 @@ final class ConsumerCore: @unchecked Sendable {
     private var paused = false
     /// Since when the in-flight bound has held (poll thread only).
     private var fullSince: ContinuousClock.Instant?
+    /// Whether a rebalance ever assigned partitions to this member (poll thread only).
+    private var everAssigned = false
 
     /// Most records handed out in one batch: one wake-up of the application per batch, not per record.
     static let maxBatch = 512
@@ -121,6 +123,7 @@ final class ConsumerCore: @unchecked Sendable {
         case RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS:
             logger.info("partitions assigned", metadata: ["partitions": "\(changed.map(\.description).joined(separator: ","))"])
             progress.assign(changed)
+            everAssigned = true
             if cooperative {
                 if let error = rd_kafka_incremental_assign(client, partitions) {
                     logger.error("\(KafkaError("incremental assign failed", consuming: error))")
@@ -131,6 +134,7 @@ final class ConsumerCore: @unchecked Sendable {
             if paused { _ = rd_kafka_pause_partitions(client, partitions) }
         case RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS:
             logger.info("partitions revoked", metadata: ["partitions": "\(changed.map(\.description).joined(separator: ","))"])
+            progress.markRevoking(changed)
             drainAndCommit(client, changed)
             progress.remove(changed)
             if cooperative {
@@ -159,7 +163,9 @@ final class ConsumerCore: @unchecked Sendable {
     }
 
     /// Runs on the poll thread once the loop stopped: stop fetching, drain, commit, leave the group.
-    func close(_ client: OpaquePointer) {
+    /// Returns false when the client must not be destroyed: librdkafka before 2.3.0 aborts destroying a
+    /// cooperative-sticky member that never received an assignment (librdkafka issue #4312).
+    func close(_ client: OpaquePointer) -> Bool {
         setAssignmentPaused(client, true)
         _ = progress.waitUntilDrained(nil, deadline: Date().addingTimeInterval(configuration.drainTimeout.fractionalSeconds))
         storeCompletedOffsets(client)
@@ -169,6 +175,9 @@ final class ConsumerCore: @unchecked Sendable {
             logger.warning("leaving the group failed", metadata: ["error": "\(String(cString: rd_kafka_err2str(result)))"])
         }
         continuation.finish()
+        let fixedVersion: Int32 = 0x0203_00ff
+        let cooperative = configuration.effectiveKafka.properties["partition.assignment.strategy"]?.contains("cooperative") == true
+        return everAssigned || !cooperative || rd_kafka_version() >= fixedVersion
     }
 
     /// Commits the stored offsets, riding out a rebalance that is in progress (a coordinator refuses

@@ -1,3 +1,4 @@
+import ChatfnCore
 import Foundation
 
 /// Tracks, per assigned partition, which delivered records are still being processed, and lets the poll
@@ -35,6 +36,22 @@ final class ConsumerProgress: @unchecked Sendable {
         }
     }
 
+    /// Tells the work of `revoking` partitions to stop starting: what is running may finish.
+    func markRevoking(_ revoking: [TopicPartition]) {
+        let signals = condition.withLock { revoking.compactMap { partitions[$0]?.revoked } }
+        signals.forEach { $0.stop() }
+    }
+
+    /// The signal that fires when the assignment that delivered a record is being revoked (already
+    /// fired when that assignment is over).
+    func revocationSignal(for position: RecordPosition, generation: UInt64) -> StopSignal {
+        condition.lock()
+        defer { condition.unlock() }
+        let progress = partitions[TopicPartition(topic: position.topic, partition: position.partition)]
+        guard let progress, progress.generation == generation else { return StopSignal.stopped() }
+        return progress.revoked
+    }
+
     /// Forgets `revoked`; records of theirs that complete later are ignored.
     func remove(_ revoked: [TopicPartition]) {
         condition.lock()
@@ -42,6 +59,7 @@ final class ConsumerProgress: @unchecked Sendable {
         for topicPartition in revoked {
             if let progress = partitions.removeValue(forKey: topicPartition) {
                 totalInFlight -= progress.inFlight
+                progress.revoked.stop()
             }
             pendingStores[topicPartition] = nil
         }

@@ -1,3 +1,4 @@
+import ChatfnCore
 import CKafka
 import Foundation
 import Logging
@@ -38,7 +39,7 @@ public final class KafkaConsumer: Sendable {
         self.pollLoop = PollLoop(
             name: "chatfn-consumer-poll",
             iteration: { core.pollOnce(handle.pointer) },
-            onExit: { core.close(handle.pointer) }
+            onExit: { if !core.close(handle.pointer) { handle.leakInsteadOfDestroying() } }
         )
     }
 
@@ -52,6 +53,12 @@ public final class KafkaConsumer: Sendable {
     /// owner runs it), and shutdown does not wait for it.
     public func abandon(_ record: KafkaRecord) {
         core.progress.abandoned(record.position, generation: record.assignmentGeneration)
+    }
+
+    /// Fires when the partition `record` came from is being revoked from this member: work for it that
+    /// has not started must not start (its next owner runs it).
+    public func revocation(of record: KafkaRecord) -> StopSignal {
+        core.progress.revocationSignal(for: record.position, generation: record.assignmentGeneration)
     }
 
     /// The partitions this member owns now.

@@ -1,9 +1,10 @@
 import CKafka
+import Synchronization
 
-/// Owns one `rd_kafka_t`. librdkafka's client handle is thread-safe for every call chatfn makes on it,
-/// and this type holds no Swift state beside the pointer.
+/// Owns one `rd_kafka_t`. librdkafka's client handle is thread-safe for every call chatfn makes on it.
 final class KafkaHandle: @unchecked Sendable {
     let pointer: OpaquePointer
+    private let destroyOnDeinit = Atomic<Bool>(true)
 
     /// Creates the client; `configuration` is consumed either way.
     init(type: rd_kafka_type_t, configuration: OpaquePointer) throws {
@@ -16,7 +17,13 @@ final class KafkaHandle: @unchecked Sendable {
         self.pointer = pointer
     }
 
+    /// Leaves the client undestroyed, for the one case where destroying it would crash (see
+    /// ``ConsumerCore/close(_:)``); its memory is reclaimed when the process exits.
+    func leakInsteadOfDestroying() {
+        destroyOnDeinit.store(false, ordering: .relaxed)
+    }
+
     deinit {
-        rd_kafka_destroy(pointer)
+        if destroyOnDeinit.load(ordering: .relaxed) { rd_kafka_destroy(pointer) }
     }
 }

@@ -1,3 +1,4 @@
+import ChatfnCore
 import DequeModule
 
 /// The records of one assigned partition that were handed out but whose offset cannot be committed yet.
@@ -8,6 +9,8 @@ struct PartitionProgress {
     /// Distinguishes this assignment from an earlier one of the same partition, so that a straggler
     /// completing after a revoke cannot move the offset of the new assignment.
     let generation: UInt64
+    /// Fires when the partition is being revoked: work not yet started for it must not start.
+    let revoked = StopSignal()
     private var outstanding = Deque<Int64>()
     private var completedOutOfOrder = Set<Int64>()
     /// Handed out but given up without processing (shutdown): they hold the committed offset back,

@@ -30,6 +30,9 @@ struct Dev: AsyncParsableCommand {
     @Option(name: .long, help: "Most Node worker processes.")
     var workers: Int = 2
 
+    @Option(name: .long, help: "Events handed out and not yet committed; at this bound chatfn stops fetching.")
+    var maxInFlight: Int = 1_000
+
     @Flag(name: .long, help: "Do not redeploy functions when their files change.")
     var noReload = false
 
@@ -70,7 +73,7 @@ struct Dev: AsyncParsableCommand {
         let service = ChatFunctionsService(
             configuration: ChatFunctionsService.Configuration(
                 consumer: KafkaConsumerConfiguration(
-                    kafka: KafkaConfiguration(bootstrapServers: bootstrap, properties: clientProperties), groupId: group, topics: [kafkaOptions.topic]),
+                    kafka: KafkaConfiguration(bootstrapServers: bootstrap, properties: clientProperties), groupId: group, topics: [kafkaOptions.topic], maxInFlight: maxInFlight),
                 dispatcher: DispatcherConfiguration(appId: appId, outputs: outputs),
                 reloadInterval: noReload ? nil : .seconds(1)),
             catalog: catalog, pool: pool, reporter: ConsoleInvocationReporter(), logger: logger)

@@ -69,6 +69,29 @@ struct FaultToleranceTests {
         await lane.tearDown()
     }
 
+    @Test("a member joining mid-stream takes partitions over: nothing lost, first runs in key order")
+    func memberJoinsMidStream() async throws {
+        let slowRecorder = Self.jitteryRecorder.replacingOccurrences(of: "Math.random() * 10", with: "20 + Math.random() * 10")
+        let lane = try await LaneFixture.make(functions: ["test.record": slowRecorder])
+        try await publishMany(lane, count: 300, keys: 20)
+        let first = try lane.startChatfn(group: "handoff")
+        _ = try await lane.recorder.waitForCount(30)
+        let second = try lane.startChatfn(group: "handoff")
+        try await eventually("all 300 events ran", timeout: .seconds(90)) { distinctIds(lane).count == 300 }
+        for key in 0..<20 {
+            let seqs = lane.recorder.received().filter { $0["key"] as? String == "user-\(key)" }.compactMap { $0["seq"] as? Int }
+            var firstSeen: [Int] = []
+            for seq in seqs where !firstSeen.contains(seq) { firstSeen.append(seq) }
+            #expect(firstSeen == firstSeen.sorted(), "user-\(key) ran out of order")
+        }
+        for member in [first, second] {
+            member.signal(SIGTERM)
+            let status = try await member.waitForExit()
+            #expect(status == 0)
+        }
+        await lane.tearDown()
+    }
+
     @Test("two chatfn processes share the group; when one is killed the other takes over its partitions")
     func survivorTakesOver() async throws {
         let lane = try await LaneFixture.make(functions: ["test.record": Self.jitteryRecorder])

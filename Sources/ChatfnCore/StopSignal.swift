@@ -1,8 +1,9 @@
 import Foundation
 import Synchronization
 
-/// Tells the dispatcher that chatfn is stopping: no new attempt starts, and retry backoffs end early, so
-/// that shutdown waits only for invocations already running.
+/// A one-way signal that work should stop: chatfn is shutting down, or a partition was revoked. No new
+/// attempt starts after it fires, and waits (retry backoffs) end early, so that whoever waits for the
+/// work to drain waits only for invocations already running.
 public final class StopSignal: Sendable {
     private struct State {
         var stopped = false
@@ -24,18 +25,32 @@ public final class StopSignal: Sendable {
         waiters.forEach { $0.resume() }
     }
 
-    /// Waits `duration`; false when chatfn began stopping first (or the task was cancelled).
+    /// A signal that has already fired.
+    public static func stopped() -> StopSignal {
+        let signal = StopSignal()
+        signal.stop()
+        return signal
+    }
+
+    /// Waits `duration`; false when this signal fired first (or the task was cancelled).
     public func sleep(for duration: Duration) async -> Bool {
-        guard !isStopped else { return false }
+        await Self.sleep(for: duration, unlessAnyOf: [self])
+    }
+
+    /// Waits `duration`; false when any of `signals` fired first (or the task was cancelled).
+    public static func sleep(for duration: Duration, unlessAnyOf signals: [StopSignal]) async -> Bool {
+        guard !signals.contains(where: \.isStopped) else { return false }
         return await withTaskGroup(of: Bool.self) { group in
             group.addTask { (try? await Task.sleep(for: duration)) != nil }
-            group.addTask {
-                await self.waitUntilStopped()
-                return false
+            for signal in signals {
+                group.addTask {
+                    await signal.waitUntilStopped()
+                    return false
+                }
             }
             let sleptFully = await group.next() ?? false
             group.cancelAll()
-            return sleptFully && !isStopped
+            return sleptFully && !signals.contains(where: \.isStopped)
         }
     }
 
