@@ -19,6 +19,16 @@ struct FaultToleranceTests {
         }
     }
 
+    /// Per key, the first run of each event came in sequence order (re-runs may repeat a prefix).
+    private func expectFirstRunsInKeyOrder(_ lane: LaneFixture, keys: Int) {
+        for key in 0..<keys {
+            let seqs = lane.recorder.received().filter { $0["key"] as? String == "user-\(key)" }.compactMap { $0["seq"] as? Int }
+            var firstSeen: [Int] = []
+            for seq in seqs where !firstSeen.contains(seq) { firstSeen.append(seq) }
+            #expect(firstSeen == firstSeen.sorted(), "user-\(key) ran out of order")
+        }
+    }
+
     private func distinctIds(_ lane: LaneFixture) -> Set<String> {
         Set(lane.recorder.received().compactMap { $0["id"] as? String })
     }
@@ -37,12 +47,7 @@ struct FaultToleranceTests {
         let survivor = try lane.startChatfn()
         try await eventually("all 300 events ran", timeout: .seconds(90)) { distinctIds(lane).count == 300 }
         // Per key, the first runs are in order: replays after the crash only repeat a prefix.
-        for key in 0..<10 {
-            let seqs = lane.recorder.received().filter { $0["key"] as? String == "user-\(key)" }.compactMap { $0["seq"] as? Int }
-            var firstSeen: [Int] = []
-            for seq in seqs where !firstSeen.contains(seq) { firstSeen.append(seq) }
-            #expect(firstSeen == firstSeen.sorted(), "user-\(key) ran out of order")
-        }
+        expectFirstRunsInKeyOrder(lane, keys: 10)
         survivor.signal(SIGTERM)
         #expect(try await survivor.waitForExit() == 0)
         await lane.tearDown()
@@ -78,12 +83,7 @@ struct FaultToleranceTests {
         _ = try await lane.recorder.waitForCount(30)
         let second = try lane.startChatfn(group: "handoff")
         try await eventually("all 300 events ran", timeout: .seconds(90)) { distinctIds(lane).count == 300 }
-        for key in 0..<20 {
-            let seqs = lane.recorder.received().filter { $0["key"] as? String == "user-\(key)" }.compactMap { $0["seq"] as? Int }
-            var firstSeen: [Int] = []
-            for seq in seqs where !firstSeen.contains(seq) { firstSeen.append(seq) }
-            #expect(firstSeen == firstSeen.sorted(), "user-\(key) ran out of order")
-        }
+        expectFirstRunsInKeyOrder(lane, keys: 20)
         for member in [first, second] {
             member.signal(SIGTERM)
             let status = try await member.waitForExit()

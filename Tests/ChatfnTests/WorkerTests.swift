@@ -10,6 +10,15 @@ struct WorkerTests {
         configuration = try WorkerConfiguration()
     }
 
+    /// Runs `body` with a fresh worker serving `functions`, then stops the worker.
+    private func withWorker(_ functions: [String: String], _ body: (WorkerProcess, FunctionsFixture) async throws -> Void) async throws {
+        let fixture = try FunctionsFixture(functions: functions)
+        defer { fixture.remove() }
+        let worker = try await WorkerProcess.launch(configuration: configuration, logger: testLogger)
+        try await body(worker, fixture)
+        await worker.shutdown()
+    }
+
     private func request(_ fixture: FunctionsFixture, _ trigger: String, data: String, id: String = UUID().uuidString,
                          timeout: Duration = .seconds(10), encoding: EventEncoding = .binary) -> InvocationRequest {
         InvocationRequest(
@@ -19,7 +28,7 @@ struct WorkerTests {
 
     @Test("two invocations in flight in one process keep their console output apart")
     func logsStayWithTheirInvocation() async throws {
-        let fixture = try FunctionsFixture(functions: ["test.interleave": """
+        try await withWorker(["test.interleave": """
             module.exports = async (event, context) => {
               console.log(`${event.name} start`);
               await new Promise((resolve) => setTimeout(resolve, event.delayMs));
@@ -28,90 +37,80 @@ struct WorkerTests {
               context.log.warn(`${event.name} via context`);
               return { name: event.name, eventId: context.eventId };
             };
-            """])
-        defer { fixture.remove() }
-        let worker = try await WorkerProcess.launch(configuration: configuration, logger: testLogger)
-        async let slow = worker.invoke(request(fixture, "test.interleave", data: #"{"name":"A","delayMs":150}"#, id: "a"))
-        async let fast = worker.invoke(request(fixture, "test.interleave", data: #"{"name":"B","delayMs":10}"#, id: "b"))
-        let (a, b) = await (slow, fast)
-        #expect(a.status == .succeeded && b.status == .succeeded)
-        #expect(a.workerPid == b.workerPid)
-        #expect(a.logs == [.init(level: "info", message: "A start"), .init(level: "info", message: "A stdout"),
-                           .init(level: "error", message: "A end"), .init(level: "warn", message: "A via context")])
-        #expect(b.logs.map(\.message) == ["B start", "B stdout", "B end", "B via context"])
-        #expect(String(decoding: a.value ?? [], as: UTF8.self) == #"{"name":"A","eventId":"event-a"}"#)
-        await worker.shutdown()
+            """]) { worker, fixture in
+            async let slow = worker.invoke(request(fixture, "test.interleave", data: #"{"name":"A","delayMs":150}"#, id: "a"))
+            async let fast = worker.invoke(request(fixture, "test.interleave", data: #"{"name":"B","delayMs":10}"#, id: "b"))
+            let (a, b) = await (slow, fast)
+            #expect(a.status == .succeeded && b.status == .succeeded)
+            #expect(a.workerPid == b.workerPid)
+            #expect(a.logs == [.init(level: "info", message: "A start"), .init(level: "info", message: "A stdout"),
+                               .init(level: "error", message: "A end"), .init(level: "warn", message: "A via context")])
+            #expect(b.logs.map(\.message) == ["B start", "B stdout", "B end", "B via context"])
+            #expect(String(decoding: a.value ?? [], as: UTF8.self) == #"{"name":"A","eventId":"event-a"}"#)
+        }
     }
 
     @Test("ChatKitty's top-level handleEvent, module.exports and exports.handleEvent all run")
     func functionStyles() async throws {
-        let fixture = try FunctionsFixture(functions: [
+        try await withWorker([
             "style.toplevel": "async function handleEvent(event, context) { return { style: 'toplevel', trigger: context.trigger, n: event.n }; }",
             "style.module": "module.exports = async (event) => ({ style: 'module', n: event.n });",
             "style.exports": "exports.handleEvent = async (event) => ({ style: 'exports', n: event.n });",
             "style.none": "const unused = 1;",
-        ])
-        defer { fixture.remove() }
-        let worker = try await WorkerProcess.launch(configuration: configuration, logger: testLogger)
-        let toplevel = await worker.invoke(request(fixture, "style.toplevel", data: #"{"n":1}"#))
-        #expect(String(decoding: toplevel.value ?? [], as: UTF8.self) == #"{"style":"toplevel","trigger":"style.toplevel","n":1}"#)
-        let module = await worker.invoke(request(fixture, "style.module", data: #"{"n":2}"#))
-        #expect(String(decoding: module.value ?? [], as: UTF8.self) == #"{"style":"module","n":2}"#)
-        let exports = await worker.invoke(request(fixture, "style.exports", data: #"{"n":3}"#))
-        #expect(String(decoding: exports.value ?? [], as: UTF8.self) == #"{"style":"exports","n":3}"#)
-        let none = await worker.invoke(request(fixture, "style.none", data: "{}"))
-        #expect(none.status == .failed)
-        #expect(none.error?.message.contains("defines no handleEvent") == true)
-        await worker.shutdown()
+        ]) { worker, fixture in
+            let toplevel = await worker.invoke(request(fixture, "style.toplevel", data: #"{"n":1}"#))
+            #expect(String(decoding: toplevel.value ?? [], as: UTF8.self) == #"{"style":"toplevel","trigger":"style.toplevel","n":1}"#)
+            let module = await worker.invoke(request(fixture, "style.module", data: #"{"n":2}"#))
+            #expect(String(decoding: module.value ?? [], as: UTF8.self) == #"{"style":"module","n":2}"#)
+            let exports = await worker.invoke(request(fixture, "style.exports", data: #"{"n":3}"#))
+            #expect(String(decoding: exports.value ?? [], as: UTF8.self) == #"{"style":"exports","n":3}"#)
+            let none = await worker.invoke(request(fixture, "style.none", data: "{}"))
+            #expect(none.status == .failed)
+            #expect(none.error?.message.contains("defines no handleEvent") == true)
+        }
     }
 
     @Test("a throw fails the invocation with message and a stack pointing at the function's own line")
     func failureCarriesStack() async throws {
-        let fixture = try FunctionsFixture(functions: ["test.throws": """
+        try await withWorker(["test.throws": """
             async function handleEvent(event, context) {
               console.log('about to fail');
               throw new Error(`no push token for ${event.user}`);
             }
-            """])
-        defer { fixture.remove() }
-        let worker = try await WorkerProcess.launch(configuration: configuration, logger: testLogger)
-        let result = await worker.invoke(request(fixture, "test.throws", data: #"{"user":"ada"}"#))
-        #expect(result.status == .failed)
-        #expect(result.error?.message == "no push token for ada")
-        #expect(result.error?.stack?.contains("\(fixture.file(for: "test.throws").path):3") == true)
-        #expect(result.logs.map(\.message) == ["about to fail"])
-        await worker.shutdown()
+            """]) { worker, fixture in
+            let result = await worker.invoke(request(fixture, "test.throws", data: #"{"user":"ada"}"#))
+            #expect(result.status == .failed)
+            #expect(result.error?.message == "no push token for ada")
+            #expect(result.error?.stack?.contains("\(fixture.file(for: "test.throws").path):3") == true)
+            #expect(result.logs.map(\.message) == ["about to fail"])
+        }
     }
 
     @Test("event data that is not JSON is reported as invalid_event, and a structured CloudEvent yields its data")
     func eventDecoding() async throws {
-        let fixture = try FunctionsFixture(functions: ["test.echo": "module.exports = async (event) => event;"])
-        defer { fixture.remove() }
-        let worker = try await WorkerProcess.launch(configuration: configuration, logger: testLogger)
-        let invalid = await worker.invoke(request(fixture, "test.echo", data: "not json"))
-        #expect(invalid.status == .invalidEvent)
-        #expect(invalid.error?.message.contains("not valid JSON") == true)
-        let structured = await worker.invoke(request(
-            fixture, "test.echo", data: #"{"specversion":"1.0","id":"1","type":"test.echo","source":"s","data":{"x":1}}"#,
-            encoding: .structured))
-        #expect(String(decoding: structured.value ?? [], as: UTF8.self) == #"{"x":1}"#)
-        await worker.shutdown()
+        try await withWorker(["test.echo": "module.exports = async (event) => event;"]) { worker, fixture in
+            let invalid = await worker.invoke(request(fixture, "test.echo", data: "not json"))
+            #expect(invalid.status == .invalidEvent)
+            #expect(invalid.error?.message.contains("not valid JSON") == true)
+            let structured = await worker.invoke(request(
+                fixture, "test.echo", data: #"{"specversion":"1.0","id":"1","type":"test.echo","source":"s","data":{"x":1}}"#,
+                encoding: .structured))
+            #expect(String(decoding: structured.value ?? [], as: UTF8.self) == #"{"x":1}"#)
+        }
     }
 
     @Test("a function that never settles times out, and the worker keeps serving")
     func timeout() async throws {
-        let fixture = try FunctionsFixture(functions: [
+        try await withWorker([
             "test.hang": "module.exports = () => new Promise(() => {});",
             "test.ok": "module.exports = async () => 'ok';",
-        ])
-        defer { fixture.remove() }
-        let worker = try await WorkerProcess.launch(configuration: configuration, logger: testLogger)
-        let hung = await worker.invoke(request(fixture, "test.hang", data: "{}", timeout: .milliseconds(300)))
-        #expect(hung.status == .timeout)
-        #expect(hung.error?.message.contains("did not finish within") == true)
-        let next = await worker.invoke(request(fixture, "test.ok", data: "{}"))
-        #expect(next.status == .succeeded)
-        await worker.shutdown()
+        ]) { worker, fixture in
+            let hung = await worker.invoke(request(fixture, "test.hang", data: "{}", timeout: .milliseconds(300)))
+            #expect(hung.status == .timeout)
+            #expect(hung.error?.message.contains("did not finish within") == true)
+            let next = await worker.invoke(request(fixture, "test.ok", data: "{}"))
+            #expect(next.status == .succeeded)
+        }
     }
 
     @Test("a process that exits mid-invocation yields crashed, and the pool replaces it")
