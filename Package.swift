@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "EventConsumer", targets: ["EventConsumer"]),
         .library(name: "Dispatcher", targets: ["Dispatcher"]),
         .library(name: "Workers", targets: ["Workers"]),
+        .library(name: "ChatFunctionsClient", targets: ["ChatFunctionsClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
@@ -56,9 +57,14 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(
+            name: "ChatFunctionsClient",
+            dependencies: ["ChatfnCore", "EventConsumer"]
+        ),
         .executableTarget(
             name: "chatfn",
             dependencies: [
+                "ChatFunctionsClient",
                 "EventConsumer",
                 "Dispatcher",
                 "Workers",
@@ -70,6 +76,7 @@ let package = Package(
         .executableTarget(
             name: "ChatfnBench",
             dependencies: [
+                "ChatFunctionsClient",
                 "CKafka",
                 "ChatfnCore",
                 "EventConsumer",
@@ -83,6 +90,7 @@ let package = Package(
         .testTarget(
             name: "ChatfnTests",
             dependencies: [
+                "ChatFunctionsClient",
                 "ChatfnCore",
                 "chatfn",
                 "EventConsumer",

@@ -1,3 +1,5 @@
+import EventConsumer
+
 /// A function's limits and retry policy, as `chatfn.json` declares them under `functions.<trigger>`.
 /// Every key is optional.
 public struct FunctionSettings: Sendable, Decodable, Hashable {
@@ -10,6 +12,10 @@ public struct FunctionSettings: Sendable, Decodable, Hashable {
     /// The first retry's backoff; each further retry doubles it, up to `retryBackoffMaxMs`.
     public var retryBackoffMs: Int?
     public var retryBackoffMaxMs: Int?
+    /// Blocking triggers: the decision when the function times out, crashes or cannot run.
+    public var onFailure: Decision.Verdict?
+    /// Blocking triggers: the decision when no function is deployed.
+    public var onMissing: Decision.Verdict?
 
     public init(timeoutMs: Int? = nil, maxAttempts: Int? = nil, maxEventAgeMs: Int? = nil,
                 retryBackoffMs: Int? = nil, retryBackoffMaxMs: Int? = nil) {

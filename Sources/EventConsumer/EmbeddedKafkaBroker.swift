@@ -10,7 +10,7 @@ public final class EmbeddedKafkaBroker: Sendable {
     /// Client settings for talking to the embedded broker. Its fetch handler, unlike a real broker's,
     /// answers an empty fetch only after the full `fetch.wait.max.ms`, which would add up to that wait to
     /// every event's latency; a short wait keeps the local loop snappy.
-    public static let clientProperties: [String: String] = ["fetch.wait.max.ms": "10"]
+    public static let clientProperties: [String: String] = ["fetch.wait.max.ms": "5"]
     /// librdkafka's mock cluster serialises its own operations; the pointer is immutable.
     private nonisolated(unsafe) let cluster: OpaquePointer
     private let handle: KafkaHandle

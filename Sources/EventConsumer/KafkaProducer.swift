@@ -14,8 +14,12 @@ public final class KafkaProducer: Sendable {
     public init(configuration: KafkaConfiguration, lowLatency: Bool = false) throws {
         var defaults: [String: String] = ["enable.idempotence": "true", "socket.nagle.disable": "true"]
         defaults["linger.ms"] = lowLatency ? "0" : "5"
+        // A configuration shared with a consumer carries consumer-only settings librdkafka would warn about.
+        let producerProperties = configuration.properties.filter { key, _ in
+            !Self.consumerOnlyPrefixes.contains { key.hasPrefix($0) }
+        }
         let effective = KafkaConfiguration(bootstrapServers: configuration.bootstrapServers, properties: defaults)
-            .merging(configuration.properties)
+            .merging(producerProperties)
         let conf = try effective.makeNativeConfiguration()
         let deliveries = DeliveryRegistry()
         // The registry outlives the handle: both are owned by this producer, the handle is destroyed first.
@@ -30,6 +34,11 @@ public final class KafkaProducer: Sendable {
     deinit {
         pollLoop.requestStop()
     }
+
+    private static let consumerOnlyPrefixes = [
+        "fetch.", "group.", "auto.offset.reset", "enable.auto.", "auto.commit.", "partition.assignment.strategy",
+        "session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms", "enable.partition.eof", "queued.",
+    ]
 
     /// Publishes `record` and returns once the broker has acknowledged it.
     @discardableResult

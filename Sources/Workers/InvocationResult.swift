@@ -15,11 +15,17 @@ public struct InvocationError: Sendable, Codable, Hashable {
     public var name: String?
     public var message: String
     public var stack: String?
+    /// Set when the function called `context.deny(reason, userMessage)`: what the end user may be shown.
+    public var userMessage: String?
 
-    public init(name: String? = nil, message: String, stack: String? = nil) {
+    /// The function denied on purpose (`context.deny`) rather than failing.
+    public var isDenial: Bool { name == "DenyError" }
+
+    public init(name: String? = nil, message: String, stack: String? = nil, userMessage: String? = nil) {
         self.name = name
         self.message = message
         self.stack = stack
+        self.userMessage = userMessage
     }
 }
 

@@ -27,8 +27,17 @@ struct Dev: AsyncParsableCommand {
     @Option(name: .long, help: "Partitions of the events topic when chatfn creates it.")
     var partitions: Int32 = 4
 
-    @Option(name: .long, help: "Most Node worker processes.")
+    @Option(name: .long, help: "Most Node worker processes for non-blocking events.")
     var workers: Int = 2
+
+    @Option(name: .long, help: "Node worker processes reserved for blocking requests (kept warm).")
+    var blockingWorkers: Int = 1
+
+    @Option(name: .long, help: "Topic of blocking requests.")
+    var requestTopic: String = "chatfn.requests"
+
+    @Option(name: .long, help: "Topic of blocking replies (created if missing; callers may name others).")
+    var replyTopic: String = "chatfn.replies"
 
     @Option(name: .long, help: "Events handed out and not yet committed; at this bound chatfn stops fetching.")
     var maxInFlight: Int = 1_000
@@ -45,7 +54,7 @@ struct Dev: AsyncParsableCommand {
             environment: WorkerConfiguration.baseEnvironment().merging(manifest.environment) { _, declared in declared })
 
         let outputs = OutputTopics()
-        let topics = ([kafkaOptions.topic] + outputs.all).map { TopicSpec(name: $0, partitions: partitions) }
+        let topics = ([kafkaOptions.topic, requestTopic, replyTopic] + outputs.all).map { TopicSpec(name: $0, partitions: partitions) }
         var embeddedBroker: EmbeddedKafkaBroker?
         let bootstrap: String
         var clientProperties: [String: String] = [:]
@@ -68,6 +77,7 @@ struct Dev: AsyncParsableCommand {
         ConsoleOutput.write(lines: banner)
         ConsoleOutput.write("chatfn: emit an event with: chatfn emit user.sent.message --key user-1 --data '{\"user\":{\"name\":\"ada\"}}'")
 
+        let reporter = ConsoleInvocationReporter()
         let pool = WorkerPool(
             configuration: WorkerPoolConfiguration(worker: workerConfiguration, minWarm: 1, maxProcesses: workers), logger: logger)
         let service = ChatFunctionsService(
@@ -76,9 +86,18 @@ struct Dev: AsyncParsableCommand {
                     kafka: KafkaConfiguration(bootstrapServers: bootstrap, properties: clientProperties), groupId: group, topics: [kafkaOptions.topic], maxInFlight: maxInFlight),
                 dispatcher: DispatcherConfiguration(appId: appId, outputs: outputs),
                 reloadInterval: noReload ? nil : .seconds(1)),
-            catalog: catalog, pool: pool, reporter: ConsoleInvocationReporter(), logger: logger)
+            catalog: catalog, pool: pool, reporter: reporter, logger: logger)
+        let blockingPool = WorkerPool(
+            configuration: WorkerPoolConfiguration(worker: workerConfiguration, minWarm: blockingWorkers, maxProcesses: blockingWorkers),
+            logger: logger)
+        let blockingLane = BlockingLaneService(
+            configuration: BlockingLaneService.Configuration(consumer: KafkaConsumerConfiguration(
+                kafka: KafkaConfiguration(bootstrapServers: bootstrap, properties: clientProperties),
+                groupId: "\(group)-blocking", topics: [requestTopic])),
+            dispatcher: BlockingDispatcher(appId: appId, catalog: catalog, pool: blockingPool, reporter: reporter, logger: logger),
+            pool: blockingPool, logger: logger)
         let serviceGroup = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: [service, blockingLane], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await serviceGroup.run()
         if embeddedBroker != nil { DevBrokerFile.remove(ifStill: bootstrap) }
         withExtendedLifetime(embeddedBroker) {}

@@ -28,7 +28,7 @@ struct Emit: AsyncParsableCommand {
     var source: String = "chatfn-cli"
 
     func run() async throws {
-        let payload = try loadPayload()
+        let payload = try EventData.load(data)
         let bootstrap = try kafkaOptions.resolvedKafka()
         let producer = try KafkaProducer(configuration: KafkaConfiguration(
             bootstrapServers: bootstrap, properties: ["message.timeout.ms": "10000"]))
@@ -46,11 +46,14 @@ struct Emit: AsyncParsableCommand {
         }
         await producer.shutdown()
     }
+}
 
-    private func loadPayload() throws -> [UInt8] {
-        var bytes = Array(data.utf8)
-        if data.hasPrefix("@") {
-            let path = String(data.dropFirst())
+/// Event data given on the command line: JSON, or @FILE.
+enum EventData {
+    static func load(_ argument: String) throws -> [UInt8] {
+        var bytes = Array(argument.utf8)
+        if argument.hasPrefix("@") {
+            let path = String(argument.dropFirst())
             guard let contents = FileManager.default.contents(atPath: path) else {
                 throw CommandFailure("cannot read event data file \(path)")
             }

@@ -186,7 +186,17 @@ function decodeEvent(header, body) {
   return parsed.data ?? null;
 }
 
+// context.deny(reason, userMessage) throws this: a deliberate denial, reported apart from failures.
+class DenyError extends Error {
+  constructor(reason, userMessage) {
+    super(reason ?? 'denied');
+    this.name = 'DenyError';
+    this.userMessage = userMessage ?? null;
+  }
+}
+
 function describeError(error) {
+  if (error instanceof DenyError) return { name: error.name, message: error.message, userMessage: error.userMessage };
   if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack };
   return { name: 'Error', message: typeof error === 'string' ? error : util.inspect(error) };
 }
@@ -209,6 +219,9 @@ async function invoke(header, body) {
         deadline: header.deadline,
         log: makeLogger(id),
         emit: makeEmitter(id),
+        deny: (reason, userMessage) => {
+          throw new DenyError(reason, userMessage);
+        },
       };
       const value = await handler(event, context);
       sendResult(id, 'succeeded', null, value === undefined ? EMPTY : Buffer.from(JSON.stringify(value)));

@@ -1,0 +1,95 @@
+import ChatfnCore
+import EventConsumer
+import Foundation
+import Synchronization
+
+/// What a chat server uses to talk to chatfn: `publish` for non-blocking events, `call` for blocking
+/// ones (sign-in, message moderation) with a deadline and a fallback, so a call never hangs and never
+/// throws for a slow or broken function.
+public final class ChatFunctionsClient: Sendable {
+    public struct Configuration: Sendable {
+        public var kafka: KafkaConfiguration
+        public var eventsTopic = "chatfn.events"
+        public var requestTopic = "chatfn.requests"
+        public var replyTopic = "chatfn.replies"
+        /// The reply partition this client reads, assigned (not group-managed): give each client
+        /// instance its own when there are several, so none reads the others' replies.
+        public var replyPartition: Int32 = 0
+        public var appId = CloudEventAttributes.defaultAppId
+        /// `ce_source` of the events this client publishes.
+        public var source = "chat-platform"
+
+        public init(kafka: KafkaConfiguration) {
+            self.kafka = kafka
+        }
+    }
+
+    public let configuration: Configuration
+    private let producer: KafkaProducer
+    private let replies: PendingReplies
+    private let tail: PartitionTail
+    private let correlationPrefix = UUID().uuidString.lowercased()
+    private let nextCorrelation = Atomic<UInt64>(0)
+
+    private init(configuration: Configuration, producer: KafkaProducer, replies: PendingReplies, tail: PartitionTail) {
+        self.configuration = configuration
+        self.producer = producer
+        self.replies = replies
+        self.tail = tail
+    }
+
+    /// Connects, and starts following this client's reply partition before the first call.
+    public static func connect(_ configuration: Configuration) async throws -> ChatFunctionsClient {
+        let producer = try KafkaProducer(configuration: configuration.kafka, lowLatency: true)
+        try await producer.prepare(topics: [configuration.eventsTopic, configuration.requestTopic])
+        let replies = PendingReplies()
+        let tail = try await PartitionTail.start(
+            configuration: configuration.kafka, topic: configuration.replyTopic, partition: configuration.replyPartition
+        ) { record in replies.receive(record) }
+        return ChatFunctionsClient(configuration: configuration, producer: producer, replies: replies, tail: tail)
+    }
+
+    /// Publishes a non-blocking event (e.g. `user.received.notification`); returns once the broker has it.
+    @discardableResult
+    public func publish(trigger: String, data: [UInt8], key: String?, id: String = UUID().uuidString.lowercased()) async throws -> DeliveryReceipt {
+        try await producer.send(CloudEventKafkaBinding.binaryRecord(
+            topic: configuration.eventsTopic, key: key.map { Array($0.utf8) }, attributes: attributes(trigger, id: id), data: data))
+    }
+
+    /// Asks a blocking function (e.g. `user.attempted.start_session`) and waits at most `timeout` for
+    /// its decision; past that, returns `fallback` with status `timeout`.
+    public func call(trigger: String, data: [UInt8], key: String? = nil, timeout: Duration, fallback: Decision.Verdict) async -> Decision {
+        let correlationId = "\(correlationPrefix)-\(nextCorrelation.add(1, ordering: .relaxed).newValue)"
+        let request = BlockingRequest(
+            correlationId: correlationId, replyTo: configuration.replyTopic, replyPartition: configuration.replyPartition,
+            deadlineMs: BlockingRequest.nowMs() + timeout.wholeMilliseconds)
+        var record = CloudEventKafkaBinding.binaryRecord(
+            topic: configuration.requestTopic, key: key.map { Array($0.utf8) }, attributes: attributes(trigger, id: correlationId), data: data)
+        record.headers += request.headers
+        let replies = replies
+        return await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                guard (try? await Task.sleep(for: timeout)) != nil else { return }
+                replies.resolve(correlationId, with: Decision(decision: fallback, status: "timeout", reason: "no decision within \(timeout)"))
+            }
+            let decision = await withCheckedContinuation { continuation in
+                replies.register(correlationId, continuation)
+                producer.sendInBackground(record)  // a lost request ends as the timeout fallback
+            }
+            group.cancelAll()
+            return decision
+        }
+    }
+
+    /// Replies that arrived for no pending call: late (after the caller's timeout) or not this client's.
+    public var unmatchedReplies: Int { replies.unmatched.load(ordering: .relaxed) }
+
+    public func shutdown() async {
+        await tail.shutdown()
+        await producer.shutdown()
+    }
+
+    private func attributes(_ trigger: String, id: String) -> CloudEventAttributes {
+        CloudEventAttributes(id: id, type: trigger, source: configuration.source, time: Date().formatted(.iso8601), appId: configuration.appId)
+    }
+}

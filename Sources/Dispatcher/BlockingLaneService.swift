@@ -1,0 +1,77 @@
+import EventConsumer
+import Logging
+import ServiceLifecycle
+import Workers
+
+/// The blocking lane as a service: its own consumer group on the request topic, its own (reserved) worker
+/// pool, low-latency client settings, every request run at once (no per-key ordering: each is an
+/// independent question), and a reply per answered request.
+public struct BlockingLaneService: Service {
+    public struct Configuration: Sendable {
+        public var consumer: KafkaConsumerConfiguration
+
+        public init(consumer: KafkaConsumerConfiguration) {
+            self.consumer = consumer
+        }
+
+        /// Settings for the request consumer that keep requests from waiting in fetch batches.
+        public static let lowLatencyProperties: [String: String] = [
+            "fetch.wait.max.ms": "5", "fetch.min.bytes": "1", "socket.nagle.disable": "true",
+        ]
+    }
+
+    private let configuration: Configuration
+    private let dispatcher: BlockingDispatcher
+    private let pool: WorkerPool
+    private let logger: Logger
+
+    public init(configuration: Configuration, dispatcher: BlockingDispatcher, pool: WorkerPool, logger: Logger) {
+        self.configuration = configuration
+        self.dispatcher = dispatcher
+        self.pool = pool
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        do {
+            try await pool.prewarm()
+        } catch {
+            logger.error("no warm worker for the blocking lane: \(error)")
+        }
+        var consumerConfiguration = configuration.consumer
+        consumerConfiguration.kafka = KafkaConfiguration(
+            bootstrapServers: consumerConfiguration.kafka.bootstrapServers, properties: Configuration.lowLatencyProperties)
+            .merging(consumerConfiguration.kafka.properties)
+        let producer = try KafkaProducer(configuration: consumerConfiguration.kafka, lowLatency: true)
+        let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
+        logger.info("answering blocking requests", metadata: ["topics": "\(consumerConfiguration.topics.joined(separator: ","))"])
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withDiscardingTaskGroup { requests in
+                    for await record in consumer.records {
+                        requests.addTask {
+                            if let reply = await dispatcher.reply(to: record) {
+                                do {
+                                    try await producer.send(reply)
+                                } catch {
+                                    logger.warning("reply to \(reply.topic)/\(reply.partition ?? 0) failed: \(error)")
+                                }
+                            }
+                            consumer.markProcessed(record)
+                        }
+                    }
+                }
+            }
+            group.addTask {
+                try? await gracefulShutdown()
+                await consumer.shutdown()
+            }
+            _ = await group.next()
+            await consumer.shutdown()
+            group.cancelAll()
+        }
+        await producer.shutdown()
+        await pool.shutdown()
+        logger.info("blocking lane stopped", metadata: ["expired": "\(dispatcher.expired.load(ordering: .relaxed))"])
+    }
+}
