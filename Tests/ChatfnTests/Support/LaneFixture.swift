@@ -4,7 +4,7 @@ import Foundation
 /// Everything a test of the non-blocking lane needs: an embedded broker with chatfn's topics, an HTTP
 /// recorder the functions POST to (as `RECORDER_URL`), an application directory, and a producer.
 struct LaneFixture {
-    static let topics = ["chatfn.events", "chatfn.dlq", "chatfn.invocations", "chatfn.commands"]
+    static let topics = ["chatfn.events", "chatfn.dlq", "chatfn.invocations", "chatfn.commands", "chatfn.requests", "chatfn.replies"]
 
     let broker: EmbeddedKafkaBroker
     let recorder: HTTPRecorder
