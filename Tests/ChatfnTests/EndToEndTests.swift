@@ -23,9 +23,7 @@ struct EndToEndTests {
     @Test("every event runs once, in order per key; bad records are skipped; SIGTERM commits and a restart resumes")
     func eventsRunInKeyOrderAndResumeAfterRestart() async throws {
         let broker = try EmbeddedKafkaBroker()
-        for topic in ["chatfn.events", "chatfn.dlq", "chatfn.invocations", "chatfn.commands"] {
-            try broker.createTopic(topic, partitions: 4)
-        }
+        for topic in LaneFixture.topics { try broker.createTopic(topic, partitions: 4) }
         let recorder = try await HTTPRecorder.start()
         let fixture = try FunctionsFixture(
             functions: ["test.ordered": Self.recordingFunction], environment: ["RECORDER_URL": recorder.url])
