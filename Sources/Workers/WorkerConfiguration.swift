@@ -10,6 +10,9 @@ public struct WorkerConfiguration: Sendable {
     public var environment: [String: String]
     /// How long a new worker may take to report ready.
     public var startTimeout: Duration
+    /// Scheduling niceness of the worker processes (0–19): the non-blocking lane's workers run nicer
+    /// than the blocking lane's, so that a backlog yields the CPU to a waiting sign-in.
+    public var niceness: Int32 = 0
 
     public init(
         nodePath: String? = nil, harnessPath: String? = nil, environment: [String: String]? = nil,

@@ -25,6 +25,7 @@ public final class WorkerProcess: Sendable {
     public static func launch(configuration: WorkerConfiguration, logger: Logger) async throws -> WorkerProcess {
         let child = try ChildProcess.spawn(
             executable: configuration.nodePath, arguments: [configuration.harnessPath], environment: configuration.environment)
+        if configuration.niceness > 0 { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(child.pid), configuration.niceness) }
         let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
         let table = InvocationTable(pid: child.pid, ready: eventLoop.makePromise(), logger: logger)
         let exit = eventLoop.makePromise(of: ExitStatus.self)

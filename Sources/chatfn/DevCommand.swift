@@ -78,8 +78,10 @@ struct Dev: AsyncParsableCommand {
         ConsoleOutput.write("chatfn: emit an event with: chatfn emit user.sent.message --key user-1 --data '{\"user\":{\"name\":\"ada\"}}'")
 
         let reporter = ConsoleInvocationReporter()
+        var laneWorker = workerConfiguration
+        laneWorker.niceness = 10  // a backlog yields the CPU to blocking requests
         let pool = WorkerPool(
-            configuration: WorkerPoolConfiguration(worker: workerConfiguration, minWarm: 1, maxProcesses: workers), logger: logger)
+            configuration: WorkerPoolConfiguration(worker: laneWorker, minWarm: 1, maxProcesses: workers), logger: logger)
         let service = ChatFunctionsService(
             configuration: ChatFunctionsService.Configuration(
                 consumer: KafkaConsumerConfiguration(

@@ -24,3 +24,16 @@ struct Percentiles {
         return "\(rounded)"
     }
 }
+
+import Synchronization
+
+/// Samples appended from many tasks.
+final class Samples: Sendable {
+    private let values = Mutex<[Double]>([])
+
+    func append(_ value: Double) {
+        values.withLock { $0.append(value) }
+    }
+
+    var all: [Double] { values.withLock { $0 } }
+}

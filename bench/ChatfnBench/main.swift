@@ -4,6 +4,9 @@ import Foundation
 import Logging
 import Dispatcher
 import Synchronization
+import Workers
+import ServiceLifecycle
+import ChatFunctionsClient
 
 // chatfn benchmarks. Usage: swift run -c release ChatfnBench [lane] [--events N] [--rate R] [--seconds S]
 // Numbers go to stdout; see bench/README.md for how to read them.
@@ -49,6 +52,10 @@ var lane = LaneBenchmark(bootstrap: broker.bootstrapServers, functionsDirectory:
 for case let (index, argument) in arguments.enumerated() where argument == "--kafka-property" {
     let pair = arguments[arguments.index(arguments.startIndex, offsetBy: index + 1)].split(separator: "=", maxSplits: 1).map(String.init)
     lane.extraProperties[pair[0]] = pair[1]
+}
+if arguments.first == "blocking" {
+    try await runBlockingBenchmark(producer: producer)
+    exit(0)
 }
 print("chatfn lane benchmark: \(events) events, \(keys) keys, \(partitions) partitions, \(workers) Node workers, embedded broker")
 
@@ -102,3 +109,62 @@ _ = try await lane.run(topic: "bench.paced", group: "bench-paced", reporter: pac
 }
 print("publish → function start at \(rate)/s: \(Percentiles(pacedReporter.takeLatencies()).summary(unit: "ms"))")
 await producer.shutdown()
+
+/// Blocking round trips at 200 and 1,000 calls/s, with and without a non-blocking backlog, against a bare
+/// request/reply echo on the same broker.
+@MainActor
+func runBlockingBenchmark(producer: KafkaProducer) async throws {
+    for topic in ["chatfn.requests", "chatfn.replies", "echo.requests", "chatfn.events"] { try broker.createTopic(topic, partitions: 1) }
+    let kafka = KafkaConfiguration(bootstrapServers: broker.bootstrapServers, properties: EmbeddedKafkaBroker.clientProperties)
+    try Data(#"async function handleEvent(event) { return { user: { displayName: event.username } }; }"#.utf8)
+        .write(to: functions.appendingPathComponent("functions/user.attempted.start_session.js"))
+    let catalog = try FunctionCatalog(directory: functions.path, logger: logger)
+    let worker = try WorkerConfiguration()
+    let blockingPool = WorkerPool(configuration: WorkerPoolConfiguration(worker: worker, minWarm: 1, maxProcesses: 1), logger: logger)
+    var laneWorker = worker
+    laneWorker.niceness = 10
+    let lanePool = WorkerPool(configuration: WorkerPoolConfiguration(worker: laneWorker, minWarm: workers, maxProcesses: workers), logger: logger)
+    let reporter = CountingReporter()
+    let blocking = BlockingLaneService(
+        configuration: BlockingLaneService.Configuration(consumer: KafkaConsumerConfiguration(kafka: kafka, groupId: "bench-blocking", topics: ["chatfn.requests"])),
+        dispatcher: BlockingDispatcher(appId: "default", catalog: catalog, pool: blockingPool, reporter: reporter, logger: logger),
+        pool: blockingPool, logger: logger)
+    let nonBlocking = ChatFunctionsService(
+        configuration: ChatFunctionsService.Configuration(
+            consumer: KafkaConsumerConfiguration(kafka: kafka, groupId: "bench-lane", topics: ["chatfn.events"], maxInFlight: 5_000),
+            dispatcher: DispatcherConfiguration(), reloadInterval: nil),
+        catalog: catalog, pool: lanePool, reporter: reporter, logger: logger)
+    let services = ServiceGroup(configuration: ServiceGroupConfiguration(services: [blocking, nonBlocking], logger: logger))
+    let running = Task { try await services.run() }
+
+    var clientConfiguration = ChatFunctionsClient.Configuration(kafka: kafka)
+    let client = try await ChatFunctionsClient.connect(clientConfiguration)
+    clientConfiguration.requestTopic = "echo.requests"
+    let echoClient = try await ChatFunctionsClient.connect(clientConfiguration)
+    let (echo, echoProducer) = try await BlockingBenchmark.startEcho(kafka: kafka, requestTopic: "echo.requests")
+    // Warm up: the blocking lane's group forms and its worker is up.
+    while await client.call(trigger: "user.attempted.start_session", data: Array(#"{"username":"warm"}"#.utf8), timeout: .seconds(10), fallback: .deny).status != "succeeded" {}
+    _ = await BlockingBenchmark.pacedCalls(echoClient, trigger: "echo", rate: 100, duration: .seconds(1))
+
+    print("blocking round trips, \(seconds) s per rate (p50/p99/p99.9 in ms):")
+    let backlogPublisher = EventPublisher(producer: producer, topic: "chatfn.events")
+    for backlog in [false, true] {
+        if backlog {
+            try await backlogPublisher.burst(events, keys: keys)
+            print("  with a \(events)-event non-blocking backlog draining:")
+        }
+        for rate in [200, 1_000] {
+            let raw = await BlockingBenchmark.pacedCalls(echoClient, trigger: "echo", rate: rate, duration: .seconds(seconds))
+            let chatfn = await BlockingBenchmark.pacedCalls(client, trigger: "user.attempted.start_session", rate: rate, duration: .seconds(seconds))
+            print("  \(rate)/s  bare request/reply: \(Percentiles(raw).summary(unit: ""))")
+            print("  \(rate)/s  chatfn blocking:    \(Percentiles(chatfn).summary(unit: ""))")
+        }
+        if backlog { print("  backlog events run meanwhile: \(reporter.count)") }
+    }
+    await client.shutdown()
+    await echoClient.shutdown()
+    await echo.shutdown()
+    await echoProducer.shutdown()
+    await services.triggerGracefulShutdown()
+    try await running.value
+}
