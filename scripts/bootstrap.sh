@@ -9,6 +9,8 @@ pkg-config --exists rdkafka 2>/dev/null || missing+=(librdkafka-dev)
 command -v pkg-config >/dev/null || missing+=(pkg-config)
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
+command -v python3 >/dev/null || missing+=(python3)
+python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 
 if ((${#missing[@]})); then
   echo "bootstrap: installing ${missing[*]}"
@@ -28,4 +30,13 @@ if [ "$node_major" -lt 18 ]; then
   echo "bootstrap: Node.js 18 or newer is required, found $(node --version)" >&2
   exit 1
 fi
+# A standard Kafka client for the protocol example and its test (confluent-kafka, from PyPI), kept in
+# a virtual environment of the build folder so the system Python stays untouched.
+venv=.build/pyclient
+if ! "$venv/bin/python3" -c 'import confluent_kafka' 2>/dev/null; then
+  echo "bootstrap: installing confluent-kafka into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check confluent-kafka
+fi
+
 echo "bootstrap: librdkafka $(pkg-config --modversion rdkafka), node $(node --version), $(swift --version 2>/dev/null | head -1)"

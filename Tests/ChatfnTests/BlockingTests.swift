@@ -153,6 +153,31 @@ struct BlockingTests {
         await lane.tearDown()
     }
 
+    @Test("a standard Kafka client (confluent-kafka) speaks the protocol: the example in docs/protocol.md")
+    func standardClientSpeaksTheProtocol() async throws {
+        let python = ProcessInfo.processInfo.environment["CHATFN_PYTHON"].map(URL.init(fileURLWithPath:))
+            ?? ChatfnProcess.packageRoot.appendingPathComponent(".build/pyclient/bin/python3")
+        try #require(FileManager.default.isExecutableFile(atPath: python.path), "no \(python.path): run scripts/bootstrap.sh")
+        let script = ChatfnProcess.packageRoot.appendingPathComponent("examples/clients/start_session.py").path
+        let lane = try await Self.makeLane()
+        let chatfn = try lane.startChatfn()
+        let client = try await Self.client(lane)
+        _ = try await Self.call(client, "user.attempted.start_session", ["username": "warmup", "authParams": ["password": "pw"]], timeout: .seconds(30))
+        let (status, output) = try await ChatfnProcess.run(
+            [script, "--bootstrap", lane.broker.bootstrapServers, "--username", "grace", "--password", "pw", "--reply-partition", "0"],
+            executable: python)
+        #expect(status == 0, "\(output)")
+        let decision = try Decision.decode(Array(output.trimmingCharacters(in: .whitespacesAndNewlines).utf8))
+        #expect(decision.decision == .allow && Self.object(decision.user)?["displayName"] as? String == "GRACE")
+        let (_, denied) = try await ChatfnProcess.run(
+            [script, "--bootstrap", lane.broker.bootstrapServers, "--username", "mallory", "--password", "nope"], executable: python)
+        #expect(try Decision.decode(Array(denied.trimmingCharacters(in: .whitespacesAndNewlines).utf8)).decision == .deny)
+        await client.shutdown()
+        chatfn.signal(SIGTERM)
+        #expect(try await chatfn.waitForExit() == 0)
+        await lane.tearDown()
+    }
+
     @Test("blocking calls are answered by the function while a non-blocking backlog drains")
     func blockingIsNotBehindTheBacklog() async throws {
         let busy = """

@@ -10,9 +10,9 @@ final class ChatfnProcess: Sendable {
     private let process: Process
     private let output = Output()
 
-    init(_ arguments: [String], environment: [String: String] = [:]) throws {
+    init(_ arguments: [String], environment: [String: String] = [:], executable: URL = ChatfnProcess.executable) throws {
         let process = Process()
-        process.executableURL = Self.executable
+        process.executableURL = executable
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let stdout = Pipe()
@@ -48,9 +48,18 @@ final class ChatfnProcess: Sendable {
         return process.terminationStatus
     }
 
-    /// Runs `chatfn ARGS` to completion.
-    static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> (status: Int32, stdout: String) {
-        let child = try ChatfnProcess(arguments, environment: environment)
+    /// The package's root folder (where Package.swift is), found from the test binary's location.
+    static var packageRoot: URL {
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path), directory.path != "/" {
+            directory = directory.deletingLastPathComponent()
+        }
+        return directory
+    }
+
+    /// Runs `chatfn ARGS` (or another `executable`) to completion.
+    static func run(_ arguments: [String], environment: [String: String] = [:], executable: URL = ChatfnProcess.executable) async throws -> (status: Int32, stdout: String) {
+        let child = try ChatfnProcess(arguments, environment: environment, executable: executable)
         let status = try await child.waitForExit()
         try await Task.sleep(for: .milliseconds(50))  // let the last output chunk arrive
         return (status, child.stdout)
