@@ -75,7 +75,8 @@ public final class BlockingDispatcher: Sendable {
     }
 
     /// Maps an invocation to a decision: a return allows (with the returned `user` or `message`); a throw
-    /// or `context.deny` denies; a timeout, a crash or bad data applies the trigger's `onFailure`.
+    /// or `context.deny` denies; a timeout, a crash, a function that does not load, or bad data applies
+    /// the trigger's `onFailure`.
     static func decision(for result: InvocationResult, function: FunctionDefinition) -> Decision {
         var decision = Decision(decision: .allow, status: result.status.rawValue, durationMs: result.duration.fractionalMilliseconds,
                                 functionVersion: function.version)
@@ -85,6 +86,9 @@ public final class BlockingDispatcher: Sendable {
                 decision.user = object["user"].flatMap(Self.json)
                 decision.message = object["message"].flatMap(Self.json)
             }
+        case .failed where result.error?.isLoadFailure == true:
+            decision.decision = BlockingTriggers.onFailure(function.trigger, function.settings)
+            decision.reason = result.error?.message
         case .failed:
             decision.decision = .deny
             decision.reason = result.error?.message

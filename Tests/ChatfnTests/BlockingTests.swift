@@ -31,8 +31,15 @@ struct BlockingTests {
 
     static func makeLane(_ extraFunctions: [String: String] = [:]) async throws -> LaneFixture {
         try await LaneFixture.make(
-            functions: ["user.attempted.start_session": startSession, "user.attempted.send_message": sendMessage].merging(extraFunctions) { $1 },
-            settings: ["user.attempted.start_session": ["timeoutMs": 500]])
+            functions: [
+                "user.attempted.start_session": startSession, "user.attempted.send_message": sendMessage,
+                "user.attempted.broken": "async function handleEvent(event) { return {{ }",
+            ].merging(extraFunctions) { $1 },
+            settings: [
+                "user.attempted.start_session": ["timeoutMs": 500],
+                "user.attempted.broken": ["onFailure": "allow"],
+                "user.attempted.locked": ["onMissing": "deny"],
+            ])
     }
 
     static func client(_ lane: LaneFixture) async throws -> ChatFunctionsClient {
@@ -104,6 +111,11 @@ struct BlockingTests {
 
         let missing = try await Self.call(client, "user.attempted.join_channel", ["user": "ada"])
         #expect(missing.decision == .allow && missing.status == "no_function")
+        let locked = try await Self.call(client, "user.attempted.locked", ["user": "ada"])
+        #expect(locked.decision == .deny && locked.status == "no_function", "onMissing from chatfn.json")
+        let broken = try await Self.call(client, "user.attempted.broken", ["user": "ada"])
+        #expect(broken.decision == .allow && broken.status == "failed", "a function that does not load applies onFailure")
+        #expect(broken.reason?.contains("Unexpected token") == true, "\(broken.reason ?? "")")
         await client.shutdown()
         chatfn.signal(SIGTERM)
         #expect(try await chatfn.waitForExit() == 0)

@@ -207,7 +207,14 @@ async function invoke(header, body) {
   await invocationScope.run({ id }, async () => {
     try {
       const event = decodeEvent(header, body);
-      const handler = loadFunction(header.file, header.version);
+      let handler;
+      try {
+        handler = loadFunction(header.file, header.version);
+      } catch (error) {
+        // The function could not be loaded (syntax error, missing module, no handleEvent): not a decision
+        // of the function's, which blocking triggers answer with their fallback.
+        throw Object.assign(error instanceof Error ? error : new Error(String(error)), { name: 'FunctionLoadError' });
+      }
       const context = {
         invocationId: id,
         eventId: header.eventId,

@@ -11,7 +11,7 @@ struct LaneFixture {
     let application: FunctionsFixture
     let producer: KafkaProducer
 
-    static func make(functions: [String: String], settings: [String: [String: Int]] = [:], partitions: Int32 = 4) async throws -> LaneFixture {
+    static func make(functions: [String: String], settings: [String: [String: any Sendable]] = [:], partitions: Int32 = 4) async throws -> LaneFixture {
         let broker = try EmbeddedKafkaBroker()
         for topic in topics { try broker.createTopic(topic, partitions: partitions) }
         let recorder = try await HTTPRecorder.start()

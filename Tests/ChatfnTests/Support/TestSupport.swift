@@ -28,7 +28,7 @@ func eventually(_ what: String, timeout: Duration = .seconds(30), _ condition: @
 struct FunctionsFixture {
     let root: URL
 
-    init(functions: [String: String], environment: [String: String] = [:], settings: [String: [String: Int]] = [:]) throws {
+    init(functions: [String: String], environment: [String: String] = [:], settings: [String: [String: any Sendable]] = [:]) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("chatfn-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root.appendingPathComponent("functions"), withIntermediateDirectories: true)
         let manifest: [String: Any] = ["app": "default", "runtime": ["environment": environment], "functions": settings]
