@@ -18,6 +18,9 @@ final class InvocationTable: Sendable {
     private struct State {
         var pending: [String: Pending] = [:]
         var closedReason: String?
+        /// Liveness probes sent and not yet answered.
+        var probes: Set<String> = []
+        var nextProbe = 0
     }
 
     let pid: Int32
@@ -52,12 +55,30 @@ final class InvocationTable: Sendable {
         if !attached { timeout.cancel() }
     }
 
-    func finish(_ id: String, status: InvocationStatus, value: [UInt8]? = nil, error: InvocationError? = nil) {
-        guard let pending = state.withLock({ $0.pending.removeValue(forKey: id) }) else { return }
+    /// Ends invocation `id`; false when it had already ended.
+    @discardableResult
+    func finish(_ id: String, status: InvocationStatus, value: [UInt8]? = nil, error: InvocationError? = nil) -> Bool {
+        guard let pending = state.withLock({ $0.pending.removeValue(forKey: id) }) else { return false }
         pending.timeout?.cancel()
         pending.continuation.resume(returning: InvocationResult(
             invocationId: id, status: status, value: value, error: error, logs: pending.logs.finished, emits: pending.emits,
             duration: ContinuousClock.now - pending.started, coldStart: pending.coldStart, workerPid: pid))
+        return true
+    }
+
+    /// Registers a liveness probe and returns its id.
+    func newProbe() -> String {
+        state.withLock { state in
+            state.nextProbe += 1
+            let id = "probe-\(state.nextProbe)"
+            state.probes.insert(id)
+            return id
+        }
+    }
+
+    /// True when probe `id` was never answered (and forgets it).
+    func probeUnanswered(_ id: String) -> Bool {
+        state.withLock { $0.probes.remove(id) != nil }
     }
 
     /// Ends every in-flight invocation as crashed; later registrations are refused.
@@ -91,6 +112,8 @@ final class InvocationTable: Sendable {
             state.withLock { state in state.pending[id]?.emits.append(command) }
         case .result(let id, let status, let error, let value):
             finish(id, status: status, value: value, error: error)
+        case .pong(let probeId):
+            _ = state.withLock { $0.probes.remove(probeId) }
         }
     }
 }

@@ -11,6 +11,8 @@ import NIOCore
 enum WireFrame {
     enum Kind: UInt8 {
         case invoke = 1
+        /// chatfn → worker: answer at once (header `{id}`); a worker that cannot has a blocked event loop.
+        case ping = 2
         /// `{pid, node}` as JSON.
         case ready = 10
         /// `u8 level (0 debug, 1 info, 2 warn, 3 error) | text`.
@@ -19,14 +21,17 @@ enum WireFrame {
         case result = 12
         /// `u16 BE type length | type | i32 BE key length (-1: none) | key | data JSON`.
         case emit = 13
+        /// worker → chatfn: the answer to a `ping` (the id is the ping's).
+        case pong = 14
     }
 
     /// Frames above this size are a protocol violation, not an allocation to attempt.
     static let maxLength = 64 * 1024 * 1024
 
-    static func writeInvoke(header: [UInt8], payload: [UInt8], into buffer: inout ByteBuffer) {
+    /// Writes a chatfn → worker frame (`invoke` or `ping`).
+    static func writeRequest(_ kind: Kind, header: [UInt8], payload: [UInt8] = [], into buffer: inout ByteBuffer) {
         buffer.writeInteger(UInt32(1 + 4 + header.count + payload.count))
-        buffer.writeInteger(Kind.invoke.rawValue)
+        buffer.writeInteger(kind.rawValue)
         buffer.writeInteger(UInt32(header.count))
         buffer.writeBytes(header)
         buffer.writeBytes(payload)
@@ -39,4 +44,5 @@ enum WorkerMessage {
     case log(invocationId: String?, InvocationLogLine)
     case emit(invocationId: String, EmittedCommand)
     case result(invocationId: String, status: InvocationStatus, error: InvocationError?, value: [UInt8]?)
+    case pong(probeId: String)
 }

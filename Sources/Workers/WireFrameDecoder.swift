@@ -49,8 +49,10 @@ struct WireFrameDecoder: ByteToMessageDecoder {
             let error = errorLength > 0 ? try? JSONDecoder().decode(InvocationError.self, from: errorJSON) : nil
             let value = frame.readableBytes > 0 ? Array(frame.readableBytesView) : nil
             return .result(invocationId: id, status: statuses[Int(statusByte)], error: error, value: value)
-        case .invoke:
-            throw ProtocolViolation(description: "worker sent an invoke frame")
+        case .pong:
+            return .pong(probeId: id)
+        case .invoke, .ping:
+            throw ProtocolViolation(description: "worker sent a request frame")
         }
     }
 }

@@ -13,9 +13,11 @@ public final class WorkerProcess: Sendable {
     private let channel: any Channel
     private let table: InvocationTable
     private let exit: EventLoopPromise<ExitStatus>
+    private let logger: Logger
 
-    private init(pid: Int32, channel: any Channel, table: InvocationTable, exit: EventLoopPromise<ExitStatus>) {
+    private init(pid: Int32, channel: any Channel, table: InvocationTable, exit: EventLoopPromise<ExitStatus>, logger: Logger) {
         self.pid = pid
+        self.logger = logger
         self.channel = channel
         self.table = table
         self.exit = exit
@@ -48,7 +50,7 @@ public final class WorkerProcess: Sendable {
             kill(child.pid, SIGKILL)
             throw WorkerError.launchFailed("could not attach to the worker's pipes: \(error)")
         }
-        let worker = WorkerProcess(pid: child.pid, channel: channel, table: table, exit: exit)
+        let worker = WorkerProcess(pid: child.pid, channel: channel, table: table, exit: exit, logger: logger)
         let startTimeout = eventLoop.scheduleTask(in: configuration.startTimeout.timeAmount) {
             table.ready.fail(WorkerError.launchFailed("worker \(child.pid) was not ready within \(configuration.startTimeout)"))
         }
@@ -87,7 +89,7 @@ public final class WorkerProcess: Sendable {
         header.field("mode", request.encoding.rawValue)
         let headerBytes = header.finish()
         var frame = channel.allocator.buffer(capacity: 9 + headerBytes.count + request.payload.count)
-        WireFrame.writeInvoke(header: headerBytes, payload: request.payload, into: &frame)
+        WireFrame.writeRequest(.invoke, header: headerBytes, payload: request.payload, into: &frame)
         let id = request.invocationId
         return await withCheckedContinuation { continuation in
             guard table.register(id, coldStart: coldStart, continuation: continuation) else {
@@ -98,13 +100,32 @@ public final class WorkerProcess: Sendable {
             }
             let table = table
             let timeout = request.timeout
-            table.attachTimeout(id, channel.eventLoop.scheduleTask(in: timeout.timeAmount) {
-                table.finish(id, status: .timeout, error: InvocationError(
+            table.attachTimeout(id, channel.eventLoop.scheduleTask(in: timeout.timeAmount) { [self] in
+                let timedOut = table.finish(id, status: .timeout, error: InvocationError(
                     name: "TimeoutError", message: "the function did not finish within \(timeout)"))
+                if timedOut { probeEventLoop() }
             })
             channel.writeAndFlush(frame).whenFailure { error in
                 table.finish(id, status: .crashed, error: InvocationError(name: "WorkerCrashed", message: "could not send to worker: \(error)"))
             }
+        }
+    }
+
+    /// After a timeout: a worker whose event loop does not answer a ping within a second is blocked (say,
+    /// `while (true) {}`) and is killed, so its other invocations end as crashed and the pool replaces it,
+    /// instead of every later invocation on it timing out too.
+    private func probeEventLoop() {
+        let probe = table.newProbe()
+        var frame = channel.allocator.buffer(capacity: 64)
+        var header = JSONWriter(capacity: 32)
+        header.field("id", probe)
+        WireFrame.writeRequest(.ping, header: header.finish(), into: &frame)
+        channel.writeAndFlush(frame, promise: nil)
+        let table = table
+        channel.eventLoop.scheduleTask(in: .seconds(1)) { [pid, logger] in
+            guard table.probeUnanswered(probe) else { return }
+            logger.warning("worker \(pid) did not answer within 1 s after a timeout: its event loop is blocked; killing it")
+            _ = kill(pid, SIGKILL)
         }
     }
 

@@ -147,3 +147,32 @@ struct WorkerTests {
         await worker.shutdown()
     }
 }
+
+@Suite("Blocked event loops")
+struct BlockedEventLoopTests {
+    @Test("a function that blocks the event loop gets its process killed; its neighbours end as crashed; the next invocation succeeds")
+    func blockedLoopIsKilled() async throws {
+        let fixture = try FunctionsFixture(functions: [
+            "test.spin": "module.exports = async () => { while (true) {} };",
+            "test.wait": "module.exports = () => new Promise((resolve) => setTimeout(resolve, 3000));",
+            "test.ok": "module.exports = async () => process.pid;",
+        ])
+        defer { fixture.remove() }
+        let pool = WorkerPool(configuration: WorkerPoolConfiguration(worker: try WorkerConfiguration(), minWarm: 1, maxProcesses: 1), logger: testLogger)
+        try await pool.prewarm()
+        func request(_ trigger: String, timeout: Duration) -> InvocationRequest {
+            InvocationRequest(invocationId: UUID().uuidString, functionFile: fixture.file(for: trigger).path, functionVersion: "v1",
+                              trigger: trigger, eventId: "e", appId: "default", timeout: timeout, payload: Array("{}".utf8))
+        }
+        async let neighbour = pool.invoke(request("test.wait", timeout: .seconds(30)))
+        try await Task.sleep(for: .milliseconds(100))
+        let spinning = await pool.invoke(request("test.spin", timeout: .milliseconds(300)))
+        #expect(spinning.status == .timeout)
+        let waited = await neighbour
+        #expect(waited.status == .crashed, "the neighbour shared the blocked process: \(waited.status)")
+        #expect(waited.workerPid == spinning.workerPid)
+        let next = await pool.invoke(request("test.ok", timeout: .seconds(10)))
+        #expect(next.status == .succeeded && next.workerPid != spinning.workerPid)
+        await pool.shutdown()
+    }
+}

@@ -15,7 +15,7 @@ const util = require('util');
 const Module = require('module');
 const { AsyncLocalStorage } = require('async_hooks');
 
-const KIND = { invoke: 1, ready: 10, log: 11, result: 12, emit: 13 };
+const KIND = { invoke: 1, ping: 2, ready: 10, log: 11, result: 12, emit: 13, pong: 14 };
 const LEVEL = { debug: 0, info: 1, warn: 2, error: 3 };
 const STATUS = { succeeded: 0, failed: 1, invalid_event: 2 };
 const MAX_EMITS = 1000;
@@ -254,6 +254,7 @@ input.on('data', (chunk) => {
     const body = pending.subarray(9 + headerLength, 4 + length);
     pending = pending.subarray(4 + length);
     if (kind === KIND.invoke) invoke(header, Buffer.from(body));
+    else if (kind === KIND.ping) send(KIND.pong, header.id, []);
   }
 });
 
