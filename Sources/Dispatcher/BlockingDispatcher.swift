@@ -77,7 +77,7 @@ public final class BlockingDispatcher: Sendable {
     /// Maps an invocation to a decision: a return allows (with the returned `user` or `message`); a throw
     /// or `context.deny` denies; a timeout, a crash, a function that does not load, or bad data applies
     /// the trigger's `onFailure`.
-    static func decision(for result: InvocationResult, function: FunctionDefinition) -> Decision {
+    public static func decision(for result: InvocationResult, function: FunctionDefinition) -> Decision {
         var decision = Decision(decision: .allow, status: result.status.rawValue, durationMs: result.duration.fractionalMilliseconds,
                                 functionVersion: function.version)
         switch result.status {

@@ -38,7 +38,7 @@ public final class ConsoleInvocationReporter: InvocationReporter {
         ConsoleOutput.write("\(Self.timestamp()) dead-lettered \(eventId ?? "-") at \(position): \(reason)")
     }
 
-    static func format(_ duration: Duration) -> String {
+    public static func format(_ duration: Duration) -> String {
         String(format: "%.1fms", duration.fractionalMilliseconds)
     }
 

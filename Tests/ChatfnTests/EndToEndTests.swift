@@ -87,6 +87,28 @@ struct EndToEndTests {
         }
     }
 
+    @Test("chatfn test runs a function once on a sample event, without Kafka, and fails when the function does")
+    func testCommand() async throws {
+        let fixture = try FunctionsFixture(functions: [
+            "user.sent.message": "async function handleEvent(event, context) { console.log(`hi ${event.user.name}`); context.emit('audit.logged', { n: 1 }); return { seen: event.user.name, env: process.env.GREETING }; }",
+            "user.attempted.start_session": "async function handleEvent(event, context) { context.deny('no', 'Nope.'); }",
+        ], environment: ["GREETING": "hello"])
+        defer { fixture.remove() }
+        let (status, output) = try await ChatfnProcess.run(
+            ["test", "user.sent.message", "--functions", fixture.root.path, "--event", #"{"user":{"name":"ada"}}"#])
+        #expect(status == 0)
+        #expect(output.contains("user.sent.message succeeded in"))
+        #expect(output.contains("  │ hi ada"))
+        #expect(output.contains(#"result: {"seen":"ada","env":"hello"}"#))
+        #expect(output.contains(#"emits audit.logged: {"n":1}"#))
+        let (deniedStatus, denied) = try await ChatfnProcess.run(
+            ["test", "user.attempted.start_session", "--functions", fixture.root.path, "--event", #"{"username":"eve"}"#])
+        #expect(deniedStatus == 1)
+        #expect(denied.contains(#"decision: {"decision":"deny","status":"failed","reason":"no","userMessage":"Nope."#))
+        let (missingStatus, _) = try await ChatfnProcess.run(["test", "nothing.here", "--functions", fixture.root.path, "--event", "{}"])
+        #expect(missingStatus != 0)
+    }
+
     @Test("chatfn emit publishes a binary-mode CloudEvent any consumer can read")
     func emitPublishesCloudEvent() async throws {
         let broker = try EmbeddedKafkaBroker()
