@@ -17,6 +17,9 @@ public struct ApplicationManifest: Sendable, Decodable, Equatable {
     public struct Runtime: Sendable, Decodable, Equatable {
         /// Environment variables the functions see (and nothing of chatfn's own environment).
         public var environment: [String: String]?
+        /// A script (relative to the application directory) run once in each worker process before its
+        /// first invocation; what it exports is `context.init`.
+        public var initScript: String?
     }
 
     public init(app: String? = nil, runtime: Runtime? = nil, functions: [String: FunctionSettings]? = nil) {

@@ -64,11 +64,9 @@ public final class BlockingDispatcher: Sendable {
                             reason: "no function deployed for \(attributes.type)")
         }
         let ownTimeout = function.settings.timeoutMs.map { Duration.milliseconds($0) } ?? BlockingTriggers.defaultTimeout
-        let request = InvocationRequest(
-            invocationId: invocationIds.next(), functionFile: function.file, functionVersion: function.version,
-            trigger: attributes.type, eventId: attributes.id, appId: attributes.appId, source: attributes.source,
-            time: attributes.time, attempt: 1, timeout: min(ownTimeout, .milliseconds(remainingMs)),
-            encoding: mode == .structured ? .structured : .binary, payload: record.value)
+        let request = function.invocation(
+            id: invocationIds.next(), event: attributes, encoding: mode == .structured ? .structured : .binary,
+            attempt: 1, timeout: min(ownTimeout, .milliseconds(remainingMs)), payload: record.value)
         let result = await pool.invoke(request)
         reporter.invocationFinished(InvocationReport(attributes: attributes, function: function, position: record.position, attempt: 1, result: result))
         return Self.decision(for: result, function: function)

@@ -65,11 +65,9 @@ public final class EventDispatcher: Sendable {
         let policy = function.settings.retryPolicy
         var attempt = 1
         while true {
-            let request = InvocationRequest(
-                invocationId: invocationIds.next(), functionFile: function.file, functionVersion: function.version,
-                trigger: attributes.type, eventId: attributes.id, appId: attributes.appId, source: attributes.source,
-                time: attributes.time, attempt: attempt, timeout: function.settings.timeout,
-                encoding: mode == .structured ? .structured : .binary, payload: record.value)
+            let request = function.invocation(
+                id: invocationIds.next(), event: attributes, encoding: mode == .structured ? .structured : .binary,
+                attempt: attempt, timeout: function.settings.timeout, payload: record.value)
             statistics.running.add(1, ordering: .relaxed)
             let result = await pool.invoke(request)
             statistics.running.subtract(1, ordering: .relaxed)

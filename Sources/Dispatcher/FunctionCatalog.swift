@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Synchronization
+import Workers
 
 /// The functions of one application, read from a functions directory laid out as
 /// `DIR/functions/<trigger>.js` (or the `.js` files of `DIR` itself when it has no `functions/` folder),
@@ -49,6 +50,14 @@ public final class FunctionCatalog: Sendable {
     /// Rescans the directory and `chatfn.json`, and logs what was deployed, changed or removed.
     public func reload() throws {
         let manifest = try ApplicationManifest.load(fromDirectory: root)
+        var initScript: (file: String, version: String)?
+        if let relative = manifest.runtime?.initScript {
+            let file = URL(fileURLWithPath: root).appendingPathComponent(relative).standardizedFileURL.path
+            guard let content = FileManager.default.contents(atPath: file) else {
+                throw CatalogError("runtime.initScript \(relative) not found in \(root)")
+            }
+            initScript = (file, ContentHash.hex(of: content))
+        }
         currentManifest.withLock { $0 = manifest }
         let entries: [String]
         do {
@@ -61,8 +70,11 @@ public final class FunctionCatalog: Sendable {
             let url = URL(fileURLWithPath: directory).appendingPathComponent(entry)
             guard Self.fileExtensions.contains(url.pathExtension), let content = FileManager.default.contents(atPath: url.path) else { continue }
             let trigger = url.deletingPathExtension().lastPathComponent
-            found[trigger] = FunctionDefinition(
+            var function = FunctionDefinition(
                 trigger: trigger, file: url.path, version: ContentHash.hex(of: content), settings: manifest.settings(for: trigger))
+            function.initScript = initScript?.file
+            function.initScriptVersion = initScript?.version
+            found[trigger] = function
         }
         let previous = functions.withLock { current in
             defer { current = found }
@@ -81,4 +93,18 @@ public final class FunctionCatalog: Sendable {
 public struct CatalogError: Error, CustomStringConvertible, Sendable {
     public let description: String
     init(_ description: String) { self.description = description }
+}
+
+extension FunctionCatalog {
+    /// How the application's worker processes start: the runtime's environment over PATH/HOME/TMPDIR,
+    /// confined to the application directory (Node 20+), with the largest `memoryMb` of its functions.
+    public func workerConfiguration() throws -> WorkerConfiguration {
+        var configuration = try WorkerConfiguration(
+            environment: WorkerConfiguration.baseEnvironment().merging(manifest.environment) { _, declared in declared })
+        if configuration.supportsPermissionModel {
+            configuration.sandbox = try WorkerSandbox.make(codeDirectories: [root])
+        }
+        configuration.memoryLimitMb = all.compactMap(\.settings.memoryMb).max()
+        return configuration
+    }
 }

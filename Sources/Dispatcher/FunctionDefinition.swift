@@ -1,3 +1,6 @@
+import EventConsumer
+import Workers
+
 /// A deployed chat function: the file that holds it and a version that changes with its code.
 public struct FunctionDefinition: Sendable, Hashable {
     /// The trigger it runs for, e.g. `user.received.notification`.
@@ -7,11 +10,28 @@ public struct FunctionDefinition: Sendable, Hashable {
     public var version: String
     /// Limits and retry policy from `chatfn.json`.
     public var settings: FunctionSettings
+    /// The application's initialization script and its version, if it has one.
+    public var initScript: String?
+    public var initScriptVersion: String?
 
     public init(trigger: String, file: String, version: String, settings: FunctionSettings = FunctionSettings()) {
         self.trigger = trigger
         self.file = file
         self.version = version
         self.settings = settings
+    }
+}
+
+extension FunctionDefinition {
+    /// A run of this function (with its runtime's initialization script) on `event`'s data.
+    public func invocation(id: String, event: CloudEventAttributes, encoding: EventEncoding, attempt: Int, timeout: Duration,
+                           payload: [UInt8]) -> InvocationRequest {
+        var request = InvocationRequest(
+            invocationId: id, functionFile: file, functionVersion: version, trigger: event.type, eventId: event.id,
+            appId: event.appId, source: event.source, time: event.time, attempt: attempt, timeout: timeout, encoding: encoding,
+            payload: payload)
+        request.initScript = initScript
+        request.initScriptVersion = initScriptVersion
+        return request
     }
 }

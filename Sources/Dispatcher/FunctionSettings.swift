@@ -5,6 +5,8 @@ import EventConsumer
 public struct FunctionSettings: Sendable, Decodable, Hashable {
     /// How long one attempt may run.
     public var timeoutMs: Int?
+    /// The V8 heap of the application's worker processes is the largest `memoryMb` of its functions.
+    public var memoryMb: Int?
     /// Attempts before the event is dead-lettered (1: no retry).
     public var maxAttempts: Int?
     /// An event older than this (since it was published) is dead-lettered instead of retried.
@@ -45,6 +47,7 @@ public struct FunctionSettings: Sendable, Decodable, Hashable {
     /// What is wrong with these settings, as `key: reason`; nil when they are usable.
     var problem: String? {
         if let timeoutMs, timeoutMs <= 0 { return "timeoutMs: must be positive (got \(timeoutMs))" }
+        if let memoryMb, memoryMb < 16 { return "memoryMb: must be at least 16 (got \(memoryMb))" }
         if let maxAttempts, maxAttempts < 1 { return "maxAttempts: must be at least 1 (got \(maxAttempts))" }
         if let maxEventAgeMs, maxEventAgeMs <= 0 { return "maxEventAgeMs: must be positive (got \(maxEventAgeMs))" }
         if let retryBackoffMs, retryBackoffMs < 0 { return "retryBackoffMs: must not be negative (got \(retryBackoffMs))" }

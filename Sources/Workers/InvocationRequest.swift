@@ -21,6 +21,9 @@ public struct InvocationRequest: Sendable {
     public var timeout: Duration
     public var encoding: EventEncoding
     public var payload: [UInt8]
+    /// The runtime's initialization script, run once per worker process (and version) before this.
+    public var initScript: String?
+    public var initScriptVersion: String?
 
     public init(
         invocationId: String, functionFile: String, functionVersion: String, trigger: String, eventId: String,

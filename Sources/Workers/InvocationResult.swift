@@ -21,8 +21,9 @@ public struct InvocationError: Sendable, Codable, Hashable {
     /// The function denied on purpose (`context.deny`) rather than failing.
     public var isDenial: Bool { name == "DenyError" }
 
-    /// The function could not be loaded (syntax error, missing module, no `handleEvent`).
-    public var isLoadFailure: Bool { name == "FunctionLoadError" }
+    /// The function or its runtime could not be loaded (syntax error, missing module, no `handleEvent`, a
+    /// failing initialization script).
+    public var isLoadFailure: Bool { name == "FunctionLoadError" || name == "InitScriptError" }
 
     public init(name: String? = nil, message: String, stack: String? = nil, userMessage: String? = nil) {
         self.name = name

@@ -21,6 +21,7 @@ final class InvocationTable: Sendable {
         /// Liveness probes sent and not yet answered.
         var probes: Set<String> = []
         var nextProbe = 0
+        var started = 0
     }
 
     let pid: Int32
@@ -35,6 +36,8 @@ final class InvocationTable: Sendable {
     }
 
     var inFlight: Int { state.withLock { $0.pending.count } }
+    /// Invocations registered over the process's life.
+    var started: Int { state.withLock { $0.started } }
     var isOpen: Bool { state.withLock { $0.closedReason == nil } }
 
     /// Adds an invocation; false (and the continuation untouched) when the process is gone.
@@ -42,6 +45,7 @@ final class InvocationTable: Sendable {
         state.withLock { state in
             guard state.closedReason == nil else { return false }
             state.pending[id] = Pending(continuation: continuation, started: .now, coldStart: coldStart)
+            state.started += 1
             return true
         }
     }

@@ -13,6 +13,25 @@ public struct WorkerConfiguration: Sendable {
     /// Scheduling niceness of the worker processes (0–19): the non-blocking lane's workers run nicer
     /// than the blocking lane's, so that a backlog yields the CPU to a waiting sign-in.
     public var niceness: Int32 = 0
+    /// Confines the worker's file system access (Node 20 or newer); nil: unconfined.
+    public var sandbox: WorkerSandbox? {
+        didSet {
+            guard let sandbox else { return }
+            environment["TMPDIR"] = sandbox.scratchDirectory
+            environment["HOME"] = sandbox.scratchDirectory
+        }
+    }
+    /// V8's old-space limit (`--max-old-space-size`): a function that allocates past it crashes its
+    /// process, which the pool replaces, instead of starving the machine.
+    public var memoryLimitMb: Int?
+
+    /// The arguments `node` is started with.
+    var nodeArguments: [String] {
+        var arguments: [String] = []
+        if let memoryLimitMb { arguments.append("--max-old-space-size=\(memoryLimitMb)") }
+        if let sandbox { arguments += sandbox.nodeArguments(harnessPath: harnessPath) }
+        return arguments + [harnessPath]
+    }
 
     public init(
         nodePath: String? = nil, harnessPath: String? = nil, environment: [String: String]? = nil,
@@ -32,6 +51,20 @@ public struct WorkerConfiguration: Sendable {
             "HOME": inherited["HOME"] ?? "/tmp",
             "TMPDIR": NSTemporaryDirectory(),
         ]
+    }
+
+    /// Node's permission model (`--experimental-permission`) exists from Node 20 on.
+    public var supportsPermissionModel: Bool {
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: nodePath)
+        probe.arguments = ["-p", "process.versions.node.split('.')[0]"]
+        let output = Pipe()
+        probe.standardOutput = output
+        guard (try? probe.run()) != nil else { return false }
+        probe.waitUntilExit()
+        let major = Int(String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        return major >= 20
     }
 
     /// `CHATFN_NODE`, else the first `node` on PATH.

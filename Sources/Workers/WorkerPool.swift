@@ -9,9 +9,13 @@ public struct WorkerPoolConfiguration: Sendable {
     public var maxProcesses: Int
     /// Invocations one process runs at once before the pool prefers another process.
     public var concurrencyPerProcess: Int
+    /// Processes are replaced after this many invocations (nil: never), bounding what leaks accumulate.
+    public var recycleAfter: Int?
 
-    public init(worker: WorkerConfiguration, minWarm: Int = 1, maxProcesses: Int = 2, concurrencyPerProcess: Int = 64) {
+    public init(worker: WorkerConfiguration, minWarm: Int = 1, maxProcesses: Int = 2, concurrencyPerProcess: Int = 64,
+                recycleAfter: Int? = nil) {
         self.worker = worker
+        self.recycleAfter = recycleAfter.map { max(1, $0) }
         self.maxProcesses = max(1, maxProcesses)
         self.minWarm = min(max(0, minWarm), self.maxProcesses)
         self.concurrencyPerProcess = max(1, concurrencyPerProcess)
@@ -58,7 +62,9 @@ public final class WorkerPool: Sendable {
     public func invoke(_ request: InvocationRequest) async -> InvocationResult {
         do {
             let (worker, cold) = try await acquireWorker()
-            return await worker.invoke(request, coldStart: cold)
+            let result = await worker.invoke(request, coldStart: cold)
+            if let limit = configuration.recycleAfter, worker.invocationsStarted >= limit { retire(worker) }
+            return result
         } catch {
             return InvocationResult(
                 invocationId: request.invocationId, status: .crashed,
@@ -81,6 +87,19 @@ public final class WorkerPool: Sendable {
         }
         await withTaskGroup(of: Void.self) { group in
             for worker in workers { group.addTask { await worker.shutdown(grace: grace) } }
+        }
+    }
+
+    /// Takes `worker` out of rotation; it exits once its in-flight invocations are done.
+    private func retire(_ worker: WorkerProcess) {
+        let removed = state.withLock { state in
+            guard let index = state.workers.firstIndex(where: { $0 === worker }) else { return false }
+            state.workers.remove(at: index)
+            return true
+        }
+        if removed {
+            logger.debug("recycling worker", metadata: ["worker": "\(worker.pid)", "invocations": "\(worker.invocationsStarted)"])
+            worker.retire()
         }
     }
 

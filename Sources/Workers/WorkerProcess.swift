@@ -26,7 +26,7 @@ public final class WorkerProcess: Sendable {
     /// Starts a worker and waits until its harness reports ready.
     public static func launch(configuration: WorkerConfiguration, logger: Logger) async throws -> WorkerProcess {
         let child = try ChildProcess.spawn(
-            executable: configuration.nodePath, arguments: [configuration.harnessPath], environment: configuration.environment)
+            executable: configuration.nodePath, arguments: configuration.nodeArguments, environment: configuration.environment)
         if configuration.niceness > 0 { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(child.pid), configuration.niceness) }
         let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
         let table = InvocationTable(pid: child.pid, ready: eventLoop.makePromise(), logger: logger)
@@ -69,6 +69,16 @@ public final class WorkerProcess: Sendable {
     /// Invocations sent and not yet ended.
     public var inFlight: Int { table.inFlight }
 
+    /// Invocations this process was given over its life.
+    public var invocationsStarted: Int { table.started }
+
+    /// Takes no new work: the harness finishes what it has and exits. The request pipe closes a second
+    /// later, so that a caller that picked this worker just before it was retired still gets through.
+    public func retire() {
+        let channel = channel
+        channel.eventLoop.scheduleTask(in: .seconds(1)) { channel.close(mode: .output, promise: nil) }
+    }
+
     /// False once the process died or its pipes closed.
     public var isAlive: Bool { table.isOpen }
 
@@ -87,6 +97,8 @@ public final class WorkerProcess: Sendable {
         header.field("attempt", request.attempt)
         header.field("deadline", deadline)
         header.field("mode", request.encoding.rawValue)
+        header.field("init", request.initScript)
+        header.field("initVersion", request.initScriptVersion)
         let headerBytes = header.finish()
         var frame = channel.allocator.buffer(capacity: 9 + headerBytes.count + request.payload.count)
         WireFrame.writeRequest(.invoke, header: headerBytes, payload: request.payload, into: &frame)

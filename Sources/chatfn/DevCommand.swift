@@ -50,8 +50,10 @@ struct Dev: AsyncParsableCommand {
         let catalog = try FunctionCatalog(directory: functions, logger: logger)
         let manifest = catalog.manifest
         let appId = app ?? manifest.app ?? CloudEventAttributes.defaultAppId
-        let workerConfiguration = try WorkerConfiguration(
-            environment: WorkerConfiguration.baseEnvironment().merging(manifest.environment) { _, declared in declared })
+        let workerConfiguration = try catalog.workerConfiguration()
+        if workerConfiguration.sandbox == nil {
+            logger.warning("Node older than 20: functions run without file-system confinement")
+        }
 
         let outputs = OutputTopics()
         let topics = ([kafkaOptions.topic, requestTopic, replyTopic] + outputs.all).map { TopicSpec(name: $0, partitions: partitions) }

@@ -30,14 +30,12 @@ struct TestFunction: AsyncParsableCommand {
             throw CommandFailure("no function for \(trigger) in \(catalog.directory) (deployed: \(catalog.all.map(\.trigger).joined(separator: ", ")))")
         }
         let payload = try EventData.load(FileManager.default.fileExists(atPath: event) ? "@\(event)" : event)
-        let worker = try await WorkerProcess.launch(
-            configuration: try WorkerConfiguration(
-                environment: WorkerConfiguration.baseEnvironment().merging(catalog.manifest.environment) { $1 }),
-            logger: logger)
-        let result = await worker.invoke(InvocationRequest(
-            invocationId: "test-\(UUID().uuidString.lowercased())", functionFile: function.file, functionVersion: function.version,
-            trigger: trigger, eventId: "test-event", appId: catalog.manifest.app ?? CloudEventAttributes.defaultAppId,
-            source: "chatfn-test", timeout: timeoutMs.map { .milliseconds($0) } ?? function.settings.timeout, payload: payload))
+        let worker = try await WorkerProcess.launch(configuration: try catalog.workerConfiguration(), logger: logger)
+        let event = CloudEventAttributes(
+            id: "test-event", type: trigger, source: "chatfn-test", appId: catalog.manifest.app ?? CloudEventAttributes.defaultAppId)
+        let result = await worker.invoke(function.invocation(
+            id: "test-\(UUID().uuidString.lowercased())", event: event, encoding: .binary, attempt: 1,
+            timeout: timeoutMs.map { .milliseconds($0) } ?? function.settings.timeout, payload: payload))
         await worker.shutdown()
 
         var lines = ["\(trigger) \(result.status.rawValue) in \(ConsoleInvocationReporter.format(result.duration)) (version \(function.version))"]

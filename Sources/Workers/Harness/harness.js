@@ -122,15 +122,19 @@ const EXPORT_TOP_LEVEL_HANDLER =
 
 const loaded = new Map(); // file -> { version, handler }
 
+function compileModule(file, suffix = '') {
+  const source = fs.readFileSync(file, 'utf8');
+  const compiled = new Module(file, module);
+  compiled.filename = file;
+  compiled.paths = Module._nodeModulePaths(path.dirname(file));
+  compiled._compile(source + suffix, file);
+  return compiled.exports;
+}
+
 function loadFunction(file, version) {
   const cached = loaded.get(file);
   if (cached && cached.version === version) return cached.handler;
-  const source = fs.readFileSync(file, 'utf8');
-  const functionModule = new Module(file, module);
-  functionModule.filename = file;
-  functionModule.paths = Module._nodeModulePaths(path.dirname(file));
-  functionModule._compile(source + EXPORT_TOP_LEVEL_HANDLER, file);
-  const exported = functionModule.exports;
+  const exported = compileModule(file, EXPORT_TOP_LEVEL_HANDLER);
   const handler = typeof exported === 'function' ? exported : exported.handleEvent ?? exported.default;
   if (typeof handler !== 'function') {
     throw new Error(`${file} defines no handleEvent(event, context): declare it, or export it with module.exports`);
@@ -157,6 +161,31 @@ function makeEmitter(invocationId) {
     const keyField = key === null ? i32(-1) : Buffer.concat([i32(Buffer.byteLength(key)), Buffer.from(key)]);
     send(KIND.emit, invocationId, [u16Prefixed(type), keyField, body]);
   };
+}
+
+// ---- the runtime's initialization script ----
+// Runs once per process and version, before the first invocation that needs it; what it exports (or
+// the value its exported promise resolves to) is context.init. A failure is kept, not retried: every
+// invocation of that version reports it, and the process does not crash-loop.
+const inits = new Map(); // file -> { version, promise }
+
+function runInit(file, version) {
+  if (!file) return Promise.resolve(undefined);
+  const cached = inits.get(file);
+  if (cached && cached.version === version) return cached.promise;
+  const promise = (async () => {
+    try {
+      return await compileModule(file);
+    } catch (error) {
+      const failure = new Error(`the initialization script ${path.basename(file)} failed: ${error && error.message}`);
+      failure.name = 'InitScriptError';
+      failure.stack = `${failure.name}: ${failure.message}\n${error && error.stack ? error.stack : ''}`;
+      throw failure;
+    }
+  })();
+  promise.catch(() => {}); // reported by the invocations that await it
+  inits.set(file, { version, promise });
+  return promise;
 }
 
 // ---- invocations ----
@@ -215,7 +244,10 @@ async function invoke(header, body) {
         // of the function's, which blocking triggers answer with their fallback.
         throw Object.assign(error instanceof Error ? error : new Error(String(error)), { name: 'FunctionLoadError' });
       }
+      const init = await runInit(header.init, header.initVersion);
       const context = {
+        init,
+        env: process.env,
         invocationId: id,
         eventId: header.eventId,
         trigger: header.trigger,

@@ -28,10 +28,16 @@ func eventually(_ what: String, timeout: Duration = .seconds(30), _ condition: @
 struct FunctionsFixture {
     let root: URL
 
-    init(functions: [String: String], environment: [String: String] = [:], settings: [String: [String: any Sendable]] = [:]) throws {
+    init(functions: [String: String], environment: [String: String] = [:], settings: [String: [String: any Sendable]] = [:],
+         initScript: String? = nil) throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("chatfn-test-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root.appendingPathComponent("functions"), withIntermediateDirectories: true)
-        let manifest: [String: Any] = ["app": "default", "runtime": ["environment": environment], "functions": settings]
+        var runtime: [String: Any] = ["environment": environment]
+        if let initScript {
+            try Data(initScript.utf8).write(to: root.appendingPathComponent("init.js"))
+            runtime["initScript"] = "init.js"
+        }
+        let manifest: [String: Any] = ["app": "default", "runtime": runtime, "functions": settings]
         try JSONSerialization.data(withJSONObject: manifest).write(to: root.appendingPathComponent("chatfn.json"))
         for (trigger, source) in functions {
             try write(trigger: trigger, source: source)

@@ -1,0 +1,140 @@
+import Dispatcher
+import EventConsumer
+import Foundation
+import Testing
+import Workers
+
+/// The chat runtime around a function: confinement, the init script, limits — through the same catalog
+/// and worker configuration `chatfn dev` uses.
+@Suite("Chat runtime")
+struct RuntimeTests {
+    /// Runs `body` with a pool serving the fixture's application as `chatfn dev` would.
+    private func withRuntime(_ fixture: FunctionsFixture, recycleAfter: Int? = nil,
+                             _ body: (WorkerPool, FunctionCatalog) async throws -> Void) async throws {
+        defer { fixture.remove() }
+        let catalog = try FunctionCatalog(directory: fixture.root.path, logger: testLogger)
+        let pool = WorkerPool(
+            configuration: WorkerPoolConfiguration(worker: try catalog.workerConfiguration(), minWarm: 1, maxProcesses: 1, recycleAfter: recycleAfter),
+            logger: testLogger)
+        try await body(pool, catalog)
+        await pool.shutdown()
+    }
+
+    private func run(_ pool: WorkerPool, _ catalog: FunctionCatalog, _ trigger: String, data: String = "{}",
+                     timeout: Duration = .seconds(10)) async throws -> InvocationResult {
+        let function = try #require(catalog.function(for: trigger))
+        return await pool.invoke(function.invocation(
+            id: UUID().uuidString, event: CloudEventAttributes(id: "e", type: trigger, source: "tests"), encoding: .binary,
+            attempt: 1, timeout: timeout, payload: Array(data.utf8)))
+    }
+
+    private func text(_ result: InvocationResult) -> String { String(decoding: result.value ?? [], as: UTF8.self) }
+
+    @Test("functions read only their application, write only their private scratch directory, and spawn nothing")
+    func confinement() async throws {
+        let fixture = try FunctionsFixture(functions: ["test.probe": """
+            const fs = require('fs'), os = require('os'), path = require('path');
+            function attempt(action) { try { action(); return 'ok'; } catch (error) { return error.code ?? error.message; } }
+            module.exports = async () => ({
+              ownCode: attempt(() => fs.readFileSync(path.join(__dirname, '..', 'chatfn.json'))),
+              etcPasswd: attempt(() => fs.readFileSync('/etc/passwd')),
+              writeScratch: attempt(() => fs.writeFileSync(path.join(os.tmpdir(), 'scratch.txt'), 'x')),
+              writeCode: attempt(() => fs.writeFileSync(path.join(__dirname, 'evil.js'), 'x')),
+              spawn: attempt(() => require('child_process').execSync('true')),
+              homeIsScratch: process.env.HOME === os.tmpdir(),
+            });
+            """])
+        try await withRuntime(fixture) { pool, catalog in
+            let result = try await run(pool, catalog, "test.probe")
+            #expect(text(result) == #"{"ownCode":"ok","etcPasswd":"ERR_ACCESS_DENIED","writeScratch":"ok","writeCode":"ERR_ACCESS_DENIED","spawn":"ERR_ACCESS_DENIED","homeIsScratch":true}"#)
+        }
+    }
+
+    @Test("the init script runs once per process; what it exports is context.init; context.env is the runtime environment")
+    func initScriptRunsOnce() async throws {
+        let fixture = try FunctionsFixture(
+            functions: ["test.init": "module.exports = async (event, context) => ({ runs: globalThis.initRuns, token: context.init.token, greeting: context.env.GREETING });"],
+            environment: ["GREETING": "hello"],
+            initScript: "globalThis.initRuns = (globalThis.initRuns ?? 0) + 1; module.exports = { token: 'tok-' + process.env.GREETING };")
+        try await withRuntime(fixture) { pool, catalog in
+            for _ in 0..<3 {
+                let result = try await run(pool, catalog, "test.init")
+                #expect(text(result) == #"{"runs":1,"token":"tok-hello","greeting":"hello"}"#)
+            }
+        }
+    }
+
+    @Test("a throwing init script fails every invocation with its error, without crash-looping the process")
+    func failingInitScript() async throws {
+        let fixture = try FunctionsFixture(
+            functions: ["test.init": "module.exports = async () => 'never';"],
+            initScript: "throw new Error('firebase credentials missing');")
+        try await withRuntime(fixture) { pool, catalog in
+            let first = try await run(pool, catalog, "test.init")
+            let second = try await run(pool, catalog, "test.init")
+            for result in [first, second] {
+                #expect(result.status == .failed && result.error?.name == "InitScriptError")
+                #expect(result.error?.message.contains("firebase credentials missing") == true)
+                #expect(result.error?.stack?.contains("init.js:1") == true)
+            }
+            #expect(first.workerPid == second.workerPid)
+        }
+    }
+
+    @Test("a memory bomb crashes only its process; an unhandled rejection and a syntax error are contained")
+    func failuresAreContained() async throws {
+        let fixture = try FunctionsFixture(
+            functions: [
+                "test.bomb": "module.exports = async () => { const hoard = []; while (true) hoard.push(new Array(1e5).fill(Math.random())); };",
+                "test.reject": "module.exports = async () => { Promise.reject(new Error('nobody listens')); return 'returned'; };",
+                "test.syntax": "async function handleEvent(event) {\n  return {{ };\n}",
+                "test.ok": "module.exports = async () => process.pid;",
+            ],
+            settings: ["test.bomb": ["memoryMb": 64]])
+        try await withRuntime(fixture) { pool, catalog in
+            let bomb = try await run(pool, catalog, "test.bomb", timeout: .seconds(30))
+            #expect(bomb.status == .crashed)
+            let afterBomb = try await run(pool, catalog, "test.ok")
+            #expect(afterBomb.status == .succeeded && afterBomb.workerPid != bomb.workerPid)
+
+            let rejected = try await run(pool, catalog, "test.reject")
+            #expect(rejected.status == .succeeded && text(rejected) == #""returned""#)
+            let syntax = try await run(pool, catalog, "test.syntax")
+            #expect(syntax.status == .failed && syntax.error?.name == "FunctionLoadError")
+            #expect(syntax.error?.stack?.contains("test.syntax.js:2") == true, "\(syntax.error?.stack ?? "")")
+            let afterAll = try await run(pool, catalog, "test.ok")
+            #expect(afterAll.status == .succeeded && afterAll.workerPid == afterBomb.workerPid, "the rejection and the syntax error cost no process")
+        }
+    }
+
+    @Test("processes are recycled after N invocations")
+    func recycling() async throws {
+        let fixture = try FunctionsFixture(functions: ["test.ok": "module.exports = async () => process.pid;"])
+        try await withRuntime(fixture, recycleAfter: 2) { pool, catalog in
+            var pids: [Int32?] = []
+            for _ in 0..<3 { pids.append(try await run(pool, catalog, "test.ok").workerPid) }
+            #expect(pids[0] == pids[1] && pids[2] != pids[0])
+        }
+    }
+
+    @Test("200 concurrent async invocations in one process keep their logs apart")
+    func manyConcurrentInvocations() async throws {
+        let fixture = try FunctionsFixture(functions: ["test.many": """
+            module.exports = async (event, context) => {
+              console.log(`start ${event.n}`);
+              await new Promise((resolve) => setTimeout(resolve, Math.random() * 50));
+              context.log(`end ${event.n}`);
+              return event.n;
+            };
+            """])
+        try await withRuntime(fixture) { pool, catalog in
+            let results = try await withThrowingTaskGroup(of: (Int, InvocationResult).self) { group in
+                for n in 0..<200 { group.addTask { (n, try await run(pool, catalog, "test.many", data: #"{"n":\#(n)}"#)) } }
+                return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+            }
+            #expect(Set(results.values.compactMap(\.workerPid)).count == 1)
+            let wrong = results.filter { n, result in result.logs.map(\.message) != ["start \(n)", "end \(n)"] || text(result) != "\(n)" }
+            #expect(wrong.isEmpty, "invocations with another's logs or result: \(wrong.keys.sorted().prefix(5))")
+        }
+    }
+}
