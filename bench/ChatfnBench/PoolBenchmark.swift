@@ -1,3 +1,4 @@
+import ChatfnCore
 import Foundation
 import Logging
 import Synchronization
@@ -36,4 +37,54 @@ enum PoolBenchmark {
 private final class Counter: Sendable {
     private let value = Atomic<Int>(0)
     func next() -> Int { value.add(1, ordering: .relaxed).oldValue }
+}
+
+/// Single-invocation latency, cold start and idle memory of a worker.
+enum WorkerBenchmark {
+    /// Round trips of one warm invocation at a time, in ms.
+    static func warmLatencies(functionFile: String, count: Int, logger: Logger) async throws -> [Double] {
+        let worker = try await WorkerProcess.launch(configuration: try WorkerConfiguration(), logger: logger)
+        let payload = Array(#"{"t":0,"n":1}"#.utf8)
+        var samples: [Double] = []
+        for sequence in 0..<count {
+            let began = ContinuousClock.now
+            _ = await worker.invoke(InvocationRequest(
+                invocationId: "warm-\(sequence)", functionFile: functionFile, functionVersion: "v1", trigger: "bench.trivial",
+                eventId: "e", appId: "default", payload: payload))
+            if sequence >= 100 { samples.append((ContinuousClock.now - began).fractionalMilliseconds) }  // after warm-up
+        }
+        await worker.shutdown()
+        return samples
+    }
+
+    /// From spawning a new worker (no dependencies) to its first result, in ms.
+    static func coldStarts(functionFile: String, count: Int, logger: Logger) async throws -> [Double] {
+        var samples: [Double] = []
+        for sequence in 0..<count {
+            let began = ContinuousClock.now
+            let worker = try await WorkerProcess.launch(configuration: try WorkerConfiguration(), logger: logger)
+            _ = await worker.invoke(InvocationRequest(
+                invocationId: "cold-\(sequence)", functionFile: functionFile, functionVersion: "v1", trigger: "bench.trivial",
+                eventId: "e", appId: "default", payload: Array(#"{"t":0}"#.utf8)))
+            samples.append((ContinuousClock.now - began).fractionalMilliseconds)
+            await worker.shutdown()
+        }
+        return samples
+    }
+
+    /// Resident memory of a warm, idle worker (after a few invocations), in MB, from /proc.
+    static func idleResidentMegabytes(functionFile: String, logger: Logger) async throws -> Double {
+        let worker = try await WorkerProcess.launch(configuration: try WorkerConfiguration(), logger: logger)
+        for sequence in 0..<100 {
+            _ = await worker.invoke(InvocationRequest(
+                invocationId: "idle-\(sequence)", functionFile: functionFile, functionVersion: "v1", trigger: "bench.trivial",
+                eventId: "e", appId: "default", payload: Array(#"{"t":0}"#.utf8)))
+        }
+        try await Task.sleep(for: .seconds(1))
+        let status = (try? String(contentsOfFile: "/proc/\(worker.pid)/status", encoding: .utf8)) ?? ""
+        let kilobytes = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") }
+            .flatMap { $0.split(separator: " ").dropFirst().first }.flatMap { Double($0) } ?? .nan
+        await worker.shutdown()
+        return kilobytes / 1024
+    }
 }

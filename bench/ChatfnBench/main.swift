@@ -43,6 +43,12 @@ if arguments.first == "pool" {
             functionFile: file, workers: workers, total: concurrency == 1 ? 10_000 : events, concurrency: concurrency, logger: logger)
         print("worker pool, \(workers) processes, \(concurrency) in flight: \(Int(rate)) invocations/s")
     }
+    let warm = try await WorkerBenchmark.warmLatencies(functionFile: file, count: 5_100, logger: logger)
+    print("one warm invocation at a time (round trip through the pipes): \(Percentiles(warm).summary(unit: "ms"))")
+    let cold = try await WorkerBenchmark.coldStarts(functionFile: file, count: 20, logger: logger)
+    print("cold start, new worker to first result: \(Percentiles(cold).summary(unit: "ms"))")
+    let idle = try await WorkerBenchmark.idleResidentMegabytes(functionFile: file, logger: logger)
+    print("resident memory of an idle warm worker: \((idle * 10).rounded() / 10) MB")
     exit(0)
 }
 
