@@ -20,6 +20,10 @@ public struct ApplicationManifest: Sendable, Decodable, Equatable {
         /// A script (relative to the application directory) run once in each worker process before its
         /// first invocation; what it exports is `context.init`.
         public var initScript: String?
+        /// npm packages functions `require`: name → version.
+        public var dependencies: [String: String]?
+        /// The registry to install them from (default: npm's, which `npm_config_registry` may set).
+        public var npmRegistry: String?
     }
 
     public init(app: String? = nil, runtime: Runtime? = nil, functions: [String: FunctionSettings]? = nil) {
@@ -34,6 +38,12 @@ public struct ApplicationManifest: Sendable, Decodable, Equatable {
     }
 
     public var environment: [String: String] { runtime?.environment ?? [:] }
+
+    /// The npm dependencies to install; nil when there are none.
+    public var dependencies: RuntimeDependencies? {
+        guard let packages = runtime?.dependencies, !packages.isEmpty else { return nil }
+        return RuntimeDependencies(packages: packages, registry: runtime?.npmRegistry)
+    }
 
     /// Reads `DIR/chatfn.json`; a directory without one has the defaults.
     public static func load(fromDirectory directory: String) throws -> ApplicationManifest {

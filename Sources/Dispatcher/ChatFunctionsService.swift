@@ -14,13 +14,10 @@ public struct ChatFunctionsService: Service {
     public struct Configuration: Sendable {
         public var consumer: KafkaConsumerConfiguration
         public var dispatcher: DispatcherConfiguration
-        /// How often to rescan the functions directory (nil: never), so that saving a function deploys it.
-        public var reloadInterval: Duration?
 
-        public init(consumer: KafkaConsumerConfiguration, dispatcher: DispatcherConfiguration, reloadInterval: Duration? = .seconds(1)) {
+        public init(consumer: KafkaConsumerConfiguration, dispatcher: DispatcherConfiguration) {
             self.consumer = consumer
             self.dispatcher = dispatcher
-            self.reloadInterval = reloadInterval
         }
     }
 
@@ -69,9 +66,6 @@ public struct ChatFunctionsService: Service {
                 stop.stop()
                 await consumer.shutdown()
             }
-            if let interval = configuration.reloadInterval {
-                group.addTask { await reloadFunctions(every: interval) }
-            }
             // The first child to end is the dispatch loop (the consumer closed) or the shutdown waiter
             // (which closes the consumer, ending the dispatch loop); either way the consumer is done.
             _ = await group.next()
@@ -101,16 +95,4 @@ public struct ChatFunctionsService: Service {
         }
     }
 
-    private func reloadFunctions(every interval: Duration) async {
-        while !Task.isCancelled {
-            do {
-                try await Task.sleep(for: interval)
-                try catalog.reload()
-            } catch is CancellationError {
-                return
-            } catch {
-                logger.error("\(error)")
-            }
-        }
-    }
 }

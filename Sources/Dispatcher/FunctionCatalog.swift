@@ -16,6 +16,8 @@ public final class FunctionCatalog: Sendable {
     private let logger: Logger
     private let functions = Mutex<[String: FunctionDefinition]>([:])
     private let currentManifest = Mutex(ApplicationManifest())
+    /// The installed dependencies and their directory: replaced only by a successful install.
+    private let installedRuntime = Mutex<(dependencies: RuntimeDependencies, directory: String)?>(nil)
 
     static let fileExtensions = ["js", "cjs"]
 
@@ -101,10 +103,31 @@ extension FunctionCatalog {
     public func workerConfiguration() throws -> WorkerConfiguration {
         var configuration = try WorkerConfiguration(
             environment: WorkerConfiguration.baseEnvironment().merging(manifest.environment) { _, declared in declared })
+        let runtimeDirectory = installedRuntime.withLock { $0?.directory }
+        if let runtimeDirectory { configuration.environment["NODE_PATH"] = "\(runtimeDirectory)/node_modules" }
         if configuration.supportsPermissionModel {
-            configuration.sandbox = try WorkerSandbox.make(codeDirectories: [root])
+            configuration.sandbox = try WorkerSandbox.make(codeDirectories: [root] + (runtimeDirectory.map { [$0] } ?? []))
         }
         configuration.memoryLimitMb = all.compactMap(\.settings.memoryMb).max()
         return configuration
+    }
+}
+
+extension FunctionCatalog {
+    /// Installs the manifest's npm dependencies when they changed since the last successful install.
+    /// On failure it throws npm's message and the previously installed runtime stays in use.
+    /// - Returns: true when a different runtime was installed (workers must restart to see it).
+    @discardableResult
+    public func prepareRuntime(installer: RuntimeInstaller = RuntimeInstaller()) async throws -> Bool {
+        let wanted = manifest.dependencies
+        let current = installedRuntime.withLock { $0?.dependencies }
+        guard wanted != current else { return false }
+        guard let wanted else {
+            installedRuntime.withLock { $0 = nil }
+            return true
+        }
+        let directory = try await installer.install(wanted, logger: logger)
+        installedRuntime.withLock { $0 = (wanted, directory) }
+        return true
     }
 }

@@ -32,6 +32,7 @@ public final class WorkerPool: Sendable {
     }
 
     private struct State {
+        var worker: WorkerConfiguration
         var workers: [WorkerProcess] = []
         var launches: [Int: Task<WorkerProcess, any Error>] = [:]
         var nextLaunchId = 0
@@ -40,11 +41,25 @@ public final class WorkerPool: Sendable {
 
     public let configuration: WorkerPoolConfiguration
     private let logger: Logger
-    private let state = Mutex(State())
+    private let state: Mutex<State>
 
     public init(configuration: WorkerPoolConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
+        self.state = Mutex(State(worker: configuration.worker))
+    }
+
+    /// Starts new processes with `runtime` (a new environment, dependencies, init script) from now on,
+    /// keeping this pool's niceness; current processes finish their invocations and exit.
+    public func adopt(_ runtime: WorkerConfiguration) {
+        let retiring = state.withLock { state in
+            var worker = runtime
+            worker.niceness = state.worker.niceness
+            state.worker = worker
+            defer { state.workers.removeAll() }
+            return state.workers
+        }
+        retiring.forEach { $0.retire() }
     }
 
     /// Starts processes until `minWarm` are live.
@@ -133,7 +148,7 @@ public final class WorkerPool: Sendable {
         state.nextLaunchId += 1
         let launch = Task<WorkerProcess, any Error> { [self] in
             do {
-                let worker = try await WorkerProcess.launch(configuration: configuration.worker, logger: logger)
+                let worker = try await WorkerProcess.launch(configuration: self.state.withLock { $0.worker }, logger: logger)
                 let keep = self.state.withLock { state in
                     state.launches[id] = nil
                     if !state.shutDown { state.workers.append(worker) }

@@ -48,6 +48,7 @@ struct Dev: AsyncParsableCommand {
     func run() async throws {
         let logger = try kafkaOptions.makeLogger()
         let catalog = try FunctionCatalog(directory: functions, logger: logger)
+        try await catalog.prepareRuntime()
         let manifest = catalog.manifest
         let appId = app ?? manifest.app ?? CloudEventAttributes.defaultAppId
         let workerConfiguration = try catalog.workerConfiguration()
@@ -88,8 +89,7 @@ struct Dev: AsyncParsableCommand {
             configuration: ChatFunctionsService.Configuration(
                 consumer: KafkaConsumerConfiguration(
                     kafka: KafkaConfiguration(bootstrapServers: bootstrap, properties: clientProperties), groupId: group, topics: [kafkaOptions.topic], maxInFlight: maxInFlight),
-                dispatcher: DispatcherConfiguration(appId: appId, outputs: outputs),
-                reloadInterval: noReload ? nil : .seconds(1)),
+                dispatcher: DispatcherConfiguration(appId: appId, outputs: outputs)),
             catalog: catalog, pool: pool, reporter: reporter, logger: logger)
         let blockingPool = WorkerPool(
             configuration: WorkerPoolConfiguration(worker: workerConfiguration, minWarm: blockingWorkers, maxProcesses: blockingWorkers),
@@ -100,8 +100,10 @@ struct Dev: AsyncParsableCommand {
                 groupId: "\(group)-blocking", topics: [requestTopic])),
             dispatcher: BlockingDispatcher(appId: appId, catalog: catalog, pool: blockingPool, reporter: reporter, logger: logger),
             pool: blockingPool, logger: logger)
+        var services: [any Service] = [service, blockingLane]
+        if !noReload { services.append(FunctionDeployer(catalog: catalog, pools: [pool, blockingPool], logger: logger)) }
         let serviceGroup = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: [service, blockingLane], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await serviceGroup.run()
         if embeddedBroker != nil { DevBrokerFile.remove(ifStill: bootstrap) }
         withExtendedLifetime(embeddedBroker) {}

@@ -26,6 +26,7 @@ struct TestFunction: AsyncParsableCommand {
     func run() async throws {
         let logger = try KafkaOptions.parse(["--log-level", "warning"]).makeLogger()
         let catalog = try FunctionCatalog(directory: functions, logger: logger)
+        try await catalog.prepareRuntime()
         guard let function = catalog.function(for: trigger) else {
             throw CommandFailure("no function for \(trigger) in \(catalog.directory) (deployed: \(catalog.all.map(\.trigger).joined(separator: ", ")))")
         }

@@ -138,3 +138,65 @@ struct RuntimeTests {
         }
     }
 }
+
+@Suite("Runtime dependencies")
+struct RuntimeDependencyTests {
+    @Test("dependencies install with real npm from a registry, once per machine, and functions require them; a failed install keeps the previous runtime")
+    func npmDependencies() async throws {
+        let registry = try await LocalNpmRegistry.start(serving: [
+            (name: "chatfn-greeter", version: "1.0.0", code: "exports.greet = (name) => `hello, ${name}`;"),
+            (name: "chatfn-greeter", version: "1.1.0", code: "exports.greet = (name) => `hi, ${name}`;"),
+        ])
+        let cache = FileManager.default.temporaryDirectory.appendingPathComponent("chatfn-cache-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: cache) }
+        let installer = RuntimeInstaller(cacheRoot: cache)
+        let fixture = try FunctionsFixture(functions: [
+            "test.greet": "const { greet } = require('chatfn-greeter'); module.exports = async (event) => greet(event.name);",
+        ])
+        defer { fixture.remove() }
+        func writeManifest(_ version: String) throws {
+            let manifest: [String: Any] = ["runtime": ["dependencies": ["chatfn-greeter": version], "npmRegistry": registry.url]]
+            try JSONSerialization.data(withJSONObject: manifest).write(to: fixture.root.appendingPathComponent("chatfn.json"))
+        }
+        try writeManifest("1.0.0")
+        let catalog = try FunctionCatalog(directory: fixture.root.path, logger: testLogger)
+        #expect(try await catalog.prepareRuntime(installer: installer))
+        let pool = WorkerPool(configuration: WorkerPoolConfiguration(worker: try catalog.workerConfiguration(), minWarm: 0, maxProcesses: 1),
+                              logger: testLogger)
+        func greet() async throws -> String {
+            let function = try #require(catalog.function(for: "test.greet"))
+            let result = await pool.invoke(function.invocation(
+                id: UUID().uuidString, event: CloudEventAttributes(id: "e", type: "test.greet", source: "tests"),
+                encoding: .binary, attempt: 1, timeout: .seconds(10), payload: Array(#"{"name":"ada"}"#.utf8)))
+            return String(decoding: result.value ?? [], as: UTF8.self) + (result.error.map { " \($0.message)" } ?? "")
+        }
+        #expect(try await greet() == #""hello, ada""#)
+        let runtimes = try FileManager.default.contentsOfDirectory(atPath: cache.appendingPathComponent("runtimes").path)
+        #expect(runtimes.count == 1)
+        #expect(FileManager.default.fileExists(atPath: cache.appendingPathComponent("runtimes/\(runtimes[0])/package-lock.json").path), "lockfile kept")
+
+        // The same dependencies on this machine: no second install.
+        let requestsBefore = registry.requestCount
+        let sibling = try FunctionCatalog(directory: fixture.root.path, logger: testLogger)
+        try await sibling.prepareRuntime(installer: installer)
+        #expect(registry.requestCount == requestsBefore)
+
+        // A version the registry lacks: npm's message, and the installed runtime keeps serving.
+        try writeManifest("9.9.9")
+        let deployer = FunctionDeployer(catalog: catalog, pools: [pool], installer: installer, logger: testLogger)
+        await deployer.deployChanges()
+        await #expect {
+            try await catalog.prepareRuntime(installer: installer)
+        } throws: { error in
+            "\(error)".contains("npm install failed") && "\(error)".contains("chatfn-greeter")
+        }
+        #expect(try await greet() == #""hello, ada""#)
+
+        // A version it has: deployed onto fresh processes.
+        try writeManifest("1.1.0")
+        await deployer.deployChanges()
+        #expect(try await greet() == #""hi, ada""#)
+        await pool.shutdown()
+        await registry.shutdown()
+    }
+}

@@ -62,8 +62,7 @@ struct LaneBenchmark {
             configuration: ChatFunctionsService.Configuration(
                 consumer: KafkaConsumerConfiguration(
                     kafka: KafkaConfiguration(bootstrapServers: bootstrap, properties: EmbeddedKafkaBroker.clientProperties.merging(extraProperties) { $1 }), groupId: group, topics: [topic], maxInFlight: 5_000),
-                dispatcher: DispatcherConfiguration(),
-                reloadInterval: nil),
+                dispatcher: DispatcherConfiguration()),
             catalog: catalog, pool: pool, reporter: reporter, statistics: statistics, logger: logger)
         let serviceGroup = ServiceGroup(configuration: ServiceGroupConfiguration(services: [service], logger: logger))
         let running = Task { try await serviceGroup.run() }

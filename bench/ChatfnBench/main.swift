@@ -138,7 +138,7 @@ func runBlockingBenchmark(producer: KafkaProducer) async throws {
     let nonBlocking = ChatFunctionsService(
         configuration: ChatFunctionsService.Configuration(
             consumer: KafkaConsumerConfiguration(kafka: kafka, groupId: "bench-lane", topics: ["chatfn.events"], maxInFlight: 5_000),
-            dispatcher: DispatcherConfiguration(), reloadInterval: nil),
+            dispatcher: DispatcherConfiguration()),
         catalog: catalog, pool: lanePool, reporter: reporter, logger: logger)
     let services = ServiceGroup(configuration: ServiceGroupConfiguration(services: [blocking, nonBlocking], logger: logger))
     let running = Task { try await services.run() }

@@ -1,0 +1,121 @@
+import Foundation
+import Logging
+
+/// What an application's runtime installs from npm.
+public struct RuntimeDependencies: Sendable, Hashable {
+    public var packages: [String: String]
+    /// The registry to install from; nil: npm's default (which `npm_config_registry` may set).
+    public var registry: String?
+
+    public init(packages: [String: String], registry: String? = nil) {
+        self.packages = packages
+        self.registry = registry
+    }
+
+    /// Identifies the installed tree: the same dependencies install once per machine.
+    var cacheKey: String {
+        let canonical = packages.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }.joined(separator: "\n")
+        return ContentHash.hex(of: Array("\(canonical)\nregistry=\(registry ?? "")".utf8))
+    }
+}
+
+/// Installs runtime dependencies with the real `npm`, once per dependency set per machine, into a
+/// content-addressed cache (`<cache>/runtimes/<hash>`, lockfile kept). An install happens when a runtime
+/// is loaded, never on the invocation path; a failed install throws npm's own message and leaves
+/// whatever runtime was loaded before in service.
+public struct RuntimeInstaller: Sendable {
+    public var cacheRoot: URL
+
+    /// `CHATFN_CACHE`, else `~/.cache/chatfn`.
+    public init(cacheRoot: URL? = nil) {
+        let environment = ProcessInfo.processInfo.environment
+        self.cacheRoot = cacheRoot
+            ?? environment["CHATFN_CACHE"].map(URL.init(fileURLWithPath:))
+            ?? URL(fileURLWithPath: environment["HOME"] ?? NSTemporaryDirectory()).appendingPathComponent(".cache/chatfn")
+    }
+
+    /// The installed runtime's directory (holding `node_modules`), installing it first when needed.
+    public func install(_ dependencies: RuntimeDependencies, logger: Logger) async throws -> String {
+        let runtimes = cacheRoot.appendingPathComponent("runtimes")
+        let target = runtimes.appendingPathComponent(dependencies.cacheKey)
+        let marker = target.appendingPathComponent(".chatfn-complete")
+        if FileManager.default.fileExists(atPath: marker.path) { return target.path }
+
+        let staging = runtimes.appendingPathComponent("\(dependencies.cacheKey).staging-\(UUID().uuidString.lowercased())")
+        try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: staging) }
+        let manifest: [String: Any] = ["name": "chatfn-runtime", "private": true, "dependencies": dependencies.packages]
+        try JSONSerialization.data(withJSONObject: manifest, options: [.sortedKeys]).write(to: staging.appendingPathComponent("package.json"))
+
+        logger.info("installing runtime dependencies", metadata: [
+            "packages": "\(dependencies.packages.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }.joined(separator: " "))",
+        ])
+        var arguments = ["install", "--no-audit", "--no-fund", "--ignore-scripts", "--no-update-notifier", "--loglevel=error"]
+        if let registry = dependencies.registry { arguments += ["--registry", registry] }
+        let (status, output) = try await Self.run(try Self.locateNpm(), arguments, in: staging)
+        guard status == 0 else {
+            throw CatalogError("npm install failed (exit \(status)) for \(dependencies.packages.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }.joined(separator: ", ")):\n\(output.trimmingCharacters(in: .whitespacesAndNewlines))")
+        }
+        try Data().write(to: staging.appendingPathComponent(".chatfn-complete"))
+        do {
+            try FileManager.default.moveItem(at: staging, to: target)
+        } catch where FileManager.default.fileExists(atPath: marker.path) {
+            // Another chatfn on this machine installed the same runtime meanwhile: use that one.
+        }
+        return target.path
+    }
+
+    private static func locateNpm() throws -> String {
+        let environment = ProcessInfo.processInfo.environment
+        if let explicit = environment["CHATFN_NPM"], !explicit.isEmpty { return explicit }
+        for directory in (environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+            let candidate = "\(directory)/npm"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        throw CatalogError("npm was not found on PATH (set CHATFN_NPM): it installs runtime dependencies")
+    }
+
+    /// Runs a command to completion without blocking a cooperative thread; returns its status and output.
+    private static func run(_ executable: String, _ arguments: [String], in directory: URL) async throws -> (Int32, String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.currentDirectoryURL = directory
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        return try await withCheckedThrowingContinuation { continuation in
+            let collected = OutputCollector()
+            output.fileHandleForReading.readabilityHandler = { handle in collected.append(handle.availableData) }
+            process.terminationHandler = { finished in
+                output.fileHandleForReading.readabilityHandler = nil
+                collected.append(output.fileHandleForReading.readDataToEndOfFile())
+                continuation.resume(returning: (finished.terminationStatus, collected.text))
+            }
+            do {
+                try process.run()
+            } catch {
+                continuation.resume(throwing: CatalogError("could not run npm: \(error.localizedDescription)"))
+            }
+        }
+    }
+}
+
+/// A child's output, gathered from a readability handler's thread.
+private final class OutputCollector: @unchecked Sendable {
+    // `data` is guarded by `lock`.
+    private let lock = NSLock()
+    private var data = Data()
+
+    func append(_ chunk: Data) {
+        lock.lock()
+        data.append(chunk)
+        lock.unlock()
+    }
+
+    var text: String {
+        lock.lock()
+        defer { lock.unlock() }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
