@@ -19,7 +19,10 @@ public final class FunctionCatalog: Sendable {
     /// The installed dependencies and their directory: replaced only by a successful install.
     private let installedRuntime = Mutex<(dependencies: RuntimeDependencies, directory: String)?>(nil)
 
-    static let fileExtensions = ["js", "cjs"]
+    static let fileExtensions: Set<String> = ["js", "cjs", "mjs", "ts", "mts", "cts"]
+    private let compiler: FunctionCompiler
+    /// Why a function's latest save could not be deployed, by trigger (its previous version keeps serving).
+    private let problems = Mutex<[String: String]>([:])
 
     public init(directory: String, logger: Logger) throws {
         let root = URL(fileURLWithPath: directory).standardizedFileURL
@@ -32,10 +35,28 @@ public final class FunctionCatalog: Sendable {
         let hasNested = FileManager.default.fileExists(atPath: nested.path, isDirectory: &nestedIsDirectory) && nestedIsDirectory.boolValue
         self.root = root.path
         self.directory = hasNested ? nested.path : root.path
+        self.compiler = FunctionCompiler(outputDirectory: RuntimeInstaller().cacheRoot
+            .appendingPathComponent("build/\(ContentHash.hex(of: Array(root.path.utf8)))"))
         self.logger = logger
         currentManifest.withLock { $0 = ApplicationManifest() }
         try reload()
     }
+
+    /// Why the latest save of `trigger` was not deployed, if it was not.
+    public func problem(for trigger: String) -> String? {
+        problems.withLock { $0[trigger] }
+    }
+
+    private func reportProblem(_ trigger: String, _ problem: String?) {
+        let changed = problems.withLock { problems in
+            defer { problems[trigger] = problem }
+            return problems[trigger] != problem
+        }
+        if changed, let problem { logger.error("not deployed \(trigger): \(problem)") }
+    }
+
+    /// Where compiled (TypeScript, ES-module) functions are kept.
+    var buildDirectory: String { compiler.outputDirectory.path }
 
     /// The application's `chatfn.json` as last read.
     public var manifest: ApplicationManifest { currentManifest.withLock { $0 } }
@@ -72,8 +93,19 @@ public final class FunctionCatalog: Sendable {
             let url = URL(fileURLWithPath: directory).appendingPathComponent(entry)
             guard Self.fileExtensions.contains(url.pathExtension), let content = FileManager.default.contents(atPath: url.path) else { continue }
             let trigger = url.deletingPathExtension().lastPathComponent
-            var function = FunctionDefinition(
-                trigger: trigger, file: url.path, version: ContentHash.hex(of: content), settings: manifest.settings(for: trigger))
+            let version = ContentHash.hex(of: content)
+            var file = url.path
+            if FunctionCompiler.needsCompiling(url, content: content) {
+                do {
+                    file = try compiler.compile(url, trigger: trigger, version: version)
+                } catch {
+                    reportProblem(trigger, "\(error)")
+                    if let previous = function(for: trigger) { found[trigger] = previous }
+                    continue
+                }
+            }
+            reportProblem(trigger, nil)
+            var function = FunctionDefinition(trigger: trigger, file: file, version: version, settings: manifest.settings(for: trigger))
             function.initScript = initScript?.file
             function.initScriptVersion = initScript?.version
             found[trigger] = function
@@ -106,7 +138,7 @@ extension FunctionCatalog {
         let runtimeDirectory = installedRuntime.withLock { $0?.directory }
         if let runtimeDirectory { configuration.environment["NODE_PATH"] = "\(runtimeDirectory)/node_modules" }
         if configuration.supportsPermissionModel {
-            configuration.sandbox = try WorkerSandbox.make(codeDirectories: [root] + (runtimeDirectory.map { [$0] } ?? []))
+            configuration.sandbox = try WorkerSandbox.make(codeDirectories: [root, buildDirectory] + (runtimeDirectory.map { [$0] } ?? []))
         }
         configuration.memoryLimitMb = all.compactMap(\.settings.memoryMb).max()
         return configuration

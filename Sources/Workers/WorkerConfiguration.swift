@@ -27,7 +27,7 @@ public struct WorkerConfiguration: Sendable {
 
     /// The arguments `node` is started with.
     var nodeArguments: [String] {
-        var arguments: [String] = []
+        var arguments = ["--enable-source-maps"]  // stack traces of compiled functions point at their sources
         if let memoryLimitMb { arguments.append("--max-old-space-size=\(memoryLimitMb)") }
         if let sandbox { arguments += sandbox.nodeArguments(harnessPath: harnessPath) }
         return arguments + [harnessPath]

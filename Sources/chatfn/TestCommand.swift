@@ -27,6 +27,7 @@ struct TestFunction: AsyncParsableCommand {
         let logger = try KafkaOptions.parse(["--log-level", "warning"]).makeLogger()
         let catalog = try FunctionCatalog(directory: functions, logger: logger)
         try await catalog.prepareRuntime()
+        if let problem = catalog.problem(for: trigger) { throw CommandFailure(problem) }
         guard let function = catalog.function(for: trigger) else {
             throw CommandFailure("no function for \(trigger) in \(catalog.directory) (deployed: \(catalog.all.map(\.trigger).joined(separator: ", ")))")
         }

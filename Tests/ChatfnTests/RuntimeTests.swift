@@ -200,3 +200,49 @@ struct RuntimeDependencyTests {
         await registry.shutdown()
     }
 }
+
+@Suite("TypeScript and ES modules")
+struct CompiledFunctionTests {
+    @Test("TypeScript with a type-only import and ES-module exports run; errors point at the source's own lines")
+    func typescriptAndModules() async throws {
+        let fixture = try FunctionsFixture(functions: [:])
+        defer { fixture.remove() }
+        let functions = fixture.root.appendingPathComponent("functions")
+        try Data("export interface Notification { title: string }\n".utf8).write(to: fixture.root.appendingPathComponent("types.ts"))
+        try Data("""
+            import type { Notification } from '../types';
+            interface Event { user: { name: string }; notification: Notification }
+
+            async function handleEvent(event: Event, context: any): Promise<string> {
+              const title: string = event.notification.title;
+              if (title === 'boom') throw new Error('typed failure');
+              return `${event.user.name}: ${title}`;
+            }
+            """.utf8).write(to: functions.appendingPathComponent("test.typed.ts"))
+        try Data("export default async function (event) { return { module: 'esm', n: event.n }; }\n".utf8)
+            .write(to: functions.appendingPathComponent("test.esm.mjs"))
+        try Data("const broken: = 3;\n".utf8).write(to: functions.appendingPathComponent("test.broken.ts"))
+
+        let catalog = try FunctionCatalog(directory: fixture.root.path, logger: testLogger)
+        let problem = try #require(catalog.problem(for: "test.broken"))
+        #expect(problem.contains("test.broken.ts:1:14: Unexpected \"=\""), "\(problem)")
+        #expect(catalog.function(for: "test.broken") == nil)
+
+        let pool = WorkerPool(configuration: WorkerPoolConfiguration(worker: try catalog.workerConfiguration(), minWarm: 0, maxProcesses: 1),
+                              logger: testLogger)
+        func run(_ trigger: String, _ data: String) async throws -> InvocationResult {
+            let function = try #require(catalog.function(for: trigger))
+            return await pool.invoke(function.invocation(
+                id: UUID().uuidString, event: CloudEventAttributes(id: "e", type: trigger, source: "tests"),
+                encoding: .binary, attempt: 1, timeout: .seconds(10), payload: Array(data.utf8)))
+        }
+        let typed = try await run("test.typed", #"{"user":{"name":"ada"},"notification":{"title":"hi"}}"#)
+        #expect(String(decoding: typed.value ?? [], as: UTF8.self) == #""ada: hi""#)
+        let failing = try await run("test.typed", #"{"user":{"name":"ada"},"notification":{"title":"boom"}}"#)
+        #expect(failing.status == .failed)
+        #expect(failing.error?.stack?.contains("test.typed.ts:6") == true, "\(failing.error?.stack ?? "")")
+        let esm = try await run("test.esm", #"{"n":7}"#)
+        #expect(String(decoding: esm.value ?? [], as: UTF8.self) == #"{"module":"esm","n":7}"#)
+        await pool.shutdown()
+    }
+}
