@@ -24,6 +24,15 @@ public struct ApplicationManifest: Sendable, Decodable, Equatable {
         public var dependencies: [String: String]?
         /// The registry to install them from (default: npm's, which `npm_config_registry` may set).
         public var npmRegistry: String?
+        /// The chat platform's HTTP API behind `context.api`.
+        public var platform: Platform?
+    }
+
+    /// Where `context.api` sends requests. The bearer token is never written in `chatfn.json`: it is
+    /// read from chatfn's environment variable `tokenEnv`, and functions cannot read it back.
+    public struct Platform: Sendable, Decodable, Equatable {
+        public var baseUrl: String
+        public var tokenEnv: String?
     }
 
     public init(app: String? = nil, runtime: Runtime? = nil, functions: [String: FunctionSettings]? = nil) {

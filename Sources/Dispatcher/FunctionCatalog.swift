@@ -135,6 +135,15 @@ extension FunctionCatalog {
     public func workerConfiguration() throws -> WorkerConfiguration {
         var configuration = try WorkerConfiguration(
             environment: WorkerConfiguration.baseEnvironment().merging(manifest.environment) { _, declared in declared })
+        if let platform = manifest.runtime?.platform {
+            configuration.environment["CHATFN_PLATFORM_URL"] = platform.baseUrl
+            if let tokenEnv = platform.tokenEnv {
+                guard let token = ProcessInfo.processInfo.environment[tokenEnv] else {
+                    throw CatalogError("runtime.platform.tokenEnv names \(tokenEnv), which is not set in chatfn's environment")
+                }
+                configuration.environment["CHATFN_PLATFORM_TOKEN"] = token
+            }
+        }
         let runtimeDirectory = installedRuntime.withLock { $0?.directory }
         if let runtimeDirectory { configuration.environment["NODE_PATH"] = "\(runtimeDirectory)/node_modules" }
         if configuration.supportsPermissionModel {

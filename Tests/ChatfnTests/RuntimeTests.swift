@@ -246,3 +246,54 @@ struct CompiledFunctionTests {
         await pool.shutdown()
     }
 }
+
+@Suite("The platform API client")
+struct PlatformAPITests {
+    @Test("context.api sends the bearer token it never shows, retries 429 and 5xx, and fails clearly otherwise")
+    func platformClient() async throws {
+        let received = Locked<[ReceivedRequest]>([])
+        let failuresLeft = Locked(2)
+        let platform = try await TestHTTPServer.start { request in
+            received.withLock { $0.append(request) }
+            if request.path.hasSuffix("/missing") { return (.notFound, "application/json", Array(#"{"error":"no such user"}"#.utf8)) }
+            let fail = failuresLeft.withLock { left in
+                defer { left -= 1 }
+                return left > 0
+            }
+            if fail { return (.serviceUnavailable, "text/plain", Array("busy".utf8)) }
+            return (.ok, "application/json", Array(#"{"id":42,"echo":\#(String(decoding: request.body, as: UTF8.self).isEmpty ? "null" : String(decoding: request.body, as: UTF8.self))}"#.utf8))
+        }
+        setenv("CHATFN_TEST_PLATFORM_TOKEN", "s3cret", 1)
+        let fixture = try FunctionsFixture(functions: [
+            "test.api": """
+                module.exports = async (event, context) => {
+                  const created = await context.api.post('v1/users', { name: event.name });
+                  let missing;
+                  try { await context.api.get('v1/users/missing'); } catch (error) { missing = { status: error.status, message: error.message }; }
+                  return { created, missing, tokenVisible: JSON.stringify(process.env).includes('s3cret') };
+                };
+                """,
+        ])
+        defer { fixture.remove() }
+        let manifest: [String: Any] = ["runtime": ["platform": ["baseUrl": "\(platform.baseURL)/api", "tokenEnv": "CHATFN_TEST_PLATFORM_TOKEN"]]]
+        try JSONSerialization.data(withJSONObject: manifest).write(to: fixture.root.appendingPathComponent("chatfn.json"))
+        let catalog = try FunctionCatalog(directory: fixture.root.path, logger: testLogger)
+        let worker = try await WorkerProcess.launch(configuration: try catalog.workerConfiguration(), logger: testLogger)
+        let function = try #require(catalog.function(for: "test.api"))
+        let result = await worker.invoke(function.invocation(
+            id: "api", event: CloudEventAttributes(id: "e", type: "test.api", source: "tests"), encoding: .binary, attempt: 1,
+            timeout: .seconds(20), payload: Array(#"{"name":"ada"}"#.utf8)))
+        await worker.shutdown()
+        await platform.shutdown()
+        let value = try #require(try JSONSerialization.jsonObject(with: Data(result.value ?? [])) as? [String: Any])
+        #expect((value["created"] as? [String: Any])?["id"] as? Int == 42)
+        #expect(((value["created"] as? [String: Any])?["echo"] as? [String: Any])?["name"] as? String == "ada")
+        let missing = try #require(value["missing"] as? [String: Any])
+        #expect(missing["status"] as? Int == 404)
+        #expect((missing["message"] as? String)?.contains("GET /api/v1/users/missing answered 404") == true)
+        #expect(value["tokenVisible"] as? Bool == false)
+        let requests = received.withLock { $0 }
+        #expect(requests.filter { $0.path == "/api/v1/users" }.count == 3, "two 503s retried, then the success")
+        #expect(requests.allSatisfy { $0.headers["authorization"] == "Bearer s3cret" })
+    }
+}

@@ -163,6 +163,44 @@ function makeEmitter(invocationId) {
   };
 }
 
+// ---- context.api: the chat platform's HTTP API ----
+// The base URL and token come in the environment and leave it at once: functions use them only through
+// context.api, never read them.
+const platform = { baseUrl: process.env.CHATFN_PLATFORM_URL, token: process.env.CHATFN_PLATFORM_TOKEN };
+delete process.env.CHATFN_PLATFORM_URL;
+delete process.env.CHATFN_PLATFORM_TOKEN;
+const API_ATTEMPTS = 4;
+
+async function platformRequest(method, requestPath, body) {
+  if (!platform.baseUrl) throw new Error('context.api: no chat platform configured (runtime.platform.baseUrl in chatfn.json)');
+  const url = new URL(requestPath, platform.baseUrl.endsWith('/') ? platform.baseUrl : `${platform.baseUrl}/`);
+  const headers = { accept: 'application/json' };
+  if (platform.token) headers.authorization = `Bearer ${platform.token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  for (let attempt = 1; ; attempt += 1) {
+    const response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await response.text();
+    if (response.ok) return text.length === 0 ? null : JSON.parse(text);
+    const retriable = response.status === 429 || response.status >= 500;
+    if (!retriable || attempt === API_ATTEMPTS) {
+      const error = new Error(`context.api: ${method} ${url.pathname} answered ${response.status}${retriable ? ` after ${attempt} attempts` : ''}: ${text.slice(0, 500)}`);
+      error.status = response.status;
+      throw error;
+    }
+    const retryAfter = Number(response.headers.get('retry-after'));
+    const backoff = Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter * 1000, 5000) : 100 * 2 ** (attempt - 1);
+    await new Promise((resolve) => setTimeout(resolve, backoff * (0.5 + Math.random() / 2)));
+  }
+}
+
+const api = Object.freeze({
+  get: (requestPath) => platformRequest('GET', requestPath),
+  post: (requestPath, body) => platformRequest('POST', requestPath, body),
+  put: (requestPath, body) => platformRequest('PUT', requestPath, body),
+  patch: (requestPath, body) => platformRequest('PATCH', requestPath, body),
+  delete: (requestPath, body) => platformRequest('DELETE', requestPath, body),
+});
+
 // ---- the runtime's initialization script ----
 // Runs once per process and version, before the first invocation that needs it; what it exports (or
 // the value its exported promise resolves to) is context.init. A failure is kept, not retried: every
@@ -248,6 +286,7 @@ async function invoke(header, body) {
       const context = {
         init,
         env: process.env,
+        api,
         invocationId: id,
         eventId: header.eventId,
         trigger: header.trigger,

@@ -1,7 +1,5 @@
 import Foundation
-import NIOCore
 import NIOHTTP1
-import NIOPosix
 import Synchronization
 
 /// An npm registry on 127.0.0.1 serving packages the test packs itself with `npm pack`: enough of the
@@ -15,30 +13,26 @@ final class LocalNpmRegistry: Sendable {
         var integrity: String
     }
 
-    private let channel: any Channel
+    private let server: TestHTTPServer
     private let packages: [Package]
     private let requests = Atomic<Int>(0)
     let url: String
 
-    private init(channel: any Channel, packages: [Package]) {
-        self.channel = channel
+    private init(server: TestHTTPServer, packages: [Package]) {
+        self.server = server
         self.packages = packages
-        self.url = "http://127.0.0.1:\(channel.localAddress?.port ?? 0)/"
+        self.url = "\(server.baseURL)/"
     }
 
     /// Packs each `(name, version, index.js source)` with `npm pack` and serves the results.
     static func start(serving sources: [(name: String, version: String, code: String)]) async throws -> LocalNpmRegistry {
         let packed = try sources.map(pack)
         let box = RegistryBox()
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(RegistryHandler(box: box))
-                }
-            }
-            .bind(host: "127.0.0.1", port: 0).get()
-        let registry = LocalNpmRegistry(channel: channel, packages: packed)
+        let server = try await TestHTTPServer.start { request in
+            let (status, body) = box.registry.withLock { $0?.respond(to: request.path) } ?? (.serviceUnavailable, [])
+            return (status, request.path.hasSuffix(".tgz") ? "application/octet-stream" : "application/json", body)
+        }
+        let registry = LocalNpmRegistry(server: server, packages: packed)
         box.registry.withLock { $0 = registry }
         return registry
     }
@@ -46,7 +40,7 @@ final class LocalNpmRegistry: Sendable {
     var requestCount: Int { requests.load(ordering: .relaxed) }
 
     func shutdown() async {
-        try? await channel.close()
+        await server.shutdown()
     }
 
     /// The response to `GET path`: the packument of a package, or one of its tarballs.
@@ -101,33 +95,4 @@ final class LocalNpmRegistry: Sendable {
 
 final class RegistryBox: Sendable {
     let registry = Mutex<LocalNpmRegistry?>(nil)
-}
-
-private final class RegistryHandler: ChannelInboundHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
-
-    private let box: RegistryBox
-    private var path = ""
-
-    init(box: RegistryBox) {
-        self.box = box
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            path = head.uri.split(separator: "?").first.map(String.init)?.removingPercentEncoding ?? head.uri
-        case .body:
-            break
-        case .end:
-            let (status, body) = box.registry.withLock { $0?.respond(to: path) } ?? (.serviceUnavailable, [])
-            var headers = HTTPHeaders()
-            headers.add(name: "content-length", value: "\(body.count)")
-            headers.add(name: "content-type", value: path.hasSuffix(".tgz") ? "application/octet-stream" : "application/json")
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
-            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: body)))), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        }
-    }
 }

@@ -93,3 +93,16 @@ final class RecordCollector: Sendable {
         return all
     }
 }
+
+/// A value shared with @Sendable closures (a Mutex cannot be captured).
+final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+
+    init(_ value: Value) {
+        mutex = Mutex(value)
+    }
+
+    func withLock<Result: Sendable>(_ body: (inout sending Value) -> sending Result) -> Result {
+        mutex.withLock(body)
+    }
+}
