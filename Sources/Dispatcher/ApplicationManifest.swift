@@ -26,6 +26,12 @@ public struct ApplicationManifest: Sendable, Decodable, Equatable {
         public var npmRegistry: String?
         /// The chat platform's HTTP API behind `context.api`.
         public var platform: Platform?
+        /// Worker processes kept started when idle (no cold start for the first events).
+        public var minWarm: Int?
+        /// Most worker processes for non-blocking events.
+        public var maxProcesses: Int?
+        /// A process is replaced after this many invocations.
+        public var recycleAfter: Int?
     }
 
     /// Where `context.api` sends requests. The bearer token is never written in `chatfn.json`: it is

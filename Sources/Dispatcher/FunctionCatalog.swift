@@ -172,3 +172,13 @@ extension FunctionCatalog {
         return true
     }
 }
+
+extension FunctionCatalog {
+    /// The application's worker pool sizing: `chatfn.json` where it speaks, else the given defaults.
+    public func poolConfiguration(worker: WorkerConfiguration, minWarm: Int, maxProcesses: Int) -> WorkerPoolConfiguration {
+        let runtime = manifest.runtime
+        return WorkerPoolConfiguration(
+            worker: worker, minWarm: runtime?.minWarm ?? minWarm, maxProcesses: runtime?.maxProcesses ?? maxProcesses,
+            concurrencyPerProcess: all.compactMap(\.settings.concurrency).max() ?? 64, recycleAfter: runtime?.recycleAfter)
+    }
+}

@@ -7,6 +7,9 @@ public struct FunctionSettings: Sendable, Decodable, Hashable {
     public var timeoutMs: Int?
     /// The V8 heap of the application's worker processes is the largest `memoryMb` of its functions.
     public var memoryMb: Int?
+    /// Invocations one worker process runs at once before the pool prefers (or starts) another; the
+    /// application's processes take the largest `concurrency` of its functions (default 64).
+    public var concurrency: Int?
     /// Attempts before the event is dead-lettered (1: no retry).
     public var maxAttempts: Int?
     /// An event older than this (since it was published) is dead-lettered instead of retried.
@@ -48,6 +51,7 @@ public struct FunctionSettings: Sendable, Decodable, Hashable {
     var problem: String? {
         if let timeoutMs, timeoutMs <= 0 { return "timeoutMs: must be positive (got \(timeoutMs))" }
         if let memoryMb, memoryMb < 16 { return "memoryMb: must be at least 16 (got \(memoryMb))" }
+        if let concurrency, concurrency < 1 { return "concurrency: must be at least 1 (got \(concurrency))" }
         if let maxAttempts, maxAttempts < 1 { return "maxAttempts: must be at least 1 (got \(maxAttempts))" }
         if let maxEventAgeMs, maxEventAgeMs <= 0 { return "maxEventAgeMs: must be positive (got \(maxEventAgeMs))" }
         if let retryBackoffMs, retryBackoffMs < 0 { return "retryBackoffMs: must not be negative (got \(retryBackoffMs))" }

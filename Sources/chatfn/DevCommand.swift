@@ -84,7 +84,7 @@ struct Dev: AsyncParsableCommand {
         var laneWorker = workerConfiguration
         laneWorker.niceness = 10  // a backlog yields the CPU to blocking requests
         let pool = WorkerPool(
-            configuration: WorkerPoolConfiguration(worker: laneWorker, minWarm: 1, maxProcesses: workers), logger: logger)
+            configuration: catalog.poolConfiguration(worker: laneWorker, minWarm: 1, maxProcesses: workers), logger: logger)
         let service = ChatFunctionsService(
             configuration: ChatFunctionsService.Configuration(
                 consumer: KafkaConsumerConfiguration(

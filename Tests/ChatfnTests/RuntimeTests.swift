@@ -41,12 +41,13 @@ struct RuntimeTests {
               writeScratch: attempt(() => fs.writeFileSync(path.join(os.tmpdir(), 'scratch.txt'), 'x')),
               writeCode: attempt(() => fs.writeFileSync(path.join(__dirname, 'evil.js'), 'x')),
               spawn: attempt(() => require('child_process').execSync('true')),
+              thread: attempt(() => new (require('worker_threads').Worker)('1', { eval: true })),
               homeIsScratch: process.env.HOME === os.tmpdir(),
             });
             """])
         try await withRuntime(fixture) { pool, catalog in
             let result = try await run(pool, catalog, "test.probe")
-            #expect(text(result) == #"{"ownCode":"ok","etcPasswd":"ERR_ACCESS_DENIED","writeScratch":"ok","writeCode":"ERR_ACCESS_DENIED","spawn":"ERR_ACCESS_DENIED","homeIsScratch":true}"#)
+            #expect(text(result) == #"{"ownCode":"ok","etcPasswd":"ERR_ACCESS_DENIED","writeScratch":"ok","writeCode":"ERR_ACCESS_DENIED","spawn":"ERR_ACCESS_DENIED","thread":"ERR_ACCESS_DENIED","homeIsScratch":true}"#)
         }
     }
 
@@ -295,5 +296,30 @@ struct PlatformAPITests {
         let requests = received.withLock { $0 }
         #expect(requests.filter { $0.path == "/api/v1/users" }.count == 3, "two 503s retried, then the success")
         #expect(requests.allSatisfy { $0.headers["authorization"] == "Bearer s3cret" })
+    }
+}
+
+@Suite("Runtime settings")
+struct RuntimeSettingsTests {
+    @Test("chatfn.json sizes the pool: min warm, max processes, recycling, and the largest per-function concurrency")
+    func poolSizing() throws {
+        let fixture = try FunctionsFixture(
+            functions: ["a.b": "module.exports = async () => 1;", "c.d": "module.exports = async () => 2;"],
+            settings: ["a.b": ["concurrency": 8], "c.d": ["concurrency": 32, "memoryMb": 128]])
+        defer { fixture.remove() }
+        let manifest: [String: Any] = [
+            "runtime": ["minWarm": 2, "maxProcesses": 3, "recycleAfter": 50],
+            "functions": ["a.b": ["concurrency": 8], "c.d": ["concurrency": 32, "memoryMb": 128]],
+        ]
+        try JSONSerialization.data(withJSONObject: manifest).write(to: fixture.root.appendingPathComponent("chatfn.json"))
+        let catalog = try FunctionCatalog(directory: fixture.root.path, logger: testLogger)
+        let worker = try catalog.workerConfiguration()
+        let pool = catalog.poolConfiguration(worker: worker, minWarm: 1, maxProcesses: 1)
+        #expect(pool.minWarm == 2 && pool.maxProcesses == 3 && pool.recycleAfter == 50 && pool.concurrencyPerProcess == 32)
+        #expect(worker.memoryLimitMb == 128)
+
+        let invalid: [String: Any] = ["functions": ["a.b": ["concurrency": 0]]]
+        try JSONSerialization.data(withJSONObject: invalid).write(to: fixture.root.appendingPathComponent("chatfn.json"))
+        #expect(throws: CatalogError.self) { try catalog.reload() }
     }
 }
