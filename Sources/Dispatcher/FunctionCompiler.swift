@@ -1,3 +1,4 @@
+import ChatfnCore
 import Foundation
 
 /// Turns TypeScript and ES-module functions into the CommonJS the harness loads, with esbuild (Debian's
@@ -49,12 +50,7 @@ struct FunctionCompiler: Sendable {
     }
 
     private static func locateEsbuild() throws -> String {
-        let environment = ProcessInfo.processInfo.environment
-        if let explicit = environment["CHATFN_ESBUILD"], !explicit.isEmpty { return explicit }
-        for directory in (environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
-            let candidate = "\(directory)/esbuild"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
+        if let esbuild = ExecutableLocator.find("esbuild", overrideVariable: "CHATFN_ESBUILD") { return esbuild }
         throw CatalogError("esbuild was not found on PATH (set CHATFN_ESBUILD; scripts/bootstrap.sh installs Debian's esbuild): TypeScript and ES-module functions need it")
     }
 }

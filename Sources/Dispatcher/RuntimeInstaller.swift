@@ -1,3 +1,4 @@
+import ChatfnCore
 import Foundation
 import Logging
 
@@ -66,12 +67,7 @@ public struct RuntimeInstaller: Sendable {
     }
 
     private static func locateNpm() throws -> String {
-        let environment = ProcessInfo.processInfo.environment
-        if let explicit = environment["CHATFN_NPM"], !explicit.isEmpty { return explicit }
-        for directory in (environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
-            let candidate = "\(directory)/npm"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
+        if let npm = ExecutableLocator.find("npm", overrideVariable: "CHATFN_NPM") { return npm }
         throw CatalogError("npm was not found on PATH (set CHATFN_NPM): it installs runtime dependencies")
     }
 

@@ -1,4 +1,5 @@
 import CKafka
+import Foundation
 
 /// librdkafka client properties (`bootstrap.servers`, `fetch.wait.max.ms`, …) as plain strings.
 ///
@@ -19,6 +20,17 @@ public struct KafkaConfiguration: Sendable {
         var copy = self
         copy.properties.merge(other) { _, new in new }
         return copy
+    }
+
+    /// For a consumer outside any consumer group (it assigns partitions itself and commits nothing).
+    func standaloneConsumer(purpose: String, fetchWaitMs: Int) -> KafkaConfiguration {
+        merging([
+            "group.id": "chatfn-\(purpose)-\(UUID().uuidString)",
+            "enable.auto.commit": "false",
+            "enable.auto.offset.store": "false",
+            "enable.partition.eof": "false",
+            "fetch.wait.max.ms": String(fetchWaitMs),
+        ])
     }
 
     /// Builds an `rd_kafka_conf_t`; the caller owns it until it is handed to `rd_kafka_new`.

@@ -18,15 +18,8 @@ public final class PartitionTail: Sendable {
         configuration: KafkaConfiguration, topic: String, partition: Int32,
         handler: @escaping @Sendable (KafkaRecord) -> Void
     ) async throws -> PartitionTail {
-        let properties = [
-            "group.id": "chatfn-tail-\(UUID().uuidString)",
-            "enable.auto.commit": "false",
-            "enable.auto.offset.store": "false",
-            "enable.partition.eof": "false",
-            "fetch.wait.max.ms": "5",
-            "socket.nagle.disable": "true",
-        ]
-        let conf = try configuration.merging(properties).makeNativeConfiguration()
+        let conf = try configuration.standaloneConsumer(purpose: "tail", fetchWaitMs: 5)
+            .merging(["socket.nagle.disable": "true"]).makeNativeConfiguration()
         let handle = try KafkaHandle(type: RD_KAFKA_CONSUMER, configuration: conf)
         try await DedicatedThread.run(name: "chatfn-tail-assign") {
             var low: Int64 = 0

@@ -6,14 +6,7 @@ import Foundation
 /// consumer group (nothing is committed): for tools such as `chatfn dlq list`.
 public enum TopicReader {
     public static func readAll(topic: String, configuration: KafkaConfiguration, timeout: Duration = .seconds(30)) async throws -> [KafkaRecord] {
-        let properties = [
-            "group.id": "chatfn-reader-\(UUID().uuidString)",
-            "enable.auto.commit": "false",
-            "enable.auto.offset.store": "false",
-            "enable.partition.eof": "false",
-            "fetch.wait.max.ms": "50",
-        ]
-        let conf = try configuration.merging(properties).makeNativeConfiguration()
+        let conf = try configuration.standaloneConsumer(purpose: "reader", fetchWaitMs: 50).makeNativeConfiguration()
         let handle = try KafkaHandle(type: RD_KAFKA_CONSUMER, configuration: conf)
         let deadline = Date().addingTimeInterval(timeout.fractionalSeconds)
         return try await DedicatedThread.run(name: "chatfn-topic-reader") {

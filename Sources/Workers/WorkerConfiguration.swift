@@ -1,3 +1,4 @@
+import ChatfnCore
 import Foundation
 
 /// How to start a Node worker process.
@@ -69,12 +70,7 @@ public struct WorkerConfiguration: Sendable {
 
     /// `CHATFN_NODE`, else the first `node` on PATH.
     static func locateNode() throws -> String {
-        let environment = ProcessInfo.processInfo.environment
-        if let explicit = environment["CHATFN_NODE"], !explicit.isEmpty { return explicit }
-        for directory in (environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
-            let candidate = "\(directory)/node"
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-        }
+        if let node = ExecutableLocator.find("node", overrideVariable: "CHATFN_NODE") { return node }
         throw WorkerError.launchFailed("node was not found on PATH (set CHATFN_NODE to its path); chatfn runs functions with Node.js 20 or newer")
     }
 

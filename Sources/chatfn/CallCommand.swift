@@ -10,12 +10,7 @@ struct Call: AsyncParsableCommand {
         abstract: "Call a blocking trigger (e.g. user.attempted.start_session) and print the decision JSON.")
 
     @OptionGroup var kafkaOptions: KafkaOptions
-
-    @Argument(help: "The blocking trigger.")
-    var trigger: String
-
-    @Option(name: .long, help: "The event data: JSON, or @FILE.")
-    var data: String
+    @OptionGroup var event: EventOptions
 
     @Option(name: .long, help: "How long to wait: 2s, 500ms, or milliseconds.")
     var timeout: String = "2s"
@@ -23,22 +18,19 @@ struct Call: AsyncParsableCommand {
     @Option(name: .long, help: "The decision when no answer comes in time: allow or deny.")
     var fallback: String = "deny"
 
-    @Option(name: .long, help: "Application id (ce_appid).")
-    var app: String = CloudEventAttributes.defaultAppId
-
     @Option(name: .long, help: "Reply partition to read (one per concurrent caller).")
     var replyPartition: Int32 = 0
 
     func run() async throws {
-        let payload = try EventData.load(data)
+        let payload = try event.payload()
         guard let verdict = Decision.Verdict(rawValue: fallback) else { throw ValidationError("--fallback must be allow or deny") }
         let wait = try Self.parseDuration(timeout)
         var configuration = ChatFunctionsClient.Configuration(kafka: KafkaConfiguration(bootstrapServers: try kafkaOptions.resolvedKafka()))
-        configuration.appId = app
+        configuration.appId = event.app
         configuration.replyPartition = replyPartition
         configuration.source = "chatfn-cli"
         let client = try await ChatFunctionsClient.connect(configuration)
-        let decision = await client.call(trigger: trigger, data: payload, timeout: wait, fallback: verdict)
+        let decision = await client.call(trigger: event.trigger, data: payload, timeout: wait, fallback: verdict)
         await client.shutdown()
         ConsoleOutput.write(String(decoding: decision.encoded(), as: UTF8.self))
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import EventConsumer
 import Logging
 
 /// Options every command that talks to Kafka shares.
@@ -30,6 +31,20 @@ struct KafkaOptions: ParsableArguments {
         logger.logLevel = level
         return logger
     }
+}
+
+/// The event a command publishes or asks about, as the chat platform would send it.
+struct EventOptions: ParsableArguments {
+    @Argument(help: "The trigger (CloudEvent type), e.g. user.received.notification.")
+    var trigger: String
+
+    @Option(name: .long, help: "The event data: JSON, or @FILE to read it from a file.")
+    var data: String
+
+    @Option(name: .long, help: "Application id (ce_appid).")
+    var app: String = CloudEventAttributes.defaultAppId
+
+    func payload() throws -> [UInt8] { try EventData.load(data) }
 }
 
 /// Where `chatfn dev` leaves its embedded broker's address for `chatfn emit` in another terminal.

@@ -8,18 +8,10 @@ struct Emit: AsyncParsableCommand {
         abstract: "Publish an event for a trigger, as a chat platform would.")
 
     @OptionGroup var kafkaOptions: KafkaOptions
-
-    @Argument(help: "The trigger (CloudEvent type), e.g. user.received.notification.")
-    var trigger: String
-
-    @Option(name: .long, help: "The event data: JSON, or @FILE to read it from a file.")
-    var data: String
+    @OptionGroup var event: EventOptions
 
     @Option(name: .long, help: "The ordering key (user or channel id): events with one key run in order.")
     var key: String?
-
-    @Option(name: .long, help: "Application id (ce_appid).")
-    var app: String = CloudEventAttributes.defaultAppId
 
     @Option(name: .long, help: "Event id (ce_id). Default: a new UUID.")
     var id: String?
@@ -28,18 +20,18 @@ struct Emit: AsyncParsableCommand {
     var source: String = "chatfn-cli"
 
     func run() async throws {
-        let payload = try EventData.load(data)
+        let payload = try event.payload()
         let bootstrap = try kafkaOptions.resolvedKafka()
         let producer = try KafkaProducer(configuration: KafkaConfiguration(
             bootstrapServers: bootstrap, properties: ["message.timeout.ms": "10000"]))
         let attributes = CloudEventAttributes(
-            id: id ?? UUID().uuidString.lowercased(), type: trigger, source: source,
-            time: Date().formatted(.iso8601), appId: app)
+            id: id ?? UUID().uuidString.lowercased(), type: event.trigger, source: source,
+            time: Date().formatted(.iso8601), appId: event.app)
         let record = CloudEventKafkaBinding.binaryRecord(
             topic: kafkaOptions.topic, key: key.map { Array($0.utf8) }, attributes: attributes, data: payload)
         do {
             let receipt = try await producer.send(record)
-            print("published \(trigger) id=\(attributes.id) to \(kafkaOptions.topic)/\(receipt.partition)@\(receipt.offset)")
+            print("published \(event.trigger) id=\(attributes.id) to \(kafkaOptions.topic)/\(receipt.partition)@\(receipt.offset)")
         } catch {
             await producer.shutdown(timeoutMs: 1_000)
             throw CommandFailure("could not publish to \(bootstrap): \(error)")
