@@ -5,6 +5,6 @@ struct Chatfn: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "chatfn",
         abstract: "Runs chat functions for the events a chat platform publishes to Kafka.",
-        subcommands: [Dev.self, Emit.self, Call.self, TestFunction.self, DeadLetters.self]
+        subcommands: [Dev.self, Run.self, Emit.self, Call.self, TestFunction.self, DeadLetters.self]
     )
 }

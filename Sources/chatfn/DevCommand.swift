@@ -1,111 +1,36 @@
 import ArgumentParser
-import Dispatcher
-import EventConsumer
-import Foundation
-import Logging
-import ServiceLifecycle
-import Workers
 
-/// `chatfn dev`: runs the functions of a directory against an embedded broker, or an existing one.
+/// `chatfn dev`: runs the functions of a directory against an embedded broker, or an existing one, and
+/// deploys every save.
 struct Dev: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run chatfn locally: consume events and run the functions of a directory.",
         discussion: "Without --kafka, chatfn starts an embedded Kafka-protocol broker and prints its address; any Kafka client (or `chatfn emit`) can publish to it."
     )
 
-    @OptionGroup var kafkaOptions: KafkaOptions
-
-    @Option(name: .long, help: "Directory holding functions/<trigger>.js.")
-    var functions: String = "."
-
-    @Option(name: .long, help: "Consumer group id.")
-    var group: String = "chatfn"
-
-    @Option(name: .long, help: "Application id this chatfn serves (the events' ce_appid). Default: chatfn.json's app, else default.")
-    var app: String?
-
-    @Option(name: .long, help: "Partitions of the events topic when chatfn creates it.")
-    var partitions: Int32 = 4
-
-    @Option(name: .long, help: "Most Node worker processes for non-blocking events.")
-    var workers: Int = 2
-
-    @Option(name: .long, help: "Node worker processes reserved for blocking requests (kept warm).")
-    var blockingWorkers: Int = 1
-
-    @Option(name: .long, help: "Topic of blocking requests.")
-    var requestTopic: String = "chatfn.requests"
-
-    @Option(name: .long, help: "Topic of blocking replies (created if missing; callers may name others).")
-    var replyTopic: String = "chatfn.replies"
-
-    @Option(name: .long, help: "Events handed out and not yet committed; at this bound chatfn stops fetching.")
-    var maxInFlight: Int = 1_000
+    @OptionGroup var options: LaneOptions
 
     @Flag(name: .long, help: "Do not redeploy functions when their files change.")
     var noReload = false
 
     func run() async throws {
-        let logger = try kafkaOptions.makeLogger()
-        let catalog = try FunctionCatalog(directory: functions, logger: logger)
-        try await catalog.prepareRuntime()
-        let manifest = catalog.manifest
-        let appId = app ?? manifest.app ?? CloudEventAttributes.defaultAppId
-        let workerConfiguration = try catalog.workerConfiguration()
-        if workerConfiguration.sandbox == nil {
-            logger.warning("Node older than 20: functions run without file-system confinement")
-        }
+        try await runChatfn(options, embedded: true, reload: !noReload)
+    }
+}
 
-        let outputs = OutputTopics()
-        let topics = ([kafkaOptions.topic, requestTopic, replyTopic] + outputs.all).map { TopicSpec(name: $0, partitions: partitions) }
-        var embeddedBroker: EmbeddedKafkaBroker?
-        let bootstrap: String
-        var clientProperties: [String: String] = [:]
-        if let explicit = kafkaOptions.kafka ?? ProcessInfo.processInfo.environment["CHATFN_KAFKA"], !explicit.isEmpty {
-            bootstrap = explicit
-            try await TopicProvisioner.ensure(
-                topics, configuration: KafkaConfiguration(bootstrapServers: bootstrap), logger: logger)
-        } else {
-            let broker = try EmbeddedKafkaBroker()
-            for topic in topics { try broker.createTopic(topic.name, partitions: topic.partitions) }
-            bootstrap = broker.bootstrapServers
-            embeddedBroker = broker
-            clientProperties = EmbeddedKafkaBroker.clientProperties
-            DevBrokerFile.write(bootstrap)
-            ConsoleOutput.write("chatfn: embedded Kafka broker listening on \(bootstrap)")
-        }
-        var banner = ["chatfn: consuming \(kafkaOptions.topic) from \(bootstrap) as group \(group); application \(appId); functions in \(catalog.directory):"]
-        banner += catalog.all.map { "  \($0.trigger)  (\($0.version))" }
-        if catalog.all.isEmpty { banner.append("  (none yet: add functions/<trigger>.js)") }
-        ConsoleOutput.write(lines: banner)
-        ConsoleOutput.write("chatfn: emit an event with: chatfn emit user.sent.message --key user-1 --data '{\"user\":{\"name\":\"ada\"}}'")
+/// `chatfn run`: the production entry point: an existing Kafka cluster, no embedded broker.
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run chatfn against a Kafka cluster (production): both lanes, graceful shutdown on SIGTERM.",
+        discussion: "Scale out by running more instances with the same --group: Kafka's consumer group spreads the partitions."
+    )
 
-        let reporter = ConsoleInvocationReporter()
-        var laneWorker = workerConfiguration
-        laneWorker.niceness = 10  // a backlog yields the CPU to blocking requests
-        let pool = WorkerPool(
-            configuration: catalog.poolConfiguration(worker: laneWorker, minWarm: 1, maxProcesses: workers), logger: logger)
-        let service = ChatFunctionsService(
-            configuration: ChatFunctionsService.Configuration(
-                consumer: KafkaConsumerConfiguration(
-                    kafka: KafkaConfiguration(bootstrapServers: bootstrap, properties: clientProperties), groupId: group, topics: [kafkaOptions.topic], maxInFlight: maxInFlight),
-                dispatcher: DispatcherConfiguration(appId: appId, outputs: outputs)),
-            catalog: catalog, pool: pool, reporter: reporter, logger: logger)
-        let blockingPool = WorkerPool(
-            configuration: WorkerPoolConfiguration(worker: workerConfiguration, minWarm: blockingWorkers, maxProcesses: blockingWorkers),
-            logger: logger)
-        let blockingLane = BlockingLaneService(
-            configuration: BlockingLaneService.Configuration(consumer: KafkaConsumerConfiguration(
-                kafka: KafkaConfiguration(bootstrapServers: bootstrap, properties: clientProperties),
-                groupId: "\(group)-blocking", topics: [requestTopic])),
-            dispatcher: BlockingDispatcher(appId: appId, catalog: catalog, pool: blockingPool, reporter: reporter, logger: logger),
-            pool: blockingPool, logger: logger)
-        var services: [any Service] = [service, blockingLane]
-        if !noReload { services.append(FunctionDeployer(catalog: catalog, pools: [pool, blockingPool], logger: logger)) }
-        let serviceGroup = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await serviceGroup.run()
-        if embeddedBroker != nil { DevBrokerFile.remove(ifStill: bootstrap) }
-        withExtendedLifetime(embeddedBroker) {}
+    @OptionGroup var options: LaneOptions
+
+    @Flag(name: .long, help: "Redeploy functions and runtime when their files change.")
+    var watch = false
+
+    func run() async throws {
+        try await runChatfn(options, embedded: false, reload: watch)
     }
 }

@@ -48,7 +48,8 @@ struct EndToEndTests {
         try await producer.send(try eventRecord(trigger: "test.unhandled", id: "no-function", key: "user-2", data: [:]))
         try await publish(0..<20)
 
-        let arguments = ["dev", "--kafka", broker.bootstrapServers, "--functions", fixture.root.path, "--group", "e2e", "--no-reload", "--log-level", "warning"]
+        // `chatfn run`, the production entry point (no embedded broker, no redeploying).
+        let arguments = ["run", "--kafka", broker.bootstrapServers, "--functions", fixture.root.path, "--group", "e2e", "--log-level", "warning"]
         let chatfn = try ChatfnProcess(arguments)
         let firstRun = try await recorder.waitForCount(100)
         try Self.expectEachOnceInKeyOrder(firstRun, keys: keys, seqs: 0..<20)
@@ -107,6 +108,8 @@ struct EndToEndTests {
         #expect(denied.contains(#"decision: {"decision":"deny","status":"failed","reason":"no","userMessage":"Nope."#))
         let (missingStatus, _) = try await ChatfnProcess.run(["test", "nothing.here", "--functions", fixture.root.path, "--event", "{}"])
         #expect(missingStatus != 0)
+        let (noBrokerStatus, _) = try await ChatfnProcess.run(["run", "--functions", fixture.root.path], environment: ["CHATFN_KAFKA": ""])
+        #expect(noBrokerStatus != 0, "chatfn run needs a broker")
     }
 
     @Test("chatfn emit publishes a binary-mode CloudEvent any consumer can read")
