@@ -42,22 +42,18 @@ struct LaneOptions: ParsableArguments {
 /// - Parameter embedded: start an embedded broker when no broker is named.
 func runChatfn(_ options: LaneOptions, embedded: Bool, reload: Bool) async throws {
     let kafkaOptions = options.kafkaOptions
-    let functions = options.functions, group = options.group, app = options.app, partitions = options.partitions
-    let workers = options.workers, blockingWorkers = options.blockingWorkers, maxInFlight = options.maxInFlight
-    let requestTopic = options.requestTopic, replyTopic = options.replyTopic
-    let noReload = !reload
     let logger = try kafkaOptions.makeLogger()
-    let catalog = try FunctionCatalog(directory: functions, logger: logger)
+    let catalog = try FunctionCatalog(directory: options.functions, logger: logger)
     try await catalog.prepareRuntime()
     let manifest = catalog.manifest
-    let appId = app ?? manifest.app ?? CloudEventAttributes.defaultAppId
+    let appId = options.app ?? manifest.app ?? CloudEventAttributes.defaultAppId
     let workerConfiguration = try catalog.workerConfiguration()
     if workerConfiguration.sandbox == nil {
         logger.warning("Node older than 20: functions run without file-system confinement")
     }
 
     let outputs = OutputTopics()
-    let topics = ([kafkaOptions.topic, requestTopic, replyTopic] + outputs.all).map { TopicSpec(name: $0, partitions: partitions) }
+    let topics = ([kafkaOptions.topic, options.requestTopic, options.replyTopic] + outputs.all).map { TopicSpec(name: $0, partitions: options.partitions) }
     var embeddedBroker: EmbeddedKafkaBroker?
     let bootstrap: String
     var clientProperties: [String: String] = [:]
@@ -78,7 +74,7 @@ func runChatfn(_ options: LaneOptions, embedded: Bool, reload: Bool) async throw
         DevBrokerFile.write(bootstrap)
         ConsoleOutput.write("chatfn: embedded Kafka broker listening on \(bootstrap)")
     }
-    var banner = ["chatfn: consuming \(kafkaOptions.topic) from \(bootstrap) as group \(group); application \(appId); functions in \(catalog.directory):"]
+    var banner = ["chatfn: consuming \(kafkaOptions.topic) from \(bootstrap) as group \(options.group); application \(appId); functions in \(catalog.directory):"]
     banner += catalog.all.map { "  \($0.trigger)  (\($0.version))" }
     if catalog.all.isEmpty { banner.append("  (none yet: add functions/<trigger>.js)") }
     ConsoleOutput.write(lines: banner)
@@ -88,24 +84,24 @@ func runChatfn(_ options: LaneOptions, embedded: Bool, reload: Bool) async throw
     var laneWorker = workerConfiguration
     laneWorker.niceness = 10  // a backlog yields the CPU to blocking requests
     let pool = WorkerPool(
-        configuration: catalog.poolConfiguration(worker: laneWorker, minWarm: 1, maxProcesses: workers), logger: logger)
+        configuration: catalog.poolConfiguration(worker: laneWorker, minWarm: 1, maxProcesses: options.workers), logger: logger)
     let service = ChatFunctionsService(
         configuration: ChatFunctionsService.Configuration(
             consumer: KafkaConsumerConfiguration(
-                kafka: KafkaConfiguration(bootstrapServers: bootstrap, properties: clientProperties), groupId: group, topics: [kafkaOptions.topic], maxInFlight: maxInFlight),
+                kafka: KafkaConfiguration(bootstrapServers: bootstrap, properties: clientProperties), groupId: options.group, topics: [kafkaOptions.topic], maxInFlight: options.maxInFlight),
             dispatcher: DispatcherConfiguration(appId: appId, outputs: outputs)),
         catalog: catalog, pool: pool, reporter: reporter, logger: logger)
     let blockingPool = WorkerPool(
-        configuration: WorkerPoolConfiguration(worker: workerConfiguration, minWarm: blockingWorkers, maxProcesses: blockingWorkers),
+        configuration: WorkerPoolConfiguration(worker: workerConfiguration, minWarm: options.blockingWorkers, maxProcesses: options.blockingWorkers),
         logger: logger)
     let blockingLane = BlockingLaneService(
         configuration: BlockingLaneService.Configuration(consumer: KafkaConsumerConfiguration(
             kafka: KafkaConfiguration(bootstrapServers: bootstrap, properties: clientProperties),
-            groupId: "\(group)-blocking", topics: [requestTopic])),
+            groupId: "\(options.group)-blocking", topics: [options.requestTopic])),
         dispatcher: BlockingDispatcher(appId: appId, catalog: catalog, pool: blockingPool, reporter: reporter, logger: logger),
         pool: blockingPool, logger: logger)
     var services: [any Service] = [service, blockingLane]
-    if !noReload { services.append(FunctionDeployer(catalog: catalog, pools: [pool, blockingPool], logger: logger)) }
+    if reload { services.append(FunctionDeployer(catalog: catalog, pools: [pool, blockingPool], logger: logger)) }
     let serviceGroup = ServiceGroup(configuration: ServiceGroupConfiguration(
         services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     try await serviceGroup.run()
