@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -61,9 +62,17 @@ let package = Package(
             name: "ChatFunctionsClient",
             dependencies: ["ChatfnCore", "EventConsumer"]
         ),
+        .target(
+            name: "AdminServer",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "chatfn",
             dependencies: [
+                "AdminServer",
                 "ChatFunctionsClient",
                 "EventConsumer",
                 "Dispatcher",
@@ -90,6 +99,7 @@ let package = Package(
         .testTarget(
             name: "ChatfnTests",
             dependencies: [
+                "AdminServer",
                 "ChatFunctionsClient",
                 "ChatfnCore",
                 "chatfn",

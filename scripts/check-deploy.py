@@ -56,6 +56,14 @@ def main(chatfn):
     volumes = {v["name"]: v for v in pod.get("volumes", [])}
     for container in pod.get("containers", []):
         check_command_line(chatfn, container.get("args", []), f"k8s container {container.get('name')}")
+        ports = {p.get("name"): p.get("containerPort") for p in container.get("ports", [])}
+        args = container.get("args", [])
+        admin = args[args.index("--admin") + 1] if "--admin" in args else None
+        for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
+            get = container.get(probe, {}).get("httpGet", {})
+            check(get.get("path") == path, f"k8s: {probe} should GET {path}")
+            port = ports.get(get.get("port"), get.get("port"))
+            check(admin is not None and admin.endswith(f":{port}"), f"k8s: {probe} port {port} is not chatfn's --admin port")
         env = {e["name"]: e.get("value") for e in container.get("env", [])}
         check("CHATFN_KAFKA" in env, "k8s: CHATFN_KAFKA must name the cluster")
         for mount in container.get("volumeMounts", []):

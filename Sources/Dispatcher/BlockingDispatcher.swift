@@ -16,6 +16,9 @@ public final class BlockingDispatcher: Sendable {
     private let logger: Logger
     /// Requests that arrived after their deadline, not run.
     public let expired = Atomic<Int>(0)
+    /// Requests answered, by decision.
+    public let allowed = Atomic<Int>(0)
+    public let denied = Atomic<Int>(0)
 
     public init(appId: String, catalog: FunctionCatalog, pool: WorkerPool, reporter: any InvocationReporter, logger: Logger) {
         self.appId = appId
@@ -41,6 +44,11 @@ public final class BlockingDispatcher: Sendable {
             return nil
         }
         let decision = await decide(record, remainingMs: remaining)
+        if decision.decision == .allow {
+            allowed.add(1, ordering: .relaxed)
+        } else {
+            denied.add(1, ordering: .relaxed)
+        }
         return ProducerRecord(
             topic: request.replyTo, partition: request.replyPartition, key: record.key, value: decision.encoded(),
             headers: [KafkaHeader(key: BlockingHeaders.correlationId, string: request.correlationId),

@@ -24,9 +24,13 @@ public struct BlockingLaneService: Service {
     private let dispatcher: BlockingDispatcher
     private let pool: WorkerPool
     private let logger: Logger
+    private let onConsuming: @Sendable () -> Void
 
-    public init(configuration: Configuration, dispatcher: BlockingDispatcher, pool: WorkerPool, logger: Logger) {
+    /// - Parameter onConsuming: called once the request consumer is up (readiness).
+    public init(configuration: Configuration, dispatcher: BlockingDispatcher, pool: WorkerPool, logger: Logger,
+                onConsuming: @escaping @Sendable () -> Void = {}) {
         self.configuration = configuration
+        self.onConsuming = onConsuming
         self.dispatcher = dispatcher
         self.pool = pool
         self.logger = logger
@@ -44,6 +48,7 @@ public struct BlockingLaneService: Service {
             .merging(consumerConfiguration.kafka.properties)
         let producer = try KafkaProducer(configuration: consumerConfiguration.kafka, lowLatency: true)
         let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
+        onConsuming()
         logger.info("answering blocking requests", metadata: ["topics": "\(consumerConfiguration.topics.joined(separator: ","))"])
         await withTaskGroup(of: Void.self) { group in
             group.addTask {

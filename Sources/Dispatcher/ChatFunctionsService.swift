@@ -28,11 +28,14 @@ public struct ChatFunctionsService: Service {
     private let logger: Logger
     /// What the dispatcher did so far.
     public let statistics: DispatchStatistics
+    private let onConsuming: @Sendable () -> Void
 
+    /// - Parameter onConsuming: called once the consumer is up (readiness).
     public init(configuration: Configuration, catalog: FunctionCatalog, pool: WorkerPool, reporter: any InvocationReporter,
-                statistics: DispatchStatistics = DispatchStatistics(), logger: Logger) {
+                statistics: DispatchStatistics = DispatchStatistics(), logger: Logger, onConsuming: @escaping @Sendable () -> Void = {}) {
         self.configuration = configuration
         self.statistics = statistics
+        self.onConsuming = onConsuming
         self.catalog = catalog
         self.pool = pool
         self.reporter = reporter
@@ -56,6 +59,7 @@ public struct ChatFunctionsService: Service {
         let dispatcher = EventDispatcher(
             configuration: configuration.dispatcher, catalog: catalog, pool: pool, producer: producer,
             reporter: reporter, stop: stop, statistics: statistics, logger: logger)
+        onConsuming()
         logger.info("consuming", metadata: [
             "topics": "\(configuration.consumer.topics.joined(separator: ","))", "group": "\(configuration.consumer.groupId)",
         ])

@@ -1,9 +1,11 @@
+import AdminServer
 import ArgumentParser
 import Dispatcher
 import EventConsumer
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 import Workers
 
 /// What `chatfn dev` and `chatfn run` share: the application, the consumer group, the workers.
@@ -36,6 +38,9 @@ struct LaneOptions: ParsableArguments {
 
     @Option(name: .long, help: "Events handed out and not yet committed; at this bound chatfn stops fetching.")
     var maxInFlight: Int = 1_000
+
+    @Option(name: .long, help: "Serve /healthz, /readyz and /metrics on HOST:PORT (e.g. 0.0.0.0:9090).")
+    var admin: String?
 }
 
 /// Runs chatfn — both lanes, and the deployer when `reload` — until SIGTERM or Ctrl-C.
@@ -81,6 +86,7 @@ func runChatfn(_ options: LaneOptions, embedded: Bool, reload: Bool) async throw
     ConsoleOutput.write("chatfn: emit an event with: chatfn emit user.sent.message --key user-1 --data '{\"user\":{\"name\":\"ada\"}}'")
 
     let reporter = ConsoleInvocationReporter()
+    let readiness = Readiness(lanes: ["events", "blocking"])
     var laneWorker = workerConfiguration
     laneWorker.niceness = 10  // a backlog yields the CPU to blocking requests
     let pool = WorkerPool(
@@ -90,21 +96,56 @@ func runChatfn(_ options: LaneOptions, embedded: Bool, reload: Bool) async throw
             consumer: KafkaConsumerConfiguration(
                 kafka: KafkaConfiguration(bootstrapServers: bootstrap, properties: clientProperties), groupId: options.group, topics: [kafkaOptions.topic], maxInFlight: options.maxInFlight),
             dispatcher: DispatcherConfiguration(appId: appId, outputs: outputs)),
-        catalog: catalog, pool: pool, reporter: reporter, logger: logger)
+        catalog: catalog, pool: pool, reporter: reporter, logger: logger, onConsuming: { readiness.markReady("events") })
     let blockingPool = WorkerPool(
         configuration: WorkerPoolConfiguration(worker: workerConfiguration, minWarm: options.blockingWorkers, maxProcesses: options.blockingWorkers),
         logger: logger)
+    let blockingDispatcher = BlockingDispatcher(appId: appId, catalog: catalog, pool: blockingPool, reporter: reporter, logger: logger)
     let blockingLane = BlockingLaneService(
         configuration: BlockingLaneService.Configuration(consumer: KafkaConsumerConfiguration(
             kafka: KafkaConfiguration(bootstrapServers: bootstrap, properties: clientProperties),
             groupId: "\(options.group)-blocking", topics: [options.requestTopic])),
-        dispatcher: BlockingDispatcher(appId: appId, catalog: catalog, pool: blockingPool, reporter: reporter, logger: logger),
-        pool: blockingPool, logger: logger)
+        dispatcher: blockingDispatcher, pool: blockingPool, logger: logger, onConsuming: { readiness.markReady("blocking") })
     var services: [any Service] = [service, blockingLane]
+    if let admin = options.admin {
+        let (host, port) = try parseAdminAddress(admin)
+        services.append(AdminServer.application(host: host, port: port, readiness: readiness, logger: logger) {
+            laneMetrics(events: service.statistics, blocking: blockingDispatcher, pools: ["events": pool, "blocking": blockingPool])
+        })
+    }
     if reload { services.append(FunctionDeployer(catalog: catalog, pools: [pool, blockingPool], logger: logger)) }
     let serviceGroup = ServiceGroup(configuration: ServiceGroupConfiguration(
         services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
     try await serviceGroup.run()
     if embeddedBroker != nil { DevBrokerFile.remove(ifStill: bootstrap) }
     withExtendedLifetime(embeddedBroker) {}
+}
+
+/// "0.0.0.0:9090" as host and port.
+func parseAdminAddress(_ address: String) throws -> (String, Int) {
+    guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]), (0...65535).contains(port) else {
+        throw ValidationError("--admin \(address): expected HOST:PORT")
+    }
+    return (String(address[..<colon]), port)
+}
+
+/// What `/metrics` reports.
+func laneMetrics(events: DispatchStatistics, blocking: BlockingDispatcher, pools: [String: WorkerPool]) -> [Metric] {
+    func count(_ atomic: borrowing Atomic<Int>) -> Double { Double(atomic.load(ordering: .relaxed)) }
+    var metrics = [
+        Metric("chatfn_invocations_total", .counter, help: "Function attempts for non-blocking events.", value: count(events.invocations)),
+        Metric("chatfn_invocations_succeeded_total", .counter, help: "Attempts that succeeded.", value: count(events.succeeded)),
+        Metric("chatfn_retries_total", .counter, help: "Attempts scheduled again after a failure.", value: count(events.retries)),
+        Metric("chatfn_dead_lettered_total", .counter, help: "Events sent to the dead-letter topic.", value: count(events.deadLettered)),
+        Metric("chatfn_events_without_function_total", .counter, help: "Events whose trigger has no function.", value: count(events.skippedNoFunction)),
+        Metric("chatfn_events_abandoned_total", .counter, help: "Events given up while stopping (they run again).", value: count(events.abandoned)),
+        Metric("chatfn_invocations_running", .gauge, help: "Non-blocking invocations running now.", value: count(events.running)),
+        Metric("chatfn_blocking_decisions_total", .counter, help: "Blocking requests answered.", labels: ["decision": "allow"], value: count(blocking.allowed)),
+        Metric("chatfn_blocking_decisions_total", .counter, help: "Blocking requests answered.", labels: ["decision": "deny"], value: count(blocking.denied)),
+        Metric("chatfn_blocking_expired_total", .counter, help: "Blocking requests past their deadline, not run.", value: count(blocking.expired)),
+    ]
+    for (lane, pool) in pools.sorted(by: { $0.key < $1.key }) {
+        metrics.append(Metric("chatfn_workers", .gauge, help: "Live Node worker processes.", labels: ["pool": lane], value: Double(pool.workers.count)))
+    }
+    return metrics
 }

@@ -49,7 +49,9 @@ struct EndToEndTests {
         try await publish(0..<20)
 
         // `chatfn run`, the production entry point (no embedded broker, no redeploying).
-        let arguments = ["run", "--kafka", broker.bootstrapServers, "--functions", fixture.root.path, "--group", "e2e", "--log-level", "warning"]
+        let admin = try await freeLocalPort()
+        let arguments = ["run", "--kafka", broker.bootstrapServers, "--functions", fixture.root.path, "--group", "e2e", "--log-level", "warning",
+                         "--admin", "127.0.0.1:\(admin)"]
         let chatfn = try ChatfnProcess(arguments)
         let firstRun = try await recorder.waitForCount(100)
         try Self.expectEachOnceInKeyOrder(firstRun, keys: keys, seqs: 0..<20)
@@ -64,6 +66,15 @@ struct EndToEndTests {
         #expect(report.contains("no function deployed for test.unhandled"))
         #expect(report.contains("test.ordered user-3-7 succeeded"))
         #expect(report.contains("  │ seq 7 of user-3"))
+
+        // The operators' endpoints.
+        #expect(try await httpGet("http://127.0.0.1:\(admin)/healthz").0 == 200)
+        #expect(try await httpGet("http://127.0.0.1:\(admin)/readyz").0 == 200)
+        let (metricsStatus, metrics) = try await httpGet("http://127.0.0.1:\(admin)/metrics")
+        #expect(metricsStatus == 200)
+        #expect(metrics.contains("chatfn_invocations_total 101"), "100 events and the bad-JSON one ran: \(metrics.prefix(400))")
+        #expect(metrics.contains("chatfn_dead_lettered_total 2") && metrics.contains("chatfn_events_without_function_total 1"))
+        #expect(metrics.contains(#"chatfn_workers{pool="events"}"#))
 
         chatfn.signal(SIGTERM)
         #expect(try await chatfn.waitForExit() == 0)

@@ -1,0 +1,41 @@
+import Hummingbird
+import Logging
+import Synchronization
+
+/// Whether this chatfn instance is ready for traffic: both lanes consuming.
+public final class Readiness: Sendable {
+    private let lanes = Mutex<Set<String>>([])
+    private let expected: Set<String>
+
+    public init(lanes: Set<String>) {
+        expected = lanes
+    }
+
+    public func markReady(_ lane: String) {
+        lanes.withLock { _ = $0.insert(lane) }
+    }
+
+    public var isReady: Bool { lanes.withLock { $0.isSuperset(of: expected) } }
+}
+
+/// The operators' HTTP endpoints: `/healthz` (the process serves), `/readyz` (both lanes consuming),
+/// `/metrics` (Prometheus text).
+public enum AdminServer {
+    public static func application(
+        host: String, port: Int, readiness: Readiness, logger: Logger, metrics: @escaping @Sendable () -> [Metric]
+    ) -> some ApplicationProtocol {
+        let router = Router()
+        router.get("healthz") { _, _ in "ok\n" }
+        router.get("readyz") { _, _ -> Response in
+            readiness.isReady
+                ? Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(string: "ready\n")))
+                : Response(status: .serviceUnavailable, body: ResponseBody(byteBuffer: ByteBuffer(string: "starting\n")))
+        }
+        router.get("metrics") { _, _ -> Response in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: Metric.exposition(metrics()))))
+        }
+        return Application(router: router, configuration: ApplicationConfiguration(address: .hostname(host, port: port)), logger: logger)
+    }
+}
