@@ -167,9 +167,7 @@ struct BlockingTests {
 
     @Test("a standard Kafka client (confluent-kafka) speaks the protocol: the example in docs/protocol.md")
     func standardClientSpeaksTheProtocol() async throws {
-        let python = ProcessInfo.processInfo.environment["CHATFN_PYTHON"].map(URL.init(fileURLWithPath:))
-            ?? ChatfnProcess.packageRoot.appendingPathComponent(".build/pyclient/bin/python3")
-        try #require(FileManager.default.isExecutableFile(atPath: python.path), "no \(python.path): run scripts/bootstrap.sh")
+        let python = try ChatfnProcess.bootstrapPython()
         let script = ChatfnProcess.packageRoot.appendingPathComponent("examples/clients/start_session.py").path
         let lane = try await Self.makeLane()
         let chatfn = try lane.startChatfn()

@@ -7,9 +7,7 @@ import Testing
 struct DeploymentFilesTests {
     @Test("Dockerfile, docker-compose.yml and deploy/k8s parse, fit together, and run real chatfn commands")
     func deploymentFilesAreConsistent() async throws {
-        let python = ProcessInfo.processInfo.environment["CHATFN_PYTHON"].map(URL.init(fileURLWithPath:))
-            ?? ChatfnProcess.packageRoot.appendingPathComponent(".build/pyclient/bin/python3")
-        try #require(FileManager.default.isExecutableFile(atPath: python.path), "no \(python.path): run scripts/bootstrap.sh")
+        let python = try ChatfnProcess.bootstrapPython()
         let script = ChatfnProcess.packageRoot.appendingPathComponent("scripts/check-deploy.py").path
         let (status, output) = try await ChatfnProcess.run([script, ChatfnProcess.executable.path], executable: python)
         #expect(status == 0, "\(output)")

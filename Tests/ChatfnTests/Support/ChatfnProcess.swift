@@ -57,6 +57,16 @@ final class ChatfnProcess: Sendable {
         return directory
     }
 
+    /// The Python that scripts/bootstrap.sh set up with confluent-kafka and PyYAML (or `CHATFN_PYTHON`).
+    static func bootstrapPython() throws -> URL {
+        let python = ProcessInfo.processInfo.environment["CHATFN_PYTHON"].map(URL.init(fileURLWithPath:))
+            ?? packageRoot.appendingPathComponent(".build/pyclient/bin/python3")
+        guard FileManager.default.isExecutableFile(atPath: python.path) else {
+            throw TestFailure("no \(python.path): run scripts/bootstrap.sh")
+        }
+        return python
+    }
+
     /// Runs `chatfn ARGS` (or another `executable`) to completion.
     static func run(_ arguments: [String], environment: [String: String] = [:], executable: URL = ChatfnProcess.executable) async throws -> (status: Int32, stdout: String) {
         let child = try ChatfnProcess(arguments, environment: environment, executable: executable)
