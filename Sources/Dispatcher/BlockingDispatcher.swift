@@ -73,7 +73,7 @@ public final class BlockingDispatcher: Sendable {
         }
         let ownTimeout = function.settings.timeoutMs.map { Duration.milliseconds($0) } ?? BlockingTriggers.defaultTimeout
         let request = function.invocation(
-            id: invocationIds.next(), event: attributes, encoding: mode == .structured ? .structured : .binary,
+            id: invocationIds.next(), event: attributes, mode: mode,
             attempt: 1, timeout: min(ownTimeout, .milliseconds(remainingMs)), payload: record.value)
         let result = await pool.invoke(request)
         reporter.invocationFinished(InvocationReport(attributes: attributes, function: function, position: record.position, attempt: 1, result: result))

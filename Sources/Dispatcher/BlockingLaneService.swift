@@ -37,11 +37,7 @@ public struct BlockingLaneService: Service {
     }
 
     public func run() async throws {
-        do {
-            try await pool.prewarm()
-        } catch {
-            logger.error("no warm worker for the blocking lane: \(error)")
-        }
+        await pool.prewarm(logger: logger, lane: "blocking")
         var consumerConfiguration = configuration.consumer
         consumerConfiguration.kafka = KafkaConfiguration(
             bootstrapServers: consumerConfiguration.kafka.bootstrapServers, properties: Configuration.lowLatencyProperties)
@@ -50,30 +46,21 @@ public struct BlockingLaneService: Service {
         let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
         onConsuming()
         logger.info("answering blocking requests", metadata: ["topics": "\(consumerConfiguration.topics.joined(separator: ","))"])
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await withDiscardingTaskGroup { requests in
-                    for await record in consumer.records {
-                        requests.addTask {
-                            if let reply = await dispatcher.reply(to: record) {
-                                do {
-                                    try await producer.send(reply)
-                                } catch {
-                                    logger.warning("reply to \(reply.topic)/\(reply.partition ?? 0) failed: \(error)")
-                                }
+        await consumeUntilShutdown(consumer) {
+            await withDiscardingTaskGroup { requests in
+                for await record in consumer.records {
+                    requests.addTask {
+                        if let reply = await dispatcher.reply(to: record) {
+                            do {
+                                try await producer.send(reply)
+                            } catch {
+                                logger.warning("reply to \(reply.topic)/\(reply.partition ?? 0) failed: \(error)")
                             }
-                            consumer.markProcessed(record)
                         }
+                        consumer.markProcessed(record)
                     }
                 }
             }
-            group.addTask {
-                try? await gracefulShutdown()
-                await consumer.shutdown()
-            }
-            _ = await group.next()
-            await consumer.shutdown()
-            group.cancelAll()
         }
         await producer.shutdown()
         await pool.shutdown()

@@ -43,11 +43,7 @@ public struct ChatFunctionsService: Service {
     }
 
     public func run() async throws {
-        do {
-            try await pool.prewarm()
-        } catch {
-            logger.error("no warm worker: \(error)")
-        }
+        await pool.prewarm(logger: logger, lane: "events")
         let producer = try KafkaProducer(configuration: configuration.consumer.kafka)
         do {
             try await producer.prepare(topics: configuration.dispatcher.outputs.all)
@@ -63,20 +59,7 @@ public struct ChatFunctionsService: Service {
         logger.info("consuming", metadata: [
             "topics": "\(configuration.consumer.topics.joined(separator: ","))", "group": "\(configuration.consumer.groupId)",
         ])
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await dispatch(consumer, dispatcher) }
-            group.addTask {
-                try? await gracefulShutdown()
-                stop.stop()
-                await consumer.shutdown()
-            }
-            // The first child to end is the dispatch loop (the consumer closed) or the shutdown waiter
-            // (which closes the consumer, ending the dispatch loop); either way the consumer is done.
-            _ = await group.next()
-            stop.stop()
-            await consumer.shutdown()
-            group.cancelAll()
-        }
+        await consumeUntilShutdown(consumer, stopStarting: { stop.stop() }) { await dispatch(consumer, dispatcher) }
         await producer.shutdown()
         await pool.shutdown()
         logger.info("stopped", metadata: ["statistics": "\(dispatcher.statistics.summary)"])

@@ -66,7 +66,7 @@ public final class EventDispatcher: Sendable {
         var attempt = 1
         while true {
             let request = function.invocation(
-                id: invocationIds.next(), event: attributes, encoding: mode == .structured ? .structured : .binary,
+                id: invocationIds.next(), event: attributes, mode: mode,
                 attempt: attempt, timeout: function.settings.timeout, payload: record.value)
             statistics.running.add(1, ordering: .relaxed)
             let result = await pool.invoke(request)
@@ -154,6 +154,10 @@ public final class EventDispatcher: Sendable {
         producer.sendInBackground(InvocationRecord.producerRecord(for: report, topic: configuration.outputs.invocations))
     }
 
+    /// Pacing of publish retries while the broker is away (attempts are unbounded; stopping ends them).
+    private static let publishRetry = RetryPolicy(
+        maxAttempts: .max, maxEventAge: .seconds(0), initialBackoff: .milliseconds(200), maxBackoff: .seconds(10))
+
     /// Keeps trying (the broker may be down) until the record is acknowledged; false when chatfn began
     /// stopping (or the partition was revoked) first, and the record is then left for the next owner.
     private func publishUntilDelivered(_ record: ProducerRecord, _ stopSignals: [StopSignal]) async -> Bool {
@@ -164,8 +168,7 @@ public final class EventDispatcher: Sendable {
                 return true
             } catch {
                 logger.warning("could not publish to \(record.topic), retrying: \(error)")
-                let backoff = RetryPolicy(maxAttempts: .max, maxEventAge: .seconds(0), initialBackoff: .milliseconds(200), maxBackoff: .seconds(10))
-                    .backoff(afterAttempt: attempt)
+                let backoff = Self.publishRetry.backoff(afterAttempt: attempt)
                 guard await StopSignal.sleep(for: backoff, unlessAnyOf: stopSignals) else { return false }
                 attempt += 1
             }

@@ -24,12 +24,12 @@ public struct FunctionDefinition: Sendable, Hashable {
 
 extension FunctionDefinition {
     /// A run of this function (with its runtime's initialization script) on `event`'s data.
-    public func invocation(id: String, event: CloudEventAttributes, encoding: EventEncoding, attempt: Int, timeout: Duration,
+    public func invocation(id: String, event: CloudEventAttributes, mode: CloudEventContentMode, attempt: Int, timeout: Duration,
                            payload: [UInt8]) -> InvocationRequest {
         var request = InvocationRequest(
             invocationId: id, functionFile: file, functionVersion: version, trigger: event.type, eventId: event.id,
-            appId: event.appId, source: event.source, time: event.time, attempt: attempt, timeout: timeout, encoding: encoding,
-            payload: payload)
+            appId: event.appId, source: event.source, time: event.time, attempt: attempt, timeout: timeout,
+            encoding: mode == .structured ? .structured : .binary, payload: payload)
         request.initScript = initScript
         request.initScriptVersion = initScriptVersion
         return request

@@ -32,9 +32,13 @@ final class ConsumerCore: @unchecked Sendable {
     func pollOnce(_ client: OpaquePointer) {
         storeCompletedOffsets(client)
         guard hasRoom(client) else { return }
-        // Wait for the first record, then take what else is already here without waiting, up to the room left.
-        let room = min(Self.maxBatch, max(1, configuration.maxInFlight - progress.inFlight))
-        var message = rd_kafka_consumer_poll(client, 100)
+        handOut(client, waitingMs: 100, atMost: min(Self.maxBatch, max(1, configuration.maxInFlight - progress.inFlight)))
+    }
+
+    /// Waits up to `waitingMs` for a record, takes what else is already here without waiting (at most
+    /// `limit` in all), and hands them out as one batch.
+    private func handOut(_ client: OpaquePointer, waitingMs: Int32, atMost limit: Int) {
+        var message = rd_kafka_consumer_poll(client, waitingMs)
         var batch: [KafkaRecord] = []
         while let current = message {
             if current.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
@@ -43,7 +47,7 @@ final class ConsumerCore: @unchecked Sendable {
                 report(consumerError: current)
             }
             rd_kafka_message_destroy(current)
-            message = batch.count < room ? rd_kafka_consumer_poll(client, 0) : nil
+            message = batch.count < limit ? rd_kafka_consumer_poll(client, 0) : nil
         }
         guard !batch.isEmpty else { return }
         for (index, generation) in progress.delivered(batch.map(\.position)).enumerated() {
@@ -76,7 +80,9 @@ final class ConsumerCore: @unchecked Sendable {
                 fullSince = nil
                 return true
             }
-            if let message = rd_kafka_consumer_poll(client, 10) { deliverWhilePaused(message) }
+            // Polling serves rebalances; a record fetched before the pause landed is handed out all the
+            // same (dropping it would skip it until the next rebalance).
+            handOut(client, waitingMs: 10, atMost: 1)
             return false
         }
         if progress.waitForRoom(below: limit, deadline: Date().addingTimeInterval(0.1)) {
@@ -91,19 +97,6 @@ final class ConsumerCore: @unchecked Sendable {
 
     /// How long the in-flight bound may hold before the consumer pauses its partitions.
     static let pauseAfter: Duration = .seconds(1)
-
-    /// A record polled while paused (fetched before the pause landed) is handed out all the same:
-    /// dropping it would skip it until the next rebalance.
-    private func deliverWhilePaused(_ message: UnsafeMutablePointer<rd_kafka_message_t>) {
-        defer { rd_kafka_message_destroy(message) }
-        guard message.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR else {
-            report(consumerError: message)
-            return
-        }
-        var record = KafkaRecord(message: message)
-        record.assignmentGeneration = progress.delivered([record.position])[0]
-        continuation.yield([record])
-    }
 
     private func setAssignmentPaused(_ client: OpaquePointer, _ pause: Bool) {
         var assignment: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
@@ -151,14 +144,23 @@ final class ConsumerCore: @unchecked Sendable {
         }
     }
 
-    /// Waits (bounded) for handed-out records of `partitions` (all when nil) and commits what completed.
-    private func drainAndCommit(_ client: OpaquePointer, _ partitions: [TopicPartition]?) {
-        let unfinished = progress.waitUntilDrained(partitions, deadline: Date().addingTimeInterval(configuration.drainTimeout.fractionalSeconds))
+    /// Waits (bounded by the drain timeout) for handed-out records of `partitions` (all when nil), then
+    /// stores the offsets of what completed.
+    private func drain(_ client: OpaquePointer, _ partitions: [TopicPartition]?) {
+        let unfinished = progress.waitUntilDrained(partitions, deadline: drainDeadline())
         if unfinished > 0 {
             logger.warning("drain timed out; unfinished records will run again on the next owner",
                            metadata: ["unfinished": "\(unfinished)"])
         }
         storeCompletedOffsets(client)
+    }
+
+    private func drainDeadline() -> Date {
+        Date().addingTimeInterval(configuration.drainTimeout.fractionalSeconds)
+    }
+
+    private func drainAndCommit(_ client: OpaquePointer, _ partitions: [TopicPartition]?) {
+        drain(client, partitions)
         logCommitFailure(rd_kafka_commit(client, nil, 0))
     }
 
@@ -167,9 +169,8 @@ final class ConsumerCore: @unchecked Sendable {
     /// cooperative-sticky member that never received an assignment (librdkafka issue #4312).
     func close(_ client: OpaquePointer) -> Bool {
         setAssignmentPaused(client, true)
-        _ = progress.waitUntilDrained(nil, deadline: Date().addingTimeInterval(configuration.drainTimeout.fractionalSeconds))
-        storeCompletedOffsets(client)
-        commitBeforeLeaving(client, deadline: Date().addingTimeInterval(configuration.drainTimeout.fractionalSeconds))
+        drain(client, nil)
+        commitBeforeLeaving(client, deadline: drainDeadline())
         let result = rd_kafka_consumer_close(client)
         if result != RD_KAFKA_RESP_ERR_NO_ERROR {
             logger.warning("leaving the group failed", metadata: ["error": "\(String(cString: rd_kafka_err2str(result)))"])

@@ -31,9 +31,14 @@ final class ConsumerProgress: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         for topicPartition in assigned where partitions[topicPartition] == nil {
-            partitions[topicPartition] = PartitionProgress(generation: nextGeneration)
-            nextGeneration += 1
+            partitions[topicPartition] = newAssignment()
         }
+    }
+
+    /// Progress for a newly assigned partition, with a generation of its own (`condition` held).
+    private func newAssignment() -> PartitionProgress {
+        defer { nextGeneration += 1 }
+        return PartitionProgress(generation: nextGeneration)
     }
 
     /// Tells the work of `revoking` partitions to stop starting: what is running may finish.
@@ -74,8 +79,7 @@ final class ConsumerProgress: @unchecked Sendable {
             let key = TopicPartition(topic: position.topic, partition: position.partition)
             if partitions[key] == nil {
                 // A record can arrive before its assignment is seen here (librdkafka assigned on its own).
-                partitions[key] = PartitionProgress(generation: nextGeneration)
-                nextGeneration += 1
+                partitions[key] = newAssignment()
             }
             partitions[key]!.delivered(position.offset)
             totalInFlight += 1

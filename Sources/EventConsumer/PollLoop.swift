@@ -33,14 +33,6 @@ final class PollLoop: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Asks the loop to stop and waits for its thread to leave; call from a thread that may block.
-    func stopAndWait() {
-        condition.lock()
-        stopRequested = true
-        while !finished { condition.wait() }
-        condition.unlock()
-    }
-
     /// Waits, without blocking a cooperative thread, until the loop has exited.
     func waitUntilFinished() async {
         _ = try? await DedicatedThread.run(name: "chatfn-poll-join") { [self] in

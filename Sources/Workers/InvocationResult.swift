@@ -18,8 +18,10 @@ public struct InvocationError: Sendable, Codable, Hashable {
     /// Set when the function called `context.deny(reason, userMessage)`: what the end user may be shown.
     public var userMessage: String?
 
-    /// The function denied on purpose (`context.deny`) rather than failing.
-    public var isDenial: Bool { name == "DenyError" }
+    /// The process serving the invocation died, or could not be reached.
+    static func workerCrashed(_ message: String) -> InvocationError {
+        InvocationError(name: "WorkerCrashed", message: message)
+    }
 
     /// The function or its runtime could not be loaded (syntax error, missing module, no `handleEvent`, a
     /// failing initialization script).

@@ -93,7 +93,7 @@ final class InvocationTable: Sendable {
         }
         ready.fail(WorkerError.launchFailed("worker \(pid) \(reason) before it was ready"))
         for id in orphans {
-            finish(id, status: .crashed, error: InvocationError(name: "WorkerCrashed", message: "worker process \(pid) \(reason)"))
+            finish(id, status: .crashed, error: .workerCrashed("worker process \(pid) \(reason)"))
         }
     }
 

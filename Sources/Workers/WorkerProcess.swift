@@ -106,7 +106,7 @@ public final class WorkerProcess: Sendable {
         return await withCheckedContinuation { continuation in
             guard table.register(id, coldStart: coldStart, continuation: continuation) else {
                 continuation.resume(returning: InvocationResult(
-                    invocationId: id, status: .crashed, error: InvocationError(name: "WorkerCrashed", message: "worker process \(pid) is gone"),
+                    invocationId: id, status: .crashed, error: .workerCrashed("worker process \(pid) is gone"),
                     coldStart: coldStart, workerPid: pid))
                 return
             }
@@ -118,7 +118,7 @@ public final class WorkerProcess: Sendable {
                 if timedOut { probeEventLoop() }
             })
             channel.writeAndFlush(frame).whenFailure { error in
-                table.finish(id, status: .crashed, error: InvocationError(name: "WorkerCrashed", message: "could not send to worker: \(error)"))
+                table.finish(id, status: .crashed, error: .workerCrashed("could not send to worker: \(error)"))
             }
         }
     }

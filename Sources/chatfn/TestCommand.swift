@@ -36,7 +36,7 @@ struct TestFunction: AsyncParsableCommand {
         let event = CloudEventAttributes(
             id: "test-event", type: trigger, source: "chatfn-test", appId: catalog.manifest.app ?? CloudEventAttributes.defaultAppId)
         let result = await worker.invoke(function.invocation(
-            id: "test-\(UUID().uuidString.lowercased())", event: event, encoding: .binary, attempt: 1,
+            id: "test-\(UUID().uuidString.lowercased())", event: event, mode: .binary, attempt: 1,
             timeout: timeoutMs.map { .milliseconds($0) } ?? function.settings.timeout, payload: payload))
         await worker.shutdown()
 

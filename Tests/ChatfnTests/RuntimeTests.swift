@@ -24,7 +24,7 @@ struct RuntimeTests {
                      timeout: Duration = .seconds(10)) async throws -> InvocationResult {
         let function = try #require(catalog.function(for: trigger))
         return await pool.invoke(function.invocation(
-            id: UUID().uuidString, event: CloudEventAttributes(id: "e", type: trigger, source: "tests"), encoding: .binary,
+            id: UUID().uuidString, event: CloudEventAttributes(id: "e", type: trigger, source: "tests"), mode: .binary,
             attempt: 1, timeout: timeout, payload: Array(data.utf8)))
     }
 
@@ -168,7 +168,7 @@ struct RuntimeDependencyTests {
             let function = try #require(catalog.function(for: "test.greet"))
             let result = await pool.invoke(function.invocation(
                 id: UUID().uuidString, event: CloudEventAttributes(id: "e", type: "test.greet", source: "tests"),
-                encoding: .binary, attempt: 1, timeout: .seconds(10), payload: Array(#"{"name":"ada"}"#.utf8)))
+                mode: .binary, attempt: 1, timeout: .seconds(10), payload: Array(#"{"name":"ada"}"#.utf8)))
             return String(decoding: result.value ?? [], as: UTF8.self) + (result.error.map { " \($0.message)" } ?? "")
         }
         #expect(try await greet() == #""hello, ada""#)
@@ -235,7 +235,7 @@ struct CompiledFunctionTests {
             let function = try #require(catalog.function(for: trigger))
             return await pool.invoke(function.invocation(
                 id: UUID().uuidString, event: CloudEventAttributes(id: "e", type: trigger, source: "tests"),
-                encoding: .binary, attempt: 1, timeout: .seconds(10), payload: Array(data.utf8)))
+                mode: .binary, attempt: 1, timeout: .seconds(10), payload: Array(data.utf8)))
         }
         let typed = try await run("test.typed", #"{"user":{"name":"ada"},"notification":{"title":"hi"}}"#)
         #expect(String(decoding: typed.value ?? [], as: UTF8.self) == #""ada: hi""#)
@@ -282,7 +282,7 @@ struct PlatformAPITests {
         let worker = try await WorkerProcess.launch(configuration: try catalog.workerConfiguration(), logger: testLogger)
         let function = try #require(catalog.function(for: "test.api"))
         let result = await worker.invoke(function.invocation(
-            id: "api", event: CloudEventAttributes(id: "e", type: "test.api", source: "tests"), encoding: .binary, attempt: 1,
+            id: "api", event: CloudEventAttributes(id: "e", type: "test.api", source: "tests"), mode: .binary, attempt: 1,
             timeout: .seconds(20), payload: Array(#"{"name":"ada"}"#.utf8)))
         await worker.shutdown()
         await platform.shutdown()
