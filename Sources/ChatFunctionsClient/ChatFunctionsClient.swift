@@ -28,8 +28,7 @@ public final class ChatFunctionsClient: Sendable {
     private let producer: KafkaProducer
     private let replies: PendingReplies
     private let tail: PartitionTail
-    private let correlationPrefix = UUID().uuidString.lowercased()
-    private let nextCorrelation = Atomic<UInt64>(0)
+    private let correlationIds = UniqueIdentifiers()
 
     private init(configuration: Configuration, producer: KafkaProducer, replies: PendingReplies, tail: PartitionTail) {
         self.configuration = configuration
@@ -59,7 +58,7 @@ public final class ChatFunctionsClient: Sendable {
     /// Asks a blocking function (e.g. `user.attempted.start_session`) and waits at most `timeout` for
     /// its decision; past that, returns `fallback` with status `timeout`.
     public func call(trigger: String, data: [UInt8], key: String? = nil, timeout: Duration, fallback: Decision.Verdict) async -> Decision {
-        let correlationId = "\(correlationPrefix)-\(nextCorrelation.add(1, ordering: .relaxed).newValue)"
+        let correlationId = correlationIds.next()
         let request = BlockingRequest(
             correlationId: correlationId, replyTo: configuration.replyTopic, replyPartition: configuration.replyPartition,
             deadlineMs: BlockingRequest.nowMs() + timeout.wholeMilliseconds)

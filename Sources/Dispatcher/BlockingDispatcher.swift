@@ -12,7 +12,7 @@ public final class BlockingDispatcher: Sendable {
     private let catalog: FunctionCatalog
     private let pool: WorkerPool
     private let reporter: any InvocationReporter
-    private let invocationIds = InvocationIdentifiers()
+    private let invocationIds = UniqueIdentifiers()
     private let logger: Logger
     /// Requests that arrived after their deadline, not run.
     public let expired = Atomic<Int>(0)

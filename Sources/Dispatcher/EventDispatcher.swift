@@ -19,7 +19,7 @@ public final class EventDispatcher: Sendable {
     private let reporter: any InvocationReporter
     private let stop: StopSignal
     private let logger: Logger
-    private let invocationIds = InvocationIdentifiers()
+    private let invocationIds = UniqueIdentifiers()
 
     public init(configuration: DispatcherConfiguration, catalog: FunctionCatalog, pool: WorkerPool, producer: KafkaProducer,
                 reporter: any InvocationReporter, stop: StopSignal, statistics: DispatchStatistics = DispatchStatistics(), logger: Logger) {
