@@ -21,16 +21,11 @@ struct FunctionCompiler: Sendable {
         let output = outputDirectory.appendingPathComponent("\(trigger)-\(version).js")
         if FileManager.default.fileExists(atPath: output.path) { return output.path }
         try FileManager.default.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
-        let esbuild = Process()
-        esbuild.executableURL = URL(fileURLWithPath: try Self.locateEsbuild())
-        esbuild.arguments = [source.path, "--format=cjs", "--platform=node", "--target=node18", "--sourcemap=inline",
-                             "--log-level=error", "--color=false", "--outfile=\(output.path)"]
-        let errors = Pipe()
-        esbuild.standardError = errors
-        try esbuild.run()
-        let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        esbuild.waitUntilExit()
-        guard esbuild.terminationStatus == 0 else {
+        let (status, message) = try ChildCommand.run(try Self.locateEsbuild(), [
+            source.path, "--format=cjs", "--platform=node", "--target=node18", "--sourcemap=inline",
+            "--log-level=error", "--color=false", "--outfile=\(output.path)",
+        ])
+        guard status == 0 else {
             try? FileManager.default.removeItem(at: output)
             throw CatalogError(Self.summarize(message, source: source))
         }

@@ -53,7 +53,14 @@ public struct RuntimeInstaller: Sendable {
         ])
         var arguments = ["install", "--no-audit", "--no-fund", "--ignore-scripts", "--no-update-notifier", "--loglevel=error"]
         if let registry = dependencies.registry { arguments += ["--registry", registry] }
-        let (status, output) = try await Self.run(try Self.locateNpm(), arguments, in: staging)
+        let (status, output): (Int32, String)
+        do {
+            (status, output) = try await ChildCommand.run(try Self.locateNpm(), arguments, in: staging)
+        } catch let error as CatalogError {
+            throw error
+        } catch {
+            throw CatalogError("could not run npm: \(error.localizedDescription)")
+        }
         guard status == 0 else {
             throw CatalogError("npm install failed (exit \(status)) for \(dependencies.packages.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }.joined(separator: ", ")):\n\(output.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
@@ -69,49 +76,5 @@ public struct RuntimeInstaller: Sendable {
     private static func locateNpm() throws -> String {
         if let npm = ExecutableLocator.find("npm", overrideVariable: "CHATFN_NPM") { return npm }
         throw CatalogError("npm was not found on PATH (set CHATFN_NPM): it installs runtime dependencies")
-    }
-
-    /// Runs a command to completion without blocking a cooperative thread; returns its status and output.
-    private static func run(_ executable: String, _ arguments: [String], in directory: URL) async throws -> (Int32, String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        return try await withCheckedThrowingContinuation { continuation in
-            let collected = OutputCollector()
-            output.fileHandleForReading.readabilityHandler = { handle in collected.append(handle.availableData) }
-            process.terminationHandler = { finished in
-                output.fileHandleForReading.readabilityHandler = nil
-                collected.append(output.fileHandleForReading.readDataToEndOfFile())
-                continuation.resume(returning: (finished.terminationStatus, collected.text))
-            }
-            do {
-                try process.run()
-            } catch {
-                continuation.resume(throwing: CatalogError("could not run npm: \(error.localizedDescription)"))
-            }
-        }
-    }
-}
-
-/// A child's output, gathered from a readability handler's thread.
-private final class OutputCollector: @unchecked Sendable {
-    // `data` is guarded by `lock`.
-    private let lock = NSLock()
-    private var data = Data()
-
-    func append(_ chunk: Data) {
-        lock.lock()
-        data.append(chunk)
-        lock.unlock()
-    }
-
-    var text: String {
-        lock.lock()
-        defer { lock.unlock() }
-        return String(decoding: data, as: UTF8.self)
     }
 }

@@ -56,16 +56,10 @@ public struct WorkerConfiguration: Sendable {
 
     /// Node's permission model (`--experimental-permission`) exists from Node 20 on.
     public var supportsPermissionModel: Bool {
-        let probe = Process()
-        probe.executableURL = URL(fileURLWithPath: nodePath)
-        probe.arguments = ["-p", "process.versions.node.split('.')[0]"]
-        let output = Pipe()
-        probe.standardOutput = output
-        guard (try? probe.run()) != nil else { return false }
-        probe.waitUntilExit()
-        let major = Int(String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            .trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
-        return major >= 20
+        guard let (status, output) = try? ChildCommand.run(nodePath, ["-p", "process.versions.node.split('.')[0]"]), status == 0 else {
+            return false
+        }
+        return (Int(output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) >= 20
     }
 
     /// `CHATFN_NODE`, else the first `node` on PATH.

@@ -17,13 +17,19 @@ final class ChatfnProcess: Sendable {
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let stdout = Pipe()
         process.standardOutput = stdout
-        let output = output
-        stdout.fileHandleForReading.readabilityHandler = { handle in
-            let chunk = String(decoding: handle.availableData, as: UTF8.self)
-            output.text.withLock { $0 += chunk }
-        }
         try process.run()
         self.process = process
+        // Plain blocking reads on a thread of their own until EOF: FileHandle's readabilityHandler (a
+        // dispatch source) has crashed the test process when the pipe closed.
+        let output = output
+        let reader = stdout.fileHandleForReading
+        Thread {
+            while true {
+                let chunk = reader.availableData
+                if chunk.isEmpty { return }
+                output.text.withLock { $0 += String(decoding: chunk, as: UTF8.self) }
+            }
+        }.start()
     }
 
     /// The binary SwiftPM built beside the test bundle (or `CHATFN_BIN`).
