@@ -25,7 +25,7 @@ let package = Package(
             pkgConfig: "rdkafka",
             providers: [.apt(["librdkafka-dev"])]
         ),
-        .target(name: "ChatfnCore"),
+        .target(name: "ChatfnCore", dependencies: [.product(name: "Logging", package: "swift-log")]),
         .target(
             name: "EventConsumer",
             dependencies: [

@@ -61,7 +61,7 @@ public final class ChatFunctionsClient: Sendable {
         let correlationId = correlationIds.next()
         let request = BlockingRequest(
             correlationId: correlationId, replyTo: configuration.replyTopic, replyPartition: configuration.replyPartition,
-            deadlineMs: BlockingRequest.nowMs() + timeout.wholeMilliseconds)
+            deadlineMs: EpochMilliseconds.now().addingSaturated(timeout.wholeMilliseconds))
         var record = CloudEventKafkaBinding.binaryRecord(
             topic: configuration.requestTopic, key: key.map { Array($0.utf8) }, attributes: attributes(trigger, id: correlationId), data: data)
         record.headers += request.headers

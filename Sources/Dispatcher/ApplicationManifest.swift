@@ -32,6 +32,12 @@ public struct ApplicationManifest: Sendable, Decodable, Equatable {
         public var maxProcesses: Int?
         /// A process is replaced after this many invocations.
         public var recycleAfter: Int?
+
+        static var bounds: [(key: String, value: KeyPath<Runtime, Int?>, range: ClosedRange<Int>)] { [
+            ("minWarm", \.minWarm, 0...64),
+            ("maxProcesses", \.maxProcesses, 1...256),
+            ("recycleAfter", \.recycleAfter, 1...1_000_000_000),
+        ] }
     }
 
     /// Where `context.api` sends requests. The bearer token is never written in `chatfn.json`: it is
@@ -66,10 +72,15 @@ public struct ApplicationManifest: Sendable, Decodable, Equatable {
         guard let data = FileManager.default.contents(atPath: path) else { return ApplicationManifest() }
         do {
             let manifest = try JSONDecoder().decode(ApplicationManifest.self, from: data)
-            for (trigger, settings) in manifest.functions ?? [:] {
+            for (trigger, settings) in (manifest.functions ?? [:]).sorted(by: { $0.key < $1.key }) {
                 if let problem = settings.problem { throw CatalogError("invalid \(path): functions.\(trigger).\(problem)") }
             }
+            if let runtime = manifest.runtime, let problem = outOfBounds(runtime, Runtime.bounds) {
+                throw CatalogError("invalid \(path): runtime.\(problem)")
+            }
             return manifest
+        } catch let error as CatalogError {
+            throw error
         } catch let error as DecodingError {
             throw CatalogError("invalid \(path): \(error.readableDescription)")
         } catch {

@@ -6,78 +6,138 @@ import Synchronization
 import Workers
 
 /// Answers blocking requests: runs the trigger's function within the caller's deadline and turns its
-/// outcome into a ``Decision``. A request whose deadline passed is not run and gets no reply.
+/// outcome into a ``Decision``. A request whose deadline passed is not run and gets no reply; one that
+/// cannot start before its deadline is answered at once with the trigger's fallback, status `overloaded`.
+/// Replies go only to chatfn's own reply topics, never to a topic a request names on its own.
 public final class BlockingDispatcher: Sendable {
     public let appId: String
     private let catalog: FunctionCatalog
     private let pool: WorkerPool
     private let reporter: any InvocationReporter
     private let invocationIds = UniqueIdentifiers()
+    private let admission: AdmissionControl
+    private let replyTopics: Mutex<[String: Int32]>
+    private let deadLetterTopic: String
     private let logger: Logger
     /// Requests that arrived after their deadline, not run.
     public let expired = Atomic<Int>(0)
     /// Requests answered, by decision.
     public let allowed = Atomic<Int>(0)
     public let denied = Atomic<Int>(0)
+    /// Requests answered `overloaded` (they could not start before their deadline).
+    public let overloaded = Atomic<Int>(0)
+    /// Requests not answered: no usable reply address (a foreign topic, a partition that does not exist).
+    public let refused = Atomic<Int>(0)
+    private let refusalLog: RateLimitedLog
 
-    public init(appId: String, catalog: FunctionCatalog, pool: WorkerPool, reporter: any InvocationReporter, logger: Logger) {
+    /// - Parameters:
+    ///   - replyTopics: the topics replies may go to.
+    ///   - capacity: requests run at once; the rest wait for a slot (admission control).
+    public init(appId: String, catalog: FunctionCatalog, pool: WorkerPool, reporter: any InvocationReporter, replyTopics: [String],
+                deadLetterTopic: String = OutputTopics().deadLetters, capacity: Int, logger: Logger) {
         self.appId = appId
         self.catalog = catalog
         self.pool = pool
         self.reporter = reporter
+        self.admission = AdmissionControl(capacity: capacity)
+        self.replyTopics = Mutex(Dictionary(replyTopics.map { ($0, Int32.max) }, uniquingKeysWith: { first, _ in first }))
+        self.deadLetterTopic = deadLetterTopic
         self.logger = logger
+        self.refusalLog = RateLimitedLog(logger: logger, interval: .seconds(10))
     }
 
-    /// The reply to `record`, or nil when there is none to send (expired, or no reply address).
-    public func reply(to record: KafkaRecord) async -> ProducerRecord? {
+    /// Learns how many partitions each reply topic has, so that a reply to one that does not exist is
+    /// refused here rather than by the broker.
+    public func learnReplyPartitions(from producer: KafkaProducer) async {
+        let topics = replyTopics.withLock { Array($0.keys) }
+        do {
+            let counts = try await producer.partitionCounts(of: topics)
+            replyTopics.withLock { known in
+                for (topic, count) in counts { known[topic] = count }
+            }
+        } catch {
+            logger.warning("could not read the reply topics' partitions: \(error)")
+        }
+    }
+
+    /// What to publish for `record`: the reply (none when expired or unaddressable), and a dead letter
+    /// for a trigger that does not belong on this lane.
+    public func answer(_ record: KafkaRecord) async -> [ProducerRecord] {
         let request: BlockingRequest
         switch BlockingRequest.read(record) {
         case .success(let read): request = read
         case .failure(let error):
-            logger.warning("blocking request at \(record.position) cannot be answered: \(error.reason)")
-            return nil
+            refuse("blocking request at \(record.position) cannot be answered: \(error.reason)")
+            return []
         }
-        let remaining = request.deadlineMs - BlockingRequest.nowMs()
+        let known = replyTopics.withLock { $0[request.replyTo] }
+        guard let partitions = known, request.replyPartition < partitions else {
+            refuse(known == nil
+                ? "reply topic \(request.replyTo.escapingControlCharacters()) is not one of chatfn's (--reply-topic)"
+                : "reply partition \(request.replyPartition) of \(request.replyTo) does not exist")
+            return []
+        }
+        let remaining = request.deadlineMs.subtractingSaturated(EpochMilliseconds.now())
         guard remaining > 0 else {
             expired.add(1, ordering: .relaxed)
-            logger.debug("expired blocking request not run", metadata: ["correlation": "\(request.correlationId)"])
-            return nil
+            logger.debug("expired blocking request not run", metadata: ["correlation": "\(request.correlationId.escapingControlCharacters())"])
+            return []
         }
-        let decision = await decide(record, remainingMs: remaining)
+        let (decision, deadLetter) = await decide(record, deadlineMs: request.deadlineMs)
         if decision.decision == .allow {
             allowed.add(1, ordering: .relaxed)
         } else {
             denied.add(1, ordering: .relaxed)
         }
-        return ProducerRecord(
+        let reply = ProducerRecord(
             topic: request.replyTo, partition: request.replyPartition, key: record.key, value: decision.encoded(),
             headers: [KafkaHeader(key: BlockingHeaders.correlationId, string: request.correlationId),
                       KafkaHeader(key: "content-type", string: "application/json")])
+        return [reply] + (deadLetter.map { [$0] } ?? [])
     }
 
-    private func decide(_ record: KafkaRecord, remainingMs: Int64) async -> Decision {
+    private func refuse(_ reason: String) {
+        refused.add(1, ordering: .relaxed)
+        refusalLog.warning(reason)
+    }
+
+    private func decide(_ record: KafkaRecord, deadlineMs: Int64) async -> (Decision, deadLetter: ProducerRecord?) {
         let attributes: CloudEventAttributes
         let mode: CloudEventContentMode
         do {
             (attributes, mode) = try CloudEventKafkaBinding.decode(record)
         } catch {
-            return Decision(decision: .deny, status: "failed", reason: "malformed request: \(error.reason)")
+            return (Decision(decision: .deny, status: "failed", reason: "malformed request: \(error.reason)"), nil)
         }
         guard attributes.appId == appId else {
-            return Decision(decision: .deny, status: "failed", reason: "unknown application \(attributes.appId)")
+            return (Decision(decision: .deny, status: "failed", reason: "unknown application \(attributes.appId)"), nil)
         }
+        guard BlockingTriggers.isBlocking(attributes.type) else {
+            let reason = DeadLetterReason.wrongLane(trigger: attributes.type, topic: record.topic)
+            return (Decision(decision: .deny, status: "rejected", reason: reason.description),
+                    DeadLetter.record(for: record, topic: deadLetterTopic, reason: reason, functionVersion: nil))
+        }
+        let settings = catalog.manifest.settings(for: attributes.type)
         guard let function = catalog.function(for: attributes.type) else {
-            let settings = catalog.manifest.settings(for: attributes.type)
-            return Decision(decision: BlockingTriggers.onMissing(settings), status: "no_function",
-                            reason: "no function deployed for \(attributes.type)")
+            return (Decision(decision: BlockingTriggers.onMissing(settings), status: "no_function",
+                             reason: "no function deployed for \(attributes.type)"), nil)
         }
+        guard await admission.admit(deadlineMs: deadlineMs) else {
+            overloaded.add(1, ordering: .relaxed)
+            return (Decision(decision: BlockingTriggers.onFailure(function.trigger, function.settings), status: "overloaded",
+                             reason: "chatfn could not start the function before the request's deadline (\(admission.capacity) running)"), nil)
+        }
+        let started = ContinuousClock.now
+        let remainingMs = deadlineMs.subtractingSaturated(EpochMilliseconds.now())
         let ownTimeout = function.settings.timeoutMs.map { Duration.milliseconds($0) } ?? BlockingTriggers.defaultTimeout
-        let request = function.invocation(
+        var request = function.invocation(
             id: invocationIds.next(), event: attributes, mode: mode,
-            attempt: 1, timeout: min(ownTimeout, .milliseconds(remainingMs)), payload: record.value)
+            attempt: 1, timeout: min(ownTimeout, .milliseconds(max(remainingMs, 1))), payload: record.value)
+        request.allowsEmit = false
         let result = await pool.invoke(request)
+        admission.release(heldFor: ContinuousClock.now - started)
         reporter.invocationFinished(InvocationReport(attributes: attributes, function: function, position: record.position, attempt: 1, result: result))
-        return Self.decision(for: result, function: function)
+        return (Self.decision(for: result, function: function), nil)
     }
 
     /// Maps an invocation to a decision: a return allows (with the returned `user` or `message`); a throw

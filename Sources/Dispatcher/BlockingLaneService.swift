@@ -43,6 +43,7 @@ public struct BlockingLaneService: Service {
             bootstrapServers: consumerConfiguration.kafka.bootstrapServers, properties: Configuration.lowLatencyProperties)
             .merging(consumerConfiguration.kafka.properties)
         let producer = try KafkaProducer(configuration: consumerConfiguration.kafka, lowLatency: true)
+        await dispatcher.learnReplyPartitions(from: producer)
         let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
         onConsuming()
         logger.info("answering blocking requests", metadata: ["topics": "\(consumerConfiguration.topics.joined(separator: ","))"])
@@ -50,11 +51,11 @@ public struct BlockingLaneService: Service {
             await withDiscardingTaskGroup { requests in
                 for await record in consumer.records {
                     requests.addTask {
-                        if let reply = await dispatcher.reply(to: record) {
+                        for answer in await dispatcher.answer(record) {
                             do {
-                                try await producer.send(reply)
+                                try await producer.send(answer)
                             } catch {
-                                logger.warning("reply to \(reply.topic)/\(reply.partition ?? 0) failed: \(error)")
+                                logger.warning("publishing to \(answer.topic)/\(answer.partition ?? 0) failed: \(error)")
                             }
                         }
                         consumer.markProcessed(record)

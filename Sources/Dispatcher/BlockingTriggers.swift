@@ -6,6 +6,12 @@ public enum BlockingTriggers {
     public static let startSession = "user.attempted.start_session"
     public static let sendMessage = "user.attempted.send_message"
 
+    /// Triggers answered over the request/reply topics: ChatKitty's `user.attempted.*` hooks, where the
+    /// chat platform waits for a decision. Every other trigger belongs to the events topic.
+    public static func isBlocking(_ trigger: String) -> Bool {
+        trigger.hasPrefix("user.attempted.")
+    }
+
     /// The default timeout of a blocking function: a user is waiting.
     public static let defaultTimeout: Duration = .seconds(3)
 

@@ -4,7 +4,9 @@ import Foundation
 import Workers
 
 /// Prints one line per invocation (trigger, event id, status, duration) followed by that invocation's
-/// own log lines, written as one block so concurrent invocations never interleave.
+/// own log lines, written as one block so concurrent invocations never interleave. What comes from
+/// outside (ids, triggers, output) has its control characters escaped, and each line of a function's
+/// output keeps its `│` prefix, so no event or function can forge a line of chatfn's.
 public final class ConsoleInvocationReporter: InvocationReporter {
     private let showNoFunction: Bool
 
@@ -15,15 +17,18 @@ public final class ConsoleInvocationReporter: InvocationReporter {
 
     public func invocationFinished(_ report: InvocationReport) {
         let result = report.result
-        var line = "\(Self.timestamp()) \(report.attributes.type) \(report.attributes.id) \(result.status.rawValue) \(Self.format(result.duration))"
-        if report.attributes.appId != CloudEventAttributes.defaultAppId { line += " app=\(report.attributes.appId)" }
+        let attributes = report.attributes
+        var line = "\(Self.timestamp()) \(Self.safe(attributes.type)) \(Self.safe(attributes.id)) \(result.status.rawValue) \(Self.format(result.duration))"
+        if attributes.appId != CloudEventAttributes.defaultAppId { line += " app=\(Self.safe(attributes.appId))" }
         if report.attempt > 1 { line += " attempt=\(report.attempt)" }
         if result.coldStart { line += " cold" }
         line += " invocation=\(result.invocationId) version=\(report.function.version)"
         var block = [line]
-        block += result.logs.map { "  │ \($0.level == "info" ? "" : "[\($0.level)] ")\($0.message)" }
+        for log in result.logs {
+            block += Self.lines(of: log.message).map { "  │ \(log.level == "info" ? "" : "[\(log.level)] ")\($0)" }
+        }
         if let error = result.error {
-            block += (error.stack ?? error.message).split(separator: "\n", omittingEmptySubsequences: false).map { "  ✗ \($0)" }
+            block += Self.lines(of: error.stack ?? error.message).map { "  ✗ \($0)" }
         }
         if let retryIn = report.retryIn { block.append("  ↻ retrying in \(Self.format(retryIn))") }
         ConsoleOutput.write(lines: block)
@@ -31,11 +36,18 @@ public final class ConsoleInvocationReporter: InvocationReporter {
 
     public func recordSkipped(_ position: RecordPosition, eventId: String, trigger: String) {
         guard showNoFunction else { return }
-        ConsoleOutput.write("\(Self.timestamp()) skipped \(eventId) at \(position): no function deployed for \(trigger)")
+        ConsoleOutput.write("\(Self.timestamp()) skipped \(Self.safe(eventId)) at \(position): no function deployed for \(Self.safe(trigger))")
     }
 
     public func recordDeadLettered(_ position: RecordPosition, eventId: String?, reason: DeadLetterReason) {
-        ConsoleOutput.write("\(Self.timestamp()) dead-lettered \(eventId ?? "-") at \(position): \(reason)")
+        ConsoleOutput.write("\(Self.timestamp()) dead-lettered \(Self.safe(eventId ?? "-")) at \(position): \(Self.safe(reason.description))")
+    }
+
+    private static func safe(_ text: String) -> String { text.escapingControlCharacters() }
+
+    /// Text a function printed, as lines with their control characters escaped.
+    private static func lines(of text: String) -> [String] {
+        text.split(separator: "\n", omittingEmptySubsequences: false).map { String($0).escapingControlCharacters() }
     }
 
     public static func format(_ duration: Duration) -> String {

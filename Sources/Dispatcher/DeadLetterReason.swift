@@ -6,6 +6,8 @@ public enum DeadLetterReason: Sendable, Hashable, CustomStringConvertible {
     case malformed(String)
     /// The event names an application this chatfn does not serve.
     case unknownApplication(String)
+    /// A blocking trigger on the events topic, or a non-blocking one on the request topic.
+    case wrongLane(trigger: String, topic: String)
     /// The record is larger than chatfn accepts.
     case tooLarge(bytes: Int, limit: Int)
     /// The event data is not JSON.
@@ -20,6 +22,7 @@ public enum DeadLetterReason: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .malformed: "malformed"
         case .unknownApplication: "unknown_application"
+        case .wrongLane: "wrong_lane"
         case .tooLarge: "too_large"
         case .invalidEvent: "invalid_event"
         case .exhausted: "attempts_exhausted"
@@ -47,6 +50,10 @@ public enum DeadLetterReason: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .malformed(let reason): "malformed event: \(reason)"
         case .unknownApplication(let appId): "unknown application \(appId)"
+        case .wrongLane(let trigger, let topic):
+            BlockingTriggers.isBlocking(trigger)
+                ? "\(trigger) is a blocking trigger: send it as a request (docs/protocol.md), not to \(topic)"
+                : "\(trigger) is not a blocking trigger: publish it to the events topic, not to \(topic)"
         case .tooLarge(let bytes, let limit): "record of \(bytes) bytes is above the \(limit)-byte limit"
         case .invalidEvent(let reason): reason
         case .exhausted(let status, let attempts, let message): "\(status.rawValue) after \(attempts) attempt(s): \(message)"

@@ -8,6 +8,8 @@ public final class DispatchStatistics: Sendable {
     public let deadLettered = Atomic<Int>(0)
     public let skippedNoFunction = Atomic<Int>(0)
     public let abandoned = Atomic<Int>(0)
+    /// Dead letters and commands the broker refused for good (too large, invalid, not allowed).
+    public let givenUp = Atomic<Int>(0)
     /// Invocations running now (a gauge).
     public let running = Atomic<Int>(0)
 
@@ -16,6 +18,6 @@ public final class DispatchStatistics: Sendable {
     public var summary: String {
         "invocations=\(invocations.load(ordering: .relaxed)) succeeded=\(succeeded.load(ordering: .relaxed)) "
             + "retries=\(retries.load(ordering: .relaxed)) dead-lettered=\(deadLettered.load(ordering: .relaxed)) "
-            + "no-function=\(skippedNoFunction.load(ordering: .relaxed)) abandoned=\(abandoned.load(ordering: .relaxed))"
+            + "no-function=\(skippedNoFunction.load(ordering: .relaxed)) abandoned=\(abandoned.load(ordering: .relaxed)) given-up=\(givenUp.load(ordering: .relaxed))"
     }
 }

@@ -16,6 +16,7 @@ public final class EventDispatcher: Sendable {
     private let catalog: FunctionCatalog
     private let pool: WorkerPool
     private let producer: KafkaProducer
+    private let publisher: RecordPublisher
     private let reporter: any InvocationReporter
     private let stop: StopSignal
     private let logger: Logger
@@ -28,6 +29,7 @@ public final class EventDispatcher: Sendable {
         self.catalog = catalog
         self.pool = pool
         self.producer = producer
+        self.publisher = RecordPublisher(producer: producer, logger: logger) { statistics.givenUp.add(1, ordering: .relaxed) }
         self.reporter = reporter
         self.stop = stop
         self.logger = logger
@@ -51,6 +53,10 @@ public final class EventDispatcher: Sendable {
         }
         guard attributes.appId == configuration.appId else {
             return await deadLetter(record, eventId: attributes.id, .unknownApplication(attributes.appId), version: nil, stopSignals)
+        }
+        guard !BlockingTriggers.isBlocking(attributes.type) else {
+            return await deadLetter(record, eventId: attributes.id, .wrongLane(trigger: attributes.type, topic: record.topic),
+                                    version: nil, stopSignals)
         }
         guard let function = catalog.function(for: attributes.type) else {
             statistics.skippedNoFunction.add(1, ordering: .relaxed)
@@ -113,7 +119,7 @@ public final class EventDispatcher: Sendable {
     private func retryOrExpire(_ record: KafkaRecord, policy: RetryPolicy, attempt: Int, status: InvocationStatus, message: String) -> NextStep {
         let delay = policy.backoff(afterAttempt: attempt)
         if let published = record.timestampMs {
-            let ageAtRetry = Duration.milliseconds(Int64(Date().timeIntervalSince1970 * 1000) - published) + delay
+            let ageAtRetry = Duration.milliseconds(EpochMilliseconds.now().subtractingSaturated(published)) + delay
             if ageAtRetry > policy.maxEventAge { return .deadLetter(.expired(status: status, attempts: attempt, message: message)) }
         }
         return .retry(after: delay)
@@ -127,14 +133,21 @@ public final class EventDispatcher: Sendable {
     private func deadLetter(_ record: KafkaRecord, eventId: String?, _ reason: DeadLetterReason, version: String?,
                             _ stopSignals: [StopSignal]) async -> RecordOutcome {
         let deadLetter = DeadLetter.record(for: record, topic: configuration.outputs.deadLetters, reason: reason, functionVersion: version)
-        guard await publishUntilDelivered(deadLetter, stopSignals) else { return abandon() }
+        switch await publisher.publish(deadLetter, reduce: DeadLetter.reduced, unlessAnyOf: stopSignals) {
+        case .stopped: return abandon()
+        case .givenUp:
+            logger.error("event at \(record.position) could not be dead-lettered and is dropped: \(reason)")
+            return .processed
+        case .delivered: break
+        }
         statistics.deadLettered.add(1, ordering: .relaxed)
         reporter.recordDeadLettered(record.position, eventId: eventId, reason: reason)
         return .processed
     }
 
     /// Publishes the commands a successful invocation emitted, as CloudEvents whose ids derive from the
-    /// event id and the emit order: a re-run emits the same ids, so consumers can drop duplicates.
+    /// event id and the emit order: a re-run emits the same ids, so consumers can drop duplicates. A
+    /// command the broker refuses is given up (counted and logged); the others still go out.
     private func publishCommands(_ commands: [EmittedCommand], of event: CloudEventAttributes, record: KafkaRecord,
                                  _ stopSignals: [StopSignal]) async -> Bool {
         for (index, command) in commands.enumerated() {
@@ -144,7 +157,7 @@ public final class EventDispatcher: Sendable {
             let published = CloudEventKafkaBinding.binaryRecord(
                 topic: configuration.outputs.commands, key: command.key.map { Array($0.utf8) } ?? record.key,
                 attributes: attributes, data: command.data.isEmpty ? Array("null".utf8) : command.data)
-            guard await publishUntilDelivered(published, stopSignals) else { return false }
+            guard await publisher.publish(published, unlessAnyOf: stopSignals) != .stopped else { return false }
         }
         return true
     }
@@ -152,26 +165,5 @@ public final class EventDispatcher: Sendable {
     private func publishInvocationRecord(_ report: InvocationReport) {
         guard configuration.publishInvocationRecords else { return }
         producer.sendInBackground(InvocationRecord.producerRecord(for: report, topic: configuration.outputs.invocations))
-    }
-
-    /// Pacing of publish retries while the broker is away (attempts are unbounded; stopping ends them).
-    private static let publishRetry = RetryPolicy(
-        maxAttempts: .max, maxEventAge: .seconds(0), initialBackoff: .milliseconds(200), maxBackoff: .seconds(10))
-
-    /// Keeps trying (the broker may be down) until the record is acknowledged; false when chatfn began
-    /// stopping (or the partition was revoked) first, and the record is then left for the next owner.
-    private func publishUntilDelivered(_ record: ProducerRecord, _ stopSignals: [StopSignal]) async -> Bool {
-        var attempt = 1
-        while true {
-            do {
-                try await producer.send(record)
-                return true
-            } catch {
-                logger.warning("could not publish to \(record.topic), retrying: \(error)")
-                let backoff = Self.publishRetry.backoff(afterAttempt: attempt)
-                guard await StopSignal.sleep(for: backoff, unlessAnyOf: stopSignals) else { return false }
-                attempt += 1
-            }
-        }
     }
 }

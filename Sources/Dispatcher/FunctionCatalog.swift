@@ -72,6 +72,11 @@ public final class FunctionCatalog: Sendable {
 
     /// Rescans the directory and `chatfn.json`, and logs what was deployed, changed or removed.
     public func reload() throws {
+        let escapes = LinkEscapes.find(in: root)
+        guard escapes.isEmpty else {
+            throw CatalogError("\(root) has links that lead outside the application, which functions could read through: "
+                + escapes.prefix(5).joined(separator: ", ") + " (remove them, or copy what they point at into the application)")
+        }
         let manifest = try ApplicationManifest.load(fromDirectory: root)
         var initScript: (file: String, version: String)?
         if let relative = manifest.runtime?.initScript {
@@ -136,18 +141,19 @@ extension FunctionCatalog {
         var configuration = try WorkerConfiguration(
             environment: WorkerConfiguration.baseEnvironment().merging(manifest.environment) { _, declared in declared })
         if let platform = manifest.runtime?.platform {
-            configuration.environment["CHATFN_PLATFORM_URL"] = platform.baseUrl
+            var token: String?
             if let tokenEnv = platform.tokenEnv {
-                guard let token = ProcessInfo.processInfo.environment[tokenEnv] else {
+                guard let value = ProcessInfo.processInfo.environment[tokenEnv] else {
                     throw CatalogError("runtime.platform.tokenEnv names \(tokenEnv), which is not set in chatfn's environment")
                 }
-                configuration.environment["CHATFN_PLATFORM_TOKEN"] = token
+                token = value
             }
+            configuration.platform = PlatformAccess(baseUrl: platform.baseUrl, token: token)
         }
         let runtimeDirectory = installedRuntime.withLock { $0?.directory }
         if let runtimeDirectory { configuration.environment["NODE_PATH"] = "\(runtimeDirectory)/node_modules" }
         if configuration.supportsPermissionModel {
-            configuration.sandbox = try WorkerSandbox.make(codeDirectories: [root, buildDirectory] + (runtimeDirectory.map { [$0] } ?? []))
+            configuration.sandbox = WorkerSandbox(readableDirectories: [root, buildDirectory] + (runtimeDirectory.map { [$0] } ?? []))
         }
         configuration.memoryLimitMb = all.compactMap(\.settings.memoryMb).max()
         return configuration

@@ -47,19 +47,36 @@ public struct FunctionSettings: Sendable, Decodable, Hashable {
             maxBackoff: retryBackoffMaxMs.map { .milliseconds($0) } ?? Self.defaultMaxBackoff)
     }
 
+    /// The documented range of each setting (README, "The chat runtime"): values outside are refused
+    /// when `chatfn.json` is read, so nothing downstream computes with them.
+    static var bounds: [(key: String, value: KeyPath<FunctionSettings, Int?>, range: ClosedRange<Int>)] { [
+        ("timeoutMs", \.timeoutMs, 1...900_000),
+        ("memoryMb", \.memoryMb, 64...16_384),
+        ("concurrency", \.concurrency, 1...10_000),
+        ("maxAttempts", \.maxAttempts, 1...100),
+        ("maxEventAgeMs", \.maxEventAgeMs, 1...2_592_000_000),
+        ("retryBackoffMs", \.retryBackoffMs, 0...86_400_000),
+        ("retryBackoffMaxMs", \.retryBackoffMaxMs, 0...86_400_000),
+    ] }
+
     /// What is wrong with these settings, as `key: reason`; nil when they are usable.
     var problem: String? {
-        if let timeoutMs, timeoutMs <= 0 { return "timeoutMs: must be positive (got \(timeoutMs))" }
-        if let memoryMb, memoryMb < 16 { return "memoryMb: must be at least 16 (got \(memoryMb))" }
-        if let concurrency, concurrency < 1 { return "concurrency: must be at least 1 (got \(concurrency))" }
-        if let maxAttempts, maxAttempts < 1 { return "maxAttempts: must be at least 1 (got \(maxAttempts))" }
-        if let maxEventAgeMs, maxEventAgeMs <= 0 { return "maxEventAgeMs: must be positive (got \(maxEventAgeMs))" }
-        if let retryBackoffMs, retryBackoffMs < 0 { return "retryBackoffMs: must not be negative (got \(retryBackoffMs))" }
+        if let problem = outOfBounds(self, Self.bounds) { return problem }
         if let retryBackoffMaxMs, retryBackoffMaxMs < (retryBackoffMs ?? 0) {
             return "retryBackoffMaxMs: must not be below retryBackoffMs (got \(retryBackoffMaxMs))"
         }
         return nil
     }
+}
+
+/// The first of `bounds` that `value` breaks, as `key: must be between A and B (got N)`.
+func outOfBounds<Root>(_ value: Root, _ bounds: [(key: String, value: KeyPath<Root, Int?>, range: ClosedRange<Int>)]) -> String? {
+    for bound in bounds {
+        if let number = value[keyPath: bound.value], !bound.range.contains(number) {
+            return "\(bound.key): must be between \(bound.range.lowerBound) and \(bound.range.upperBound) (got \(number))"
+        }
+    }
+    return nil
 }
 
 /// When a failed invocation runs again.

@@ -36,7 +36,7 @@ enum InvocationRecord {
         source.field("partition", Int(report.position.partition))
         source.field("offset", report.position.offset)
         json.field("source", json: source.finish())
-        json.field("timeMs", Int64(Date().timeIntervalSince1970 * 1_000))
+        json.field("timeMs", EpochMilliseconds.now())
         return ProducerRecord(
             topic: topic, key: Array("\(report.attributes.appId)/\(report.attributes.type)".utf8), value: json.finish(),
             headers: [KafkaHeader(key: "content-type", string: "application/json")])

@@ -64,6 +64,11 @@ public struct RuntimeInstaller: Sendable {
         guard status == 0 else {
             throw CatalogError("npm install failed (exit \(status)) for \(dependencies.packages.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }.joined(separator: ", ")):\n\(output.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
+        let escapes = LinkEscapes.find(in: staging.path)
+        guard escapes.isEmpty else {
+            throw CatalogError("the runtime dependencies link outside their install directory (a file: or link: dependency?), which "
+                + "functions could read through: \(escapes.prefix(5).joined(separator: ", ")); only registry packages are installed")
+        }
         try Data().write(to: staging.appendingPathComponent(".chatfn-complete"))
         do {
             try FileManager.default.moveItem(at: staging, to: target)

@@ -44,6 +44,9 @@ public struct BlockingRequest: Sendable, Hashable {
                 return .failure(CloudEventDecodingError(reason: "\(BlockingHeaders.replyPartition) must be a 4-byte big-endian integer"))
             }
             partition = bytes.reduce(0) { $0 << 8 | Int32($1) }
+            guard partition >= 0 else {
+                return .failure(CloudEventDecodingError(reason: "\(BlockingHeaders.replyPartition) must not be negative (got \(partition))"))
+            }
         }
         return .success(BlockingRequest(correlationId: correlationId, replyTo: replyTo, replyPartition: partition, deadlineMs: deadline))
     }
@@ -59,6 +62,4 @@ public struct BlockingRequest: Sendable, Hashable {
         ]
     }
 
-    /// Milliseconds since the epoch, now.
-    public static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1_000) }
 }

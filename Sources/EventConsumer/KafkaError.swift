@@ -24,6 +24,27 @@ public struct KafkaError: Error, CustomStringConvertible, Sendable {
     }
 
     public var description: String { message }
+
+    /// The record is refused for what it is (too large, invalid, not allowed, addressed to a topic or
+    /// partition that does not exist): sending it again unchanged cannot succeed, unlike errors of a
+    /// broker that is away, which pass.
+    public var refusesRecord: Bool {
+        guard let code else { return false }
+        return Self.refusals.contains(code)
+    }
+
+    /// The record is above the client's `message.max.bytes` or the broker's limit.
+    public var isRecordTooLarge: Bool {
+        code == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE.rawValue || code == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE.rawValue
+    }
+
+    private static let refusals: Set<Int32> = Set([
+        RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE, RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE, RD_KAFKA_RESP_ERR_INVALID_MSG,
+        RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE, RD_KAFKA_RESP_ERR_INVALID_RECORD, RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION,
+        RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED, RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED,
+        RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC, RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION, RD_KAFKA_RESP_ERR__INVALID_ARG,
+        RD_KAFKA_RESP_ERR__BAD_MSG,
+    ].map(\.rawValue))
 }
 
 extension String {

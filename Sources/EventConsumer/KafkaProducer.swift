@@ -67,6 +67,13 @@ public final class KafkaProducer: Sendable {
         }
     }
 
+    /// The partition count of each of `topics` that exists.
+    public func partitionCounts(of topics: [String]) async throws -> [String: Int32] {
+        let handle = handle
+        let all = try await DedicatedThread.run(name: "chatfn-producer-metadata") { try ClusterMetadata.topics(handle.pointer, timeoutMs: 10_000) }
+        return all.filter { topics.contains($0.key) }
+    }
+
     /// Publishes `record` without waiting for the broker, for records whose loss is tolerable (invocation
     /// records, metrics); failures are counted in ``backgroundFailures``.
     public func sendInBackground(_ record: ProducerRecord) {

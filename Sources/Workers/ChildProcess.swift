@@ -32,6 +32,9 @@ struct ChildProcess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, requests.read, 3)
         posix_spawn_file_actions_adddup2(&actions, replies.write, 4)
+        // Nothing else of chatfn's crosses over: sockets and pipes without close-on-exec (the broker's,
+        // another worker's) would otherwise be open in the worker.
+        closeDescriptors(from: 5, in: &actions)
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -59,6 +62,20 @@ struct ChildProcess {
             throw WorkerError.launchFailed("\(executable): \(String(cString: strerror(result)))")
         }
         return ChildProcess(pid: pid, requestFD: requests.write, replyFD: replies.read)
+    }
+
+    private typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32
+
+    /// glibc 2.34's `posix_spawn_file_actions_addclosefrom_np`, which Swift's Glibc module does not
+    /// export; looked up once.
+    private static let addCloseFrom: CloseFrom? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
+        .map { unsafeBitCast($0, to: CloseFrom.self) }
+
+    /// Closes every descriptor from `lowest` up in the child; without closefrom, each one open now.
+    private static func closeDescriptors(from lowest: Int32, in actions: inout posix_spawn_file_actions_t) {
+        if let addCloseFrom, addCloseFrom(&actions, lowest) == 0 { return }
+        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd"))?.compactMap { Int32($0) } ?? []
+        for descriptor in open where descriptor >= lowest { posix_spawn_file_actions_addclose(&actions, descriptor) }
     }
 
     /// A close-on-exec pipe whose ends sit above fd 4, so the child's dup2 onto 3 and 4 always takes effect.

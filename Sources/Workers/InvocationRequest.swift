@@ -24,6 +24,8 @@ public struct InvocationRequest: Sendable {
     /// The runtime's initialization script, run once per worker process (and version) before this.
     public var initScript: String?
     public var initScriptVersion: String?
+    /// Whether `context.emit` works: not for blocking functions, whose answer is their decision.
+    public var allowsEmit = true
 
     public init(
         invocationId: String, functionFile: String, functionVersion: String, trigger: String, eventId: String,

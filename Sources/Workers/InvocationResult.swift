@@ -1,10 +1,13 @@
+import ChatfnCore
+
 /// How an invocation ended.
 public enum InvocationStatus: String, Sendable, Codable, CaseIterable {
     case succeeded
     /// The function threw or its promise rejected, or it could not be loaded.
     case failed
     case timeout
-    /// The worker process died while the invocation was in flight.
+    /// The worker process died while the invocation was in flight, or the function went over its
+    /// memory limit.
     case crashed
     /// The event data could not be decoded (not JSON): running it again will not help.
     case invalidEvent = "invalid_event"
@@ -17,6 +20,15 @@ public struct InvocationError: Sendable, Codable, Hashable {
     public var stack: String?
     /// Set when the function called `context.deny(reason, userMessage)`: what the end user may be shown.
     public var userMessage: String?
+
+    /// Message and stack cut to ``WorkerLimits``: they end up in headers and log lines.
+    var bounded: InvocationError {
+        var error = self
+        error.message = message.truncated(toUTF8Bytes: WorkerLimits.maxErrorMessageBytes)
+        error.stack = stack?.truncated(toUTF8Bytes: WorkerLimits.maxStackBytes)
+        error.userMessage = userMessage?.truncated(toUTF8Bytes: WorkerLimits.maxErrorMessageBytes)
+        return error
+    }
 
     /// The process serving the invocation died, or could not be reached.
     static func workerCrashed(_ message: String) -> InvocationError {

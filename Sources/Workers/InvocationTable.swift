@@ -1,3 +1,4 @@
+import ChatfnCore
 import Foundation
 import Logging
 import NIOCore
@@ -10,6 +11,9 @@ final class InvocationTable: Sendable {
         var continuation: CheckedContinuation<InvocationResult, Never>
         var logs = InvocationLogBuffer()
         var emits: [EmittedCommand] = []
+        var emitBytes = 0
+        /// Set when the invocation sent more than ``WorkerLimits`` allow: it fails with this, whatever it returned.
+        var overLimit: String?
         var started: ContinuousClock.Instant
         var timeout: Scheduled<Void>?
         var coldStart: Bool
@@ -22,16 +26,21 @@ final class InvocationTable: Sendable {
         var probes: Set<String> = []
         var nextProbe = 0
         var started = 0
+        /// Output that belongs to no invocation, in the current window.
+        var unattributed = UnattributedOutput()
     }
 
     let pid: Int32
     let ready: EventLoopPromise<Void>
+    /// Named in the message of a process that died, since going over it is the likeliest reason.
+    private let memoryLimitMb: Int?
     private let logger: Logger
     private let state = Mutex(State())
 
-    init(pid: Int32, ready: EventLoopPromise<Void>, logger: Logger) {
+    init(pid: Int32, ready: EventLoopPromise<Void>, memoryLimitMb: Int? = nil, logger: Logger) {
         self.pid = pid
         self.ready = ready
+        self.memoryLimitMb = memoryLimitMb
         self.logger = logger
     }
 
@@ -64,6 +73,12 @@ final class InvocationTable: Sendable {
     func finish(_ id: String, status: InvocationStatus, value: [UInt8]? = nil, error: InvocationError? = nil) -> Bool {
         guard let pending = state.withLock({ $0.pending.removeValue(forKey: id) }) else { return false }
         pending.timeout?.cancel()
+        var status = status
+        var error = error
+        var value = value
+        if let overLimit = pending.overLimit, status == .succeeded {
+            (status, error, value) = (.failed, InvocationError(name: "LimitError", message: overLimit), nil)
+        }
         pending.continuation.resume(returning: InvocationResult(
             invocationId: id, status: status, value: value, error: error, logs: pending.logs.finished, emits: pending.emits,
             duration: ContinuousClock.now - pending.started, coldStart: pending.coldStart, workerPid: pid))
@@ -87,6 +102,10 @@ final class InvocationTable: Sendable {
 
     /// Ends every in-flight invocation as crashed; later registrations are refused.
     func close(reason: String) {
+        var reason = reason
+        if let memoryLimitMb, !reason.hasPrefix("exited with code 0") {
+            reason += " (its memory limit is memoryMb \(memoryLimitMb) MiB; a process that goes over it is ended)"
+        }
         let orphans = state.withLock { state -> [String] in
             if state.closedReason == nil { state.closedReason = reason }
             return Array(state.pending.keys)
@@ -109,15 +128,62 @@ final class InvocationTable: Sendable {
                     return true
                 }
             } ?? false
-            if !attributed {
-                logger.info("\(line.message)", metadata: ["worker": "\(pid)", "invocation": "\(id ?? "-")"])
-            }
+            if !attributed { logUnattributed(line, claimedId: id) }
         case .emit(let id, let command):
-            state.withLock { state in state.pending[id]?.emits.append(command) }
+            state.withLock { state in
+                guard var pending = state.pending[id] else { return }
+                let bytes = command.data.count
+                if pending.overLimit == nil {
+                    if pending.emits.count >= WorkerLimits.maxEmits {
+                        pending.overLimit = "context.emit: more than \(WorkerLimits.maxEmits) commands"
+                    } else if bytes > WorkerLimits.maxCommandBytes || pending.emitBytes + bytes > WorkerLimits.maxEmitBytes {
+                        pending.overLimit = "context.emit: commands above \(WorkerLimits.maxCommandBytes / 1024) KiB each or "
+                            + "\(WorkerLimits.maxEmitBytes / 1024) KiB per invocation"
+                    } else {
+                        pending.emitBytes += bytes
+                        pending.emits.append(command)
+                    }
+                }
+                state.pending[id] = pending
+            }
         case .result(let id, let status, let error, let value):
             finish(id, status: status, value: value, error: error)
         case .pong(let probeId):
             _ = state.withLock { $0.probes.remove(probeId) }
         }
+    }
+
+    /// Output after a function returned (a timer it left behind, say) belongs to nobody: it is logged
+    /// as the worker's, escaped, and bounded per window so that a chatty leftover cannot flood chatfn's log.
+    private func logUnattributed(_ line: InvocationLogLine, claimedId: String?) {
+        let (keep, dropped) = state.withLock { $0.unattributed.admit(now: .now) }
+        if dropped > 0 {
+            logger.warning("worker \(pid): \(dropped) line(s) of output after their function returned were dropped")
+        }
+        guard keep else { return }
+        logger.info("\(line.message.escapingControlCharacters(keepingNewlines: false))",
+                    metadata: ["worker": "\(pid)", "invocation": "\(claimedId?.escapingControlCharacters(keepingNewlines: false) ?? "-")"])
+    }
+}
+
+/// A fixed-window bound on output that belongs to no invocation.
+struct UnattributedOutput {
+    private var windowStart: ContinuousClock.Instant?
+    private var lines = 0
+    private var dropped = 0
+
+    /// Whether a line arriving `now` is logged, and how many were dropped in the window that just ended.
+    mutating func admit(now: ContinuousClock.Instant) -> (keep: Bool, droppedBefore: Int) {
+        var droppedBefore = 0
+        if windowStart.map({ now - $0 >= WorkerLimits.unattributedWindow }) ?? true {
+            droppedBefore = dropped
+            (windowStart, lines, dropped) = (now, 0, 0)
+        }
+        guard lines < WorkerLimits.maxUnattributedLines else {
+            dropped += 1
+            return (false, droppedBefore)
+        }
+        lines += 1
+        return (true, droppedBefore)
     }
 }

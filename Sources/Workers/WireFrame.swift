@@ -13,6 +13,8 @@ enum WireFrame {
         case invoke = 1
         /// chatfn → worker: answer at once (header `{id}`); a worker that cannot has a blocked event loop.
         case ping = 2
+        /// chatfn → worker, first: `{platformUrl, platformToken, memoryMb, limits…}`.
+        case configure = 3
         /// `{pid, node}` as JSON.
         case ready = 10
         /// `u8 level (0 debug, 1 info, 2 warn, 3 error) | text`.
@@ -24,9 +26,6 @@ enum WireFrame {
         /// worker → chatfn: the answer to a `ping` (the id is the ping's).
         case pong = 14
     }
-
-    /// Frames above this size are a protocol violation, not an allocation to attempt.
-    static let maxLength = 64 * 1024 * 1024
 
     /// Writes a chatfn → worker frame (`invoke` or `ping`).
     static func writeRequest(_ kind: Kind, header: [UInt8], payload: [UInt8] = [], into buffer: inout ByteBuffer) {

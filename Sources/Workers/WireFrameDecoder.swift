@@ -1,3 +1,4 @@
+import ChatfnCore
 import Foundation
 import NIOCore
 import NIOFoundationCompat
@@ -11,11 +12,11 @@ struct WireFrameDecoder: ByteToMessageDecoder {
     }
 
     private static let levels = ["debug", "info", "warn", "error"]
-    private static let statuses: [InvocationStatus] = [.succeeded, .failed, .invalidEvent]
+    private static let statuses: [InvocationStatus] = [.succeeded, .failed, .invalidEvent, .crashed]
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return .needMoreData }
-        guard length >= 3, Int(length) <= WireFrame.maxLength else {
+        guard length >= 3, Int(length) <= WorkerLimits.maxFrameBytes else {
             throw ProtocolViolation(description: "worker sent a frame of \(length) bytes")
         }
         guard buffer.readableBytes >= 4 + Int(length) else { return .needMoreData }
@@ -34,7 +35,7 @@ struct WireFrameDecoder: ByteToMessageDecoder {
             return .ready
         case .log:
             guard let level = frame.readInteger(as: UInt8.self) else { throw ProtocolViolation(description: "truncated log frame") }
-            let line = InvocationLogLine(level: levels[Int(min(level, 3))], message: frame.readString(length: frame.readableBytes) ?? "")
+            let line = InvocationLogLine(level: levels[Int(min(level, 3))], message: (frame.readString(length: frame.readableBytes) ?? "").truncated(toUTF8Bytes: WorkerLimits.maxLogLineBytes))
             return .log(invocationId: id.isEmpty ? nil : id, line)
         case .emit:
             guard let typeLength = frame.readInteger(as: UInt16.self), let type = frame.readString(length: Int(typeLength)),
@@ -46,12 +47,12 @@ struct WireFrameDecoder: ByteToMessageDecoder {
             guard let statusByte = frame.readInteger(as: UInt8.self), Int(statusByte) < statuses.count,
                   let errorLength = frame.readInteger(as: UInt32.self), let errorJSON = frame.readSlice(length: Int(errorLength))
             else { throw ProtocolViolation(description: "truncated result frame") }
-            let error = errorLength > 0 ? try? JSONDecoder().decode(InvocationError.self, from: errorJSON) : nil
+            let error = errorLength > 0 ? (try? JSONDecoder().decode(InvocationError.self, from: errorJSON))?.bounded : nil
             let value = frame.readableBytes > 0 ? Array(frame.readableBytesView) : nil
             return .result(invocationId: id, status: statuses[Int(statusByte)], error: error, value: value)
         case .pong:
             return .pong(probeId: id)
-        case .invoke, .ping:
+        case .invoke, .ping, .configure:
             throw ProtocolViolation(description: "worker sent a request frame")
         }
     }

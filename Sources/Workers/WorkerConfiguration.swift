@@ -15,23 +15,35 @@ public struct WorkerConfiguration: Sendable {
     /// than the blocking lane's, so that a backlog yields the CPU to a waiting sign-in.
     public var niceness: Int32 = 0
     /// Confines the worker's file system access (Node 20 or newer); nil: unconfined.
-    public var sandbox: WorkerSandbox? {
-        didSet {
-            guard let sandbox else { return }
-            environment["TMPDIR"] = sandbox.scratchDirectory
-            environment["HOME"] = sandbox.scratchDirectory
-        }
-    }
-    /// V8's old-space limit (`--max-old-space-size`): a function that allocates past it crashes its
-    /// process, which the pool replaces, instead of starving the machine.
+    public var sandbox: WorkerSandbox?
+    /// Namespaces and resource limits around each process (``WorkerIsolation``).
+    public var isolation: WorkerIsolation = .available
+    /// The whole process's memory (`memoryMb`): its data segment (V8's heap, buffers, native
+    /// allocations) is limited to this, with V8's old space ``nodeReservedMb`` below it. A function that
+    /// goes over it ends as `crashed`, with a message naming the limit.
     public var memoryLimitMb: Int?
+    /// Bound of each process's scratch directory.
+    public var scratchLimitMb = 64
+    /// The chat platform behind `context.api`; handed to the harness over its pipe, never in its
+    /// environment.
+    public var platform: PlatformAccess?
 
-    /// The arguments `node` is started with.
-    var nodeArguments: [String] {
-        var arguments = ["--enable-source-maps"]  // stack traces of compiled functions point at their sources
-        if let memoryLimitMb { arguments.append("--max-old-space-size=\(memoryLimitMb)") }
-        if let sandbox { arguments += sandbox.nodeArguments(harnessPath: harnessPath) }
-        return arguments + [harnessPath]
+    /// What Node itself needs of `memoryLimitMb` besides the V8 heap.
+    static let nodeReservedMb = 64
+
+    /// The command line of a worker with `scratch` as its scratch directory.
+    func commandLine(scratch: ScratchDirectory) -> [String] {
+        var node = [nodePath, "--enable-source-maps"]  // stack traces of compiled functions point at their sources
+        if let memoryLimitMb { node.append("--max-old-space-size=\(max(memoryLimitMb - Self.nodeReservedMb, 16))") }
+        if let sandbox { node += sandbox.nodeArguments(harnessPath: harnessPath, scratchDirectory: scratch.path) }
+        node.append(harnessPath)
+        let dataLimit = memoryLimitMb.map { $0.multipliedSaturated(by: 1_048_576) }
+        return isolation.commandLine(node, niceness: niceness, dataLimitBytes: dataLimit, scratch: scratch.path, scratchLimitMb: scratchLimitMb)
+    }
+
+    /// The environment of a worker with `scratch` as its HOME and TMPDIR.
+    func environment(scratch: ScratchDirectory) -> [String: String] {
+        environment.merging(["HOME": scratch.path, "TMPDIR": scratch.path]) { $1 }
     }
 
     public init(
@@ -75,6 +87,17 @@ public struct WorkerConfiguration: Sendable {
             throw WorkerError.launchFailed("the worker harness (Harness/harness.js) is missing from chatfn's resources")
         }
         return url.path
+    }
+}
+
+/// Where `context.api` sends requests, and the bearer token it adds.
+public struct PlatformAccess: Sendable, Hashable {
+    public var baseUrl: String
+    public var token: String?
+
+    public init(baseUrl: String, token: String?) {
+        self.baseUrl = baseUrl
+        self.token = token
     }
 }
 

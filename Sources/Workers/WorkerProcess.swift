@@ -25,13 +25,21 @@ public final class WorkerProcess: Sendable {
 
     /// Starts a worker and waits until its harness reports ready.
     public static func launch(configuration: WorkerConfiguration, logger: Logger) async throws -> WorkerProcess {
-        let child = try ChildProcess.spawn(
-            executable: configuration.nodePath, arguments: configuration.nodeArguments, environment: configuration.environment)
-        if configuration.niceness > 0 { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), id_t(child.pid), configuration.niceness) }
+        let scratch = try ScratchDirectory.create()
+        let commandLine = configuration.commandLine(scratch: scratch)
+        let child: ChildProcess
+        do {
+            child = try ChildProcess.spawn(
+                executable: commandLine[0], arguments: Array(commandLine.dropFirst()), environment: configuration.environment(scratch: scratch))
+        } catch {
+            scratch.remove()
+            throw error
+        }
         let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
-        let table = InvocationTable(pid: child.pid, ready: eventLoop.makePromise(), logger: logger)
+        let table = InvocationTable(pid: child.pid, ready: eventLoop.makePromise(), memoryLimitMb: configuration.memoryLimitMb, logger: logger)
         let exit = eventLoop.makePromise(of: ExitStatus.self)
         ChildProcess.awaitExit(of: child.pid) { status in
+            scratch.remove()
             table.close(reason: status.description)
             exit.succeed(status)
         }
@@ -51,6 +59,7 @@ public final class WorkerProcess: Sendable {
             throw WorkerError.launchFailed("could not attach to the worker's pipes: \(error)")
         }
         let worker = WorkerProcess(pid: child.pid, channel: channel, table: table, exit: exit, logger: logger)
+        worker.configure(configuration)
         let startTimeout = eventLoop.scheduleTask(in: configuration.startTimeout.timeAmount) {
             table.ready.fail(WorkerError.launchFailed("worker \(child.pid) was not ready within \(configuration.startTimeout)"))
         }
@@ -64,6 +73,19 @@ public final class WorkerProcess: Sendable {
         }
         logger.debug("worker started", metadata: ["worker": "\(child.pid)"])
         return worker
+    }
+
+    /// The first frame: what the harness needs that must not be in its environment (the platform
+    /// token), and the limits it applies.
+    private func configure(_ configuration: WorkerConfiguration) {
+        var header = JSONWriter(capacity: 256)
+        header.field("platformUrl", configuration.platform?.baseUrl)
+        header.field("platformToken", configuration.platform?.token)
+        if let memoryLimitMb = configuration.memoryLimitMb { header.field("memoryMb", memoryLimitMb) }
+        for (name, value) in WorkerLimits.forHarness { header.field(name, value) }
+        var frame = channel.allocator.buffer(capacity: 512)
+        WireFrame.writeRequest(.configure, header: header.finish(), into: &frame)
+        channel.writeAndFlush(frame, promise: nil)
     }
 
     /// Invocations sent and not yet ended.
@@ -84,7 +106,7 @@ public final class WorkerProcess: Sendable {
 
     /// Runs one invocation. Never throws: every failure is an ``InvocationStatus``.
     public func invoke(_ request: InvocationRequest, coldStart: Bool = false) async -> InvocationResult {
-        let deadline = Int64(Date().timeIntervalSince1970 * 1000) + request.timeout.wholeMilliseconds
+        let deadline = EpochMilliseconds.now().addingSaturated(request.timeout.wholeMilliseconds)
         var header = JSONWriter(capacity: 320)
         header.field("id", request.invocationId)
         header.field("file", request.functionFile)
@@ -99,6 +121,7 @@ public final class WorkerProcess: Sendable {
         header.field("mode", request.encoding.rawValue)
         header.field("init", request.initScript)
         header.field("initVersion", request.initScriptVersion)
+        if !request.allowsEmit { header.field("emit", false) }
         let headerBytes = header.finish()
         var frame = channel.allocator.buffer(capacity: 9 + headerBytes.count + request.payload.count)
         WireFrame.writeRequest(.invoke, header: headerBytes, payload: request.payload, into: &frame)
@@ -158,7 +181,6 @@ public final class WorkerProcess: Sendable {
 }
 
 extension Duration {
-    var timeAmount: TimeAmount {
-        .nanoseconds(components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000)
-    }
+    /// NIO's time amount, clamped (NIO schedules in signed 64-bit nanoseconds).
+    var timeAmount: TimeAmount { .nanoseconds(wholeNanoseconds) }
 }

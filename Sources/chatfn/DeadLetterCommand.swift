@@ -71,7 +71,7 @@ struct DeadLetters: AsyncParsableCommand {
             var replayed = 0
             for entry in entries {
                 guard let record = DeadLetter.replay(entry.record) else {
-                    ConsoleOutput.write("skipped \(entry.eventId ?? "-"): no source topic recorded")
+                    ConsoleOutput.write("skipped \(entry.eventId ?? "-"): \(DeadLetter.replayProblem(entry.record) ?? "cannot be replayed")")
                     continue
                 }
                 let receipt = try await producer.send(record)

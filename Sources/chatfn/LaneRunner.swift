@@ -33,14 +33,24 @@ struct LaneOptions: ParsableArguments {
     @Option(name: .long, help: "Topic of blocking requests.")
     var requestTopic: String = "chatfn.requests"
 
-    @Option(name: .long, help: "Topic of blocking replies (created if missing; callers may name others).")
-    var replyTopic: String = "chatfn.replies"
+    @Option(name: .long, help: "Topic of blocking replies (created if missing). Repeat for several: requests naming any other topic are refused.")
+    var replyTopic: [String] = ["chatfn.replies"]
 
     @Option(name: .long, help: "Events handed out and not yet committed; at this bound chatfn stops fetching.")
     var maxInFlight: Int = 1_000
 
     @Option(name: .long, help: "Serve /healthz, /readyz and /metrics on HOST:PORT (e.g. 0.0.0.0:9090).")
     var admin: String?
+
+    func validate() throws {
+        let bounds: [(String, Int, ClosedRange<Int>)] = [
+            ("--partitions", Int(partitions), 1...10_000), ("--workers", workers, 1...256),
+            ("--blocking-workers", blockingWorkers, 1...256), ("--max-in-flight", maxInFlight, 1...1_000_000),
+        ]
+        for (flag, value, range) in bounds where !range.contains(value) {
+            throw ValidationError("\(flag) must be between \(range.lowerBound) and \(range.upperBound) (got \(value))")
+        }
+    }
 }
 
 /// Runs chatfn — both lanes, and the deployer when `reload` — until SIGTERM or Ctrl-C.
@@ -58,7 +68,7 @@ func runChatfn(_ options: LaneOptions, embedded: Bool, reload: Bool) async throw
     }
 
     let outputs = OutputTopics()
-    let topics = ([kafkaOptions.topic, options.requestTopic, options.replyTopic] + outputs.all).map { TopicSpec(name: $0, partitions: options.partitions) }
+    let topics = ([kafkaOptions.topic, options.requestTopic] + options.replyTopic + outputs.all).map { TopicSpec(name: $0, partitions: options.partitions) }
     var embeddedBroker: EmbeddedKafkaBroker?
     let bootstrap: String
     var clientProperties: [String: String] = [:]
@@ -100,7 +110,10 @@ func runChatfn(_ options: LaneOptions, embedded: Bool, reload: Bool) async throw
     let blockingPool = WorkerPool(
         configuration: WorkerPoolConfiguration(worker: workerConfiguration, minWarm: options.blockingWorkers, maxProcesses: options.blockingWorkers),
         logger: logger)
-    let blockingDispatcher = BlockingDispatcher(appId: appId, catalog: catalog, pool: blockingPool, reporter: reporter, logger: logger)
+    let blockingDispatcher = BlockingDispatcher(
+        appId: appId, catalog: catalog, pool: blockingPool, reporter: reporter, replyTopics: options.replyTopic,
+        deadLetterTopic: outputs.deadLetters, capacity: blockingPool.configuration.maxProcesses * blockingPool.configuration.concurrencyPerProcess,
+        logger: logger)
     let blockingLane = BlockingLaneService(
         configuration: BlockingLaneService.Configuration(consumer: KafkaConsumerConfiguration(
             kafka: KafkaConfiguration(bootstrapServers: bootstrap, properties: clientProperties),
@@ -143,6 +156,9 @@ func laneMetrics(events: DispatchStatistics, blocking: BlockingDispatcher, pools
         Metric("chatfn_blocking_decisions_total", .counter, help: "Blocking requests answered.", labels: ["decision": "allow"], value: count(blocking.allowed)),
         Metric("chatfn_blocking_decisions_total", .counter, help: "Blocking requests answered.", labels: ["decision": "deny"], value: count(blocking.denied)),
         Metric("chatfn_blocking_expired_total", .counter, help: "Blocking requests past their deadline, not run.", value: count(blocking.expired)),
+        Metric("chatfn_blocking_overloaded_total", .counter, help: "Blocking requests answered overloaded: they could not start before their deadline.", value: count(blocking.overloaded)),
+        Metric("chatfn_blocking_refused_total", .counter, help: "Blocking requests not answered: foreign reply topic or missing partition.", value: count(blocking.refused)),
+        Metric("chatfn_records_given_up_total", .counter, help: "Dead letters and commands the broker refused for good.", value: count(events.givenUp)),
     ]
     for (lane, pool) in pools.sorted(by: { $0.key < $1.key }) {
         metrics.append(Metric("chatfn_workers", .gauge, help: "Live Node worker processes.", labels: ["pool": lane], value: Double(pool.workers.count)))

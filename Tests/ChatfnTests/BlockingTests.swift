@@ -1,4 +1,5 @@
 import ChatFunctionsClient
+import ChatfnCore
 import EventConsumer
 import Foundation
 import Testing
@@ -134,7 +135,7 @@ struct BlockingTests {
         var expired = CloudEventKafkaBinding.binaryRecord(
             topic: "chatfn.requests", key: nil, attributes: CloudEventAttributes(id: "expired-1", type: trigger, source: "tests"),
             data: Array(#"{"username":"expired","authParams":{"password":"pw","record":true}}"#.utf8))
-        expired.headers += BlockingRequest(correlationId: "expired-1", replyTo: "chatfn.replies", deadlineMs: BlockingRequest.nowMs() - 1).headers
+        expired.headers += BlockingRequest(correlationId: "expired-1", replyTo: "chatfn.replies", deadlineMs: EpochMilliseconds.now() - 1).headers
         try await lane.producer.send(expired)
 
         // The caller gives up after 100 ms; the function answers after its own 500 ms timeout.

@@ -133,7 +133,8 @@ func runBlockingBenchmark(producer: KafkaProducer) async throws {
     let reporter = CountingReporter()
     let blocking = BlockingLaneService(
         configuration: BlockingLaneService.Configuration(consumer: KafkaConsumerConfiguration(kafka: kafka, groupId: "bench-blocking", topics: ["chatfn.requests"])),
-        dispatcher: BlockingDispatcher(appId: "default", catalog: catalog, pool: blockingPool, reporter: reporter, logger: logger),
+        dispatcher: BlockingDispatcher(appId: "default", catalog: catalog, pool: blockingPool, reporter: reporter, replyTopics: ["chatfn.replies"],
+                                       capacity: blockingPool.configuration.concurrencyPerProcess, logger: logger),
         pool: blockingPool, logger: logger)
     let nonBlocking = ChatFunctionsService(
         configuration: ChatFunctionsService.Configuration(

@@ -15,11 +15,34 @@ const util = require('util');
 const Module = require('module');
 const { AsyncLocalStorage } = require('async_hooks');
 
-const KIND = { invoke: 1, ping: 2, ready: 10, log: 11, result: 12, emit: 13, pong: 14 };
+const KIND = { invoke: 1, ping: 2, configure: 3, ready: 10, log: 11, result: 12, emit: 13, pong: 14 };
 const LEVEL = { debug: 0, info: 1, warn: 2, error: 3 };
-const STATUS = { succeeded: 0, failed: 1, invalid_event: 2 };
-const MAX_EMITS = 1000;
+const STATUS = { succeeded: 0, failed: 1, invalid_event: 2, crashed: 3 };
 const EMPTY = Buffer.alloc(0);
+// Captured before any user code runs: a function that replaces globalThis.fetch never sees what
+// context.api sends (the platform token).
+const realFetch = globalThis.fetch;
+const RealURL = URL;
+
+// chatfn's first frame sets these (WorkerLimits in Swift; chatfn checks them again on its side).
+const config = {
+  platformUrl: null,
+  platformToken: null,
+  memoryMb: null,
+  maxEmits: 1000,
+  maxCommandBytes: 256 * 1024,
+  maxEmitBytes: 1024 * 1024,
+  maxResultBytes: 1024 * 1024,
+  maxErrorMessageBytes: 8 * 1024,
+  maxStackBytes: 16 * 1024,
+  maxLogLineBytes: 64 * 1024,
+};
+
+function truncate(text, maxBytes) {
+  if (typeof text !== 'string' || Buffer.byteLength(text) <= maxBytes) return text;
+  const bytes = Buffer.from(text);
+  return `${bytes.subarray(0, maxBytes).toString('utf8').replace(/\uFFFD$/, '')}… [${bytes.length - maxBytes} more bytes]`;
+}
 
 const output = new net.Socket({ fd: 4, readable: false, writable: true });
 const input = new net.Socket({ fd: 3, readable: true, writable: false });
@@ -73,6 +96,11 @@ function u32(value) {
 }
 
 function sendResult(id, status, error, value = EMPTY) {
+  if (error) {
+    error.message = truncate(error.message, config.maxErrorMessageBytes);
+    if (error.stack) error.stack = truncate(error.stack, config.maxStackBytes);
+    if (error.userMessage) error.userMessage = truncate(error.userMessage, config.maxErrorMessageBytes);
+  }
   const errorJSON = error ? Buffer.from(JSON.stringify(error)) : EMPTY;
   send(KIND.result, id, [u8(STATUS[status]), u32(errorJSON.length), errorJSON, value]);
 }
@@ -82,7 +110,7 @@ const invocationScope = new AsyncLocalStorage();
 
 function emitLog(level, text, invocationId) {
   const id = invocationId ?? invocationScope.getStore()?.id ?? null;
-  send(KIND.log, id, [u8(LEVEL[level]), Buffer.from(text)]);
+  send(KIND.log, id, [u8(LEVEL[level]), Buffer.from(truncate(text, config.maxLogLineBytes))]);
 }
 
 const consoleLevels = { log: 'info', info: 'info', warn: 'warn', error: 'error', debug: 'debug', trace: 'debug' };
@@ -145,18 +173,29 @@ function loadFunction(file, version) {
 
 // ---- commands for the chat platform ----
 // Sent as they are made; chatfn publishes them only if the invocation succeeds.
-function makeEmitter(invocationId) {
+function makeEmitter(invocationId, allowed) {
   let count = 0;
+  let bytes = 0;
   return (type, data, options = {}) => {
+    if (!allowed) {
+      throw new Error('context.emit is not available in blocking functions: return a decision instead (docs/protocol.md)');
+    }
     if (typeof type !== 'string' || type.length === 0) {
       throw new TypeError('context.emit(type, data, { key }): type must be a non-empty string');
     }
     if (options.key !== undefined && options.key !== null && typeof options.key !== 'string') {
       throw new TypeError('context.emit(type, data, { key }): key must be a string');
     }
-    count += 1;
-    if (count > MAX_EMITS) throw new Error(`context.emit: at most ${MAX_EMITS} commands per invocation`);
+    if (count >= config.maxEmits) throw new Error(`context.emit: at most ${config.maxEmits} commands per invocation`);
     const body = data === undefined ? EMPTY : Buffer.from(JSON.stringify(data));
+    if (body.length > config.maxCommandBytes) {
+      throw new RangeError(`context.emit: a command's data is ${body.length} bytes, above the limit of ${config.maxCommandBytes}`);
+    }
+    if (bytes + body.length > config.maxEmitBytes) {
+      throw new RangeError(`context.emit: commands of one invocation are limited to ${config.maxEmitBytes} bytes together`);
+    }
+    count += 1;
+    bytes += body.length;
     const key = options.key ?? null;
     const keyField = key === null ? i32(-1) : Buffer.concat([i32(Buffer.byteLength(key)), Buffer.from(key)]);
     send(KIND.emit, invocationId, [u16Prefixed(type), keyField, body]);
@@ -164,21 +203,30 @@ function makeEmitter(invocationId) {
 }
 
 // ---- context.api: the chat platform's HTTP API ----
-// The base URL and token come in the environment and leave it at once: functions use them only through
-// context.api, never read them.
-const platform = { baseUrl: process.env.CHATFN_PLATFORM_URL, token: process.env.CHATFN_PLATFORM_TOKEN };
-delete process.env.CHATFN_PLATFORM_URL;
-delete process.env.CHATFN_PLATFORM_TOKEN;
+// The base URL and token come in chatfn's configure frame, never in the environment: functions use them
+// only through context.api, and only for paths under the base URL, so the token goes nowhere else.
 const API_ATTEMPTS = 4;
 
+function platformURL(requestPath) {
+  if (!config.platformUrl) throw new Error('context.api: no chat platform configured (runtime.platform.baseUrl in chatfn.json)');
+  if (typeof requestPath !== 'string' || /^[a-z][a-z0-9+.-]*:/i.test(requestPath) || /^[\\/]{2}/.test(requestPath) || /[\\]/.test(requestPath)) {
+    throw new TypeError(`context.api: ${JSON.stringify(requestPath)} is not a path relative to the platform's base URL (absolute URLs are refused)`);
+  }
+  const base = new RealURL(config.platformUrl.endsWith('/') ? config.platformUrl : `${config.platformUrl}/`);
+  const url = new RealURL(requestPath.replace(/^\/+/, ''), base);
+  if (url.origin !== base.origin || !url.pathname.startsWith(base.pathname)) {
+    throw new TypeError(`context.api: ${JSON.stringify(requestPath)} leaves the platform's base URL`);
+  }
+  return url;
+}
+
 async function platformRequest(method, requestPath, body) {
-  if (!platform.baseUrl) throw new Error('context.api: no chat platform configured (runtime.platform.baseUrl in chatfn.json)');
-  const url = new URL(requestPath, platform.baseUrl.endsWith('/') ? platform.baseUrl : `${platform.baseUrl}/`);
+  const url = platformURL(requestPath);
   const headers = { accept: 'application/json' };
-  if (platform.token) headers.authorization = `Bearer ${platform.token}`;
+  if (config.platformToken) headers.authorization = `Bearer ${config.platformToken}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
   for (let attempt = 1; ; attempt += 1) {
-    const response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const response = await realFetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const text = await response.text();
     if (response.ok) return text.length === 0 ? null : JSON.parse(text);
     const retriable = response.status === 429 || response.status >= 500;
@@ -262,6 +310,11 @@ class DenyError extends Error {
   }
 }
 
+// A failed allocation past the process's memory limit (memoryMb bounds its whole data segment).
+function isMemoryLimit(error) {
+  return config.memoryMb !== null && error instanceof RangeError && /allocation failed|Array buffer allocation|Invalid array length|out of memory/i.test(error.message);
+}
+
 function describeError(error) {
   if (error instanceof DenyError) return { name: error.name, message: error.message, userMessage: error.userMessage };
   if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack };
@@ -296,15 +349,23 @@ async function invoke(header, body) {
         attempt: header.attempt,
         deadline: header.deadline,
         log: makeLogger(id),
-        emit: makeEmitter(id),
+        emit: makeEmitter(id, header.emit !== false),
         deny: (reason, userMessage) => {
           throw new DenyError(reason, userMessage);
         },
       };
       const value = await handler(event, context);
-      sendResult(id, 'succeeded', null, value === undefined ? EMPTY : Buffer.from(JSON.stringify(value)));
+      const json = value === undefined ? EMPTY : Buffer.from(JSON.stringify(value) ?? 'null');
+      if (json.length > config.maxResultBytes) {
+        throw new RangeError(`the function returned ${json.length} bytes of JSON, above the limit of ${config.maxResultBytes}`);
+      }
+      sendResult(id, 'succeeded', null, json);
     } catch (error) {
-      sendResult(id, error && error.invalidEvent ? 'invalid_event' : 'failed', describeError(error));
+      if (isMemoryLimit(error)) {
+        sendResult(id, 'crashed', { name: 'MemoryLimitError', message: `the function went over its memory limit (memoryMb: ${config.memoryMb} MiB): ${error.message}` });
+      } else {
+        sendResult(id, error && error.invalidEvent ? 'invalid_event' : 'failed', describeError(error));
+      }
     }
   });
   inFlight -= 1;
@@ -326,6 +387,7 @@ input.on('data', (chunk) => {
     pending = pending.subarray(4 + length);
     if (kind === KIND.invoke) invoke(header, Buffer.from(body));
     else if (kind === KIND.ping) send(KIND.pong, header.id, []);
+    else if (kind === KIND.configure) Object.assign(config, header);
   }
 });
 

@@ -1,0 +1,104 @@
+import ChatfnCore
+import DequeModule
+import Synchronization
+
+/// Admission for the blocking lane: at most `capacity` requests run at once and the rest wait in arrival
+/// order. A request that cannot start before its deadline is turned away (answered `overloaded`) instead
+/// of expiring in a queue: at once when the queue ahead of it is longer than what the lane gets through
+/// before its deadline, otherwise when its deadline comes while it still waits.
+final class AdmissionControl: Sendable {
+    private struct Waiter {
+        var id: UInt64
+        var continuation: CheckedContinuation<Bool, Never>
+    }
+
+    private struct State {
+        var running = 0
+        var waiting = Deque<Waiter>()
+        var nextId: UInt64 = 0
+        /// Average time a request holds its slot, in milliseconds (exponentially weighted); nil until one ran.
+        var averageHoldMs: Double?
+    }
+
+    let capacity: Int
+    /// Time left for the reply to reach the caller after a request was turned away.
+    private let replyMarginMs: Int64
+    private let state = Mutex(State())
+
+    init(capacity: Int, replyMarginMs: Int64 = 20) {
+        self.capacity = max(1, capacity)
+        self.replyMarginMs = replyMarginMs
+    }
+
+    /// Waits for a slot until `deadlineMs` (epoch milliseconds); false when the request cannot start
+    /// in time. A true answer must be followed by ``release(heldFor:)``.
+    func admit(deadlineMs: Int64) async -> Bool {
+        let giveUpAt = deadlineMs.subtractingSaturated(replyMarginMs)
+        let remainingMs = giveUpAt.subtractingSaturated(EpochMilliseconds.now())
+        let id: UInt64? = state.withLock { state in
+            if state.running < capacity, state.waiting.isEmpty {
+                state.running += 1
+                return nil
+            }
+            state.nextId += 1
+            return state.nextId
+        }
+        guard let id else { return true }
+        if remainingMs <= 0 || !canStartInTime(remainingMs: remainingMs) { return false }
+        return await withTaskGroup(of: Void.self) { group in
+            // The deadline: fires at or after `giveUpAt`, so a waiter queued before then is found.
+            group.addTask { [self] in
+                guard (try? await Task.sleep(for: .milliseconds(remainingMs))) != nil else { return }
+                turnAway(id)
+            }
+            let admitted = await withCheckedContinuation { continuation in
+                let immediate: Bool? = state.withLock { state in
+                    if state.running < capacity, state.waiting.isEmpty {  // a slot came free meanwhile
+                        state.running += 1
+                        return true
+                    }
+                    if EpochMilliseconds.now() >= giveUpAt { return false }
+                    state.waiting.append(Waiter(id: id, continuation: continuation))
+                    return nil
+                }
+                if let immediate { continuation.resume(returning: immediate) }
+            }
+            group.cancelAll()
+            return admitted
+        }
+    }
+
+    /// Frees a slot for the next waiter.
+    func release(heldFor duration: Duration) {
+        let next: Waiter? = state.withLock { state in
+            let heldMs = duration.fractionalMilliseconds
+            state.averageHoldMs = state.averageHoldMs.map { $0 * 0.9 + heldMs * 0.1 } ?? heldMs
+            guard let next = state.waiting.popFirst() else {
+                state.running -= 1
+                return nil
+            }
+            return next  // its slot is the one released
+        }
+        next?.continuation.resume(returning: true)
+    }
+
+    /// Requests running or waiting now.
+    var load: (running: Int, waiting: Int) { state.withLock { ($0.running, $0.waiting.count) } }
+
+    /// Whether the requests queued ahead, at the lane's recent pace, leave a slot before the deadline.
+    private func canStartInTime(remainingMs: Int64) -> Bool {
+        state.withLock { state in
+            guard let average = state.averageHoldMs, average > 0 else { return true }
+            let expectedWaitMs = Double(state.waiting.count + 1) / Double(capacity) * average
+            return expectedWaitMs < Double(remainingMs)
+        }
+    }
+
+    private func turnAway(_ id: UInt64) {
+        let waiter: Waiter? = state.withLock { state in
+            guard let index = state.waiting.firstIndex(where: { $0.id == id }) else { return nil }
+            return state.waiting.remove(at: index)
+        }
+        waiter?.continuation.resume(returning: false)
+    }
+}

@@ -1,0 +1,71 @@
+import ChatfnCore
+import Foundation
+
+/// How worker processes are kept apart from chatfn and from each other, beyond Node's permission model:
+/// each worker runs in a PID namespace of its own (it sees no other process, so it can signal none:
+/// not chatfn, not another application's workers) and a mount namespace with its own `/proc` (chatfn's
+/// environment is not there to read) and a size-bounded tmpfs as its scratch directory.
+///
+/// Namespaces need root, or unprivileged user namespaces (then the worker maps to chatfn's user); where
+/// neither is available the workers run without them and chatfn says so at start-up.
+public struct WorkerIsolation: Sendable, Hashable {
+    /// `unshare` and the flags that worked on this machine; nil: no namespaces here.
+    var namespacePrefix: [String]?
+    /// `sh`, `mount`: mount the scratch tmpfs inside the namespace.
+    var shell: String?
+    var mount: String?
+    /// `prlimit` and `nice`, for the memory and file-size limits and the niceness of a worker.
+    var prlimit: String?
+    var nice: String?
+
+    /// True when workers get their own PID and mount namespaces.
+    public var hasNamespaces: Bool { namespacePrefix != nil }
+
+    /// No isolation beyond the permission model (tests of that fallback, and machines without the tools).
+    public static let none = WorkerIsolation()
+
+    /// What this machine supports, found out once per chatfn process.
+    public static var available: WorkerIsolation { probed }
+
+    private static let probed: WorkerIsolation = {
+        func find(_ name: String) -> String? {
+            for directory in ["/usr/bin", "/bin", "/usr/sbin", "/sbin"] where FileManager.default.isExecutableFile(atPath: "\(directory)/\(name)") {
+                return "\(directory)/\(name)"
+            }
+            return ExecutableLocator.find(name, overrideVariable: "CHATFN_\(name.uppercased())")
+        }
+        var isolation = WorkerIsolation(prlimit: find("prlimit"), nice: find("nice"))
+        guard let unshare = find("unshare"), let shell = find("sh"), let mount = find("mount") else { return isolation }
+        let base = [unshare, "--pid", "--fork", "--kill-child", "--mount-proc"]
+        let probe = "\(mount) -t tmpfs -o size=1m chatfn-probe /tmp"
+        for prefix in [base, base + ["--user", "--map-root-user"]] {
+            if let (status, _) = try? ChildCommand.run(prefix[0], Array(prefix.dropFirst()) + [shell, "-c", probe]), status == 0 {
+                isolation.namespacePrefix = prefix
+                isolation.shell = shell
+                isolation.mount = mount
+                break
+            }
+        }
+        return isolation
+    }()
+
+    /// The command line that starts `command` (`node …`) isolated: niceness, then resource limits, then
+    /// the namespaces, where the scratch tmpfs is mounted before `command` runs. Every step `exec`s the
+    /// next, except `unshare --fork`, which stays as the namespace's parent and takes its child down with it.
+    func commandLine(_ command: [String], niceness: Int32, dataLimitBytes: Int?, scratch: String, scratchLimitMb: Int) -> [String] {
+        var line: [String] = []
+        if niceness > 0, let nice { line += [nice, "-n", String(niceness)] }
+        var limits: [String] = []
+        if let dataLimitBytes { limits.append("--data=\(dataLimitBytes)") }
+        if let namespacePrefix, let shell, let mount {
+            if let prlimit, !limits.isEmpty { line += [prlimit] + limits }
+            // $0 is the scratch directory, "$@" the command: nothing of either is parsed by the shell.
+            let script = "\(mount) -t tmpfs -o size=\(scratchLimitMb)m,mode=0700 chatfn-scratch \"$0\" && exec \"$@\""
+            return line + namespacePrefix + [shell, "-c", script, scratch] + command
+        }
+        // No tmpfs: the scratch directory's bound is per file.
+        limits.append("--fsize=\(scratchLimitMb * 1_048_576)")
+        if let prlimit { line += [prlimit] + limits }
+        return line + command
+    }
+}
