@@ -114,7 +114,7 @@ public final class KafkaProducer: Sendable {
         record.topic.withCString { topic in
             record.value.withUnsafeBytes { value in
                 withOptionalBytes(record.key) { key in
-                    var values = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: 7)
+                    var values = [rd_kafka_vu_t](repeating: rd_kafka_vu_t(), count: record.timestampMs == nil ? 7 : 8)
                     values[0].vtype = RD_KAFKA_VTYPE_TOPIC
                     values[0].u.cstr = topic
                     values[1].vtype = RD_KAFKA_VTYPE_PARTITION
@@ -131,6 +131,10 @@ public final class KafkaProducer: Sendable {
                     values[5].u.ptr = UnsafeMutableRawPointer(bitPattern: messageId)
                     values[6].vtype = RD_KAFKA_VTYPE_HEADERS
                     values[6].u.headers = headers
+                    if let timestamp = record.timestampMs {
+                        values[7].vtype = RD_KAFKA_VTYPE_TIMESTAMP
+                        values[7].u.i64 = timestamp
+                    }
                     if let error = rd_kafka_produceva(handle.pointer, &values, values.count) {
                         rd_kafka_headers_destroy(headers)  // ownership passes to librdkafka only on success
                         failure = KafkaError("could not publish to \(record.topic)", consuming: error)

@@ -5,6 +5,8 @@ public struct ProducerRecord: Sendable {
     public var key: [UInt8]?
     public var value: [UInt8]
     public var headers: [KafkaHeader]
+    /// The record's CreateTime in epoch milliseconds; nil: now.
+    public var timestampMs: Int64?
 
     public init(topic: String, partition: Int32? = nil, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader] = []) {
         self.topic = topic
