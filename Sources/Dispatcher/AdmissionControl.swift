@@ -5,10 +5,13 @@ import Synchronization
 /// Admission for the blocking lane: at most `capacity` requests run at once and the rest wait in arrival
 /// order. A request that cannot start before its deadline is turned away (answered `overloaded`) instead
 /// of expiring in a queue: at once when the queue ahead of it is longer than what the lane gets through
-/// before its deadline, otherwise when its deadline comes while it still waits.
+/// before its deadline (at the pace of recent requests, re-estimated whenever one ends), otherwise when
+/// its deadline comes while it still waits. Turning requests away quickly also keeps the consumer
+/// fetching, so a request behind a flood reaches admission before its deadline.
 final class AdmissionControl: Sendable {
     private struct Waiter {
         var id: UInt64
+        var giveUpAt: Int64
         var continuation: CheckedContinuation<Bool, Never>
     }
 
@@ -58,7 +61,7 @@ final class AdmissionControl: Sendable {
                         return true
                     }
                     if EpochMilliseconds.now() >= giveUpAt { return false }
-                    state.waiting.append(Waiter(id: id, continuation: continuation))
+                    state.waiting.append(Waiter(id: id, giveUpAt: giveUpAt, continuation: continuation))
                     return nil
                 }
                 if let immediate { continuation.resume(returning: immediate) }
@@ -68,18 +71,26 @@ final class AdmissionControl: Sendable {
         }
     }
 
-    /// Frees a slot for the next waiter.
+    /// Frees a slot for the next waiter, and turns away the waiters that can no longer start in time.
     func release(heldFor duration: Duration) {
-        let next: Waiter? = state.withLock { state in
+        let now = EpochMilliseconds.now()
+        let (next, late): (Waiter?, [Waiter]) = state.withLock { state in
             let heldMs = duration.fractionalMilliseconds
-            state.averageHoldMs = state.averageHoldMs.map { $0 * 0.9 + heldMs * 0.1 } ?? heldMs
-            guard let next = state.waiting.popFirst() else {
-                state.running -= 1
-                return nil
+            let average = state.averageHoldMs.map { $0 * 0.8 + heldMs * 0.2 } ?? heldMs
+            state.averageHoldMs = average
+            let next = state.waiting.popFirst()  // takes the released slot
+            if next == nil { state.running -= 1 }
+            var late: [Waiter] = []
+            var kept = Deque<Waiter>()
+            for waiter in state.waiting {
+                let expectedStart = Double(now) + Double(kept.count + 1) / Double(capacity) * average
+                if expectedStart >= Double(waiter.giveUpAt) { late.append(waiter) } else { kept.append(waiter) }
             }
-            return next  // its slot is the one released
+            if !late.isEmpty { state.waiting = kept }
+            return (next, late)
         }
         next?.continuation.resume(returning: true)
+        for waiter in late { waiter.continuation.resume(returning: false) }
     }
 
     /// Requests running or waiting now.

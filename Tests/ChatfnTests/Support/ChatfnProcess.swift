@@ -10,13 +10,16 @@ final class ChatfnProcess: Sendable {
     private let process: Process
     private let output = Output()
 
-    init(_ arguments: [String], environment: [String: String] = [:], executable: URL = ChatfnProcess.executable) throws {
+    /// - Parameter includingErrors: collect standard error with standard output (chatfn's log lines).
+    init(_ arguments: [String], environment: [String: String] = [:], executable: URL = ChatfnProcess.executable,
+         includingErrors: Bool = false) throws {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let stdout = Pipe()
         process.standardOutput = stdout
+        if includingErrors { process.standardError = stdout }
         try process.run()
         self.process = process
         // Plain blocking reads on a thread of their own until EOF: FileHandle's readabilityHandler (a

@@ -27,9 +27,9 @@ struct LaneFixture {
     }
 
     /// Starts `chatfn dev` against the embedded broker.
-    func startChatfn(group: String = "lane", _ extra: [String] = []) throws -> ChatfnProcess {
+    func startChatfn(group: String = "lane", _ extra: [String] = [], includingErrors: Bool = false) throws -> ChatfnProcess {
         try ChatfnProcess(["dev", "--kafka", broker.bootstrapServers, "--functions", application.root.path,
-                           "--group", group, "--log-level", "warning"] + extra)
+                           "--group", group, "--log-level", "warning"] + extra, includingErrors: includingErrors)
     }
 
     /// Runs another chatfn command against the embedded broker to completion.
