@@ -66,6 +66,12 @@ func runChatfn(_ options: LaneOptions, embedded: Bool, reload: Bool) async throw
     if workerConfiguration.sandbox == nil {
         logger.warning("Node older than 20: functions run without file-system confinement")
     }
+    if !workerConfiguration.isolation.hasNamespaces {
+        logger.warning("""
+            no PID or mount namespaces for workers (needs root, or unprivileged user namespaces): functions could signal \
+            chatfn's processes, and scratch directories are bounded per file only (docs/security.md)
+            """)
+    }
 
     let outputs = OutputTopics()
     let topics = ([kafkaOptions.topic, options.requestTopic] + options.replyTopic + outputs.all).map { TopicSpec(name: $0, partitions: options.partitions) }
