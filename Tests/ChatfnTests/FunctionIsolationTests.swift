@@ -18,11 +18,12 @@ struct FunctionIsolationTests {
         await pool.shutdown()
     }
 
-    private func run(_ pool: WorkerPool, _ catalog: FunctionCatalog, _ trigger: String, data: String = "{}") async throws -> InvocationResult {
+    private func run(_ pool: WorkerPool, _ catalog: FunctionCatalog, _ trigger: String, data: String = "{}",
+                     timeout: Duration = .seconds(20)) async throws -> InvocationResult {
         let function = try #require(catalog.function(for: trigger))
         return await pool.invoke(function.invocation(
             id: UUID().uuidString, event: CloudEventAttributes(id: "e", type: trigger, source: "tests"), mode: .binary,
-            attempt: 1, timeout: .seconds(20), payload: Array(data.utf8)))
+            attempt: 1, timeout: timeout, payload: Array(data.utf8)))
     }
 
     private func object(_ result: InvocationResult) -> [String: Any] {
@@ -54,7 +55,9 @@ struct FunctionIsolationTests {
                 let tried = object(result)["tried"] as? [String: String]
                 #expect(tried == ["chatfn": "ESRCH", "otherApplication": "ESRCH"], "\(object(result))")
                 #expect(object(result)["ppid"] as? Int == 0, "the worker sees no parent")
-                _ = try await run(pool, catalog, "test.stop")
+                // SIGSTOP to its own process group freezes only this worker: the timeout's liveness probe kills it.
+                let stopped = try await run(pool, catalog, "test.stop", timeout: .milliseconds(500))
+                #expect(stopped.status == .timeout || stopped.status == .crashed)
             }
             #expect(try await run(otherPool, otherCatalog, "test.ok").status == .succeeded, "the other application's worker lives")
             #expect(otherPool.workers.first?.pid == otherPid)
