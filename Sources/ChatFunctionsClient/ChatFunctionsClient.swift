@@ -67,12 +67,13 @@ public final class ChatFunctionsClient: Sendable {
         record.headers += request.headers
         let replies = replies
         return await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                guard (try? await Task.sleep(for: timeout)) != nil else { return }
-                replies.resolve(correlationId, with: Decision(decision: fallback, status: "timeout", reason: "no decision within \(timeout)"))
-            }
             let decision = await withCheckedContinuation { continuation in
                 replies.register(correlationId, continuation)
+                // Armed only once the call is registered, so that even a zero timeout finds it.
+                group.addTask {
+                    guard (try? await Task.sleep(for: timeout)) != nil else { return }
+                    replies.resolve(correlationId, with: Decision(decision: fallback, status: "timeout", reason: "no decision within \(timeout)"))
+                }
                 producer.sendInBackground(record)  // a lost request ends as the timeout fallback
             }
             group.cancelAll()

@@ -79,6 +79,7 @@ public final class WorkerPool: Sendable {
             let (worker, cold) = try await acquireWorker()
             let result = await worker.invoke(request, coldStart: cold)
             if let limit = configuration.recycleAfter, worker.invocationsStarted >= limit { retire(worker) }
+            worker.endUse()
             return result
         } catch {
             return InvocationResult(
@@ -118,22 +119,40 @@ public final class WorkerPool: Sendable {
         }
     }
 
+    /// A live worker in rotation, marked in use (``WorkerProcess/beginUse()``) under the pool's lock, so
+    /// that retiring it waits for this caller.
     private func acquireWorker() async throws -> (WorkerProcess, cold: Bool) {
-        let choice = try state.withLock { state -> Choice in
-            guard !state.shutDown else { throw WorkerError.launchFailed("the worker pool is shut down") }
-            state.workers.removeAll { !$0.isAlive }
-            let leastLoaded = state.workers.min { $0.inFlight < $1.inFlight }
-            if let leastLoaded, leastLoaded.inFlight < configuration.concurrencyPerProcess { return .use(leastLoaded) }
-            if state.workers.count + state.launches.count < configuration.maxProcesses {
-                return .launch(startLaunch(&state))
+        while true {
+            let choice = try state.withLock { state -> Choice in
+                guard !state.shutDown else { throw WorkerError.launchFailed("the worker pool is shut down") }
+                state.workers.removeAll { !$0.isAlive }
+                let leastLoaded = state.workers.min { $0.inFlight < $1.inFlight }
+                if let leastLoaded, leastLoaded.inFlight < configuration.concurrencyPerProcess {
+                    leastLoaded.beginUse()
+                    return .use(leastLoaded)
+                }
+                if state.workers.count + state.launches.count < configuration.maxProcesses {
+                    return .launch(startLaunch(&state))
+                }
+                if let leastLoaded {
+                    leastLoaded.beginUse()
+                    return .use(leastLoaded)
+                }
+                guard let pending = state.launches.values.first else { return .launch(startLaunch(&state)) }
+                return .wait(pending)
             }
-            if let leastLoaded { return .use(leastLoaded) }
-            guard let pending = state.launches.values.first else { return .launch(startLaunch(&state)) }
-            return .wait(pending)
-        }
-        switch choice {
-        case .use(let worker): return (worker, false)
-        case .launch(let launch), .wait(let launch): return (try await launch.value, true)
+            switch choice {
+            case .use(let worker): return (worker, false)
+            case .launch(let launch), .wait(let launch):
+                let worker = try await launch.value
+                // Retired (a runtime change) between its launch and now: pick again.
+                let inRotation = state.withLock { state in
+                    guard state.workers.contains(where: { $0 === worker }) else { return false }
+                    worker.beginUse()
+                    return true
+                }
+                if inRotation { return (worker, true) }
+            }
         }
     }
 

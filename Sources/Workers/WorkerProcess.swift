@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -14,6 +15,9 @@ public final class WorkerProcess: Sendable {
     private let table: InvocationTable
     private let exit: EventLoopPromise<ExitStatus>
     private let logger: Logger
+    /// Callers that picked this process and have not had their result yet, and whether it is retired:
+    /// a retired process's request pipe closes once no caller uses it.
+    private let users = Mutex<(count: Int, retired: Bool)>((0, false))
 
     private init(pid: Int32, channel: any Channel, table: InvocationTable, exit: EventLoopPromise<ExitStatus>, logger: Logger) {
         self.pid = pid
@@ -94,11 +98,28 @@ public final class WorkerProcess: Sendable {
     /// Invocations this process was given over its life.
     public var invocationsStarted: Int { table.started }
 
-    /// Takes no new work: the harness finishes what it has and exits. The request pipe closes a second
-    /// later, so that a caller that picked this worker just before it was retired still gets through.
+    /// Takes no new work: once the callers that picked it (``beginUse()``) have their results, its
+    /// request pipe closes and the harness exits.
     public func retire() {
-        let channel = channel
-        channel.eventLoop.scheduleTask(in: .seconds(1)) { channel.close(mode: .output, promise: nil) }
+        let idle = users.withLock { users in
+            users.retired = true
+            return users.count == 0
+        }
+        if idle { channel.close(mode: .output, promise: nil) }
+    }
+
+    /// A caller picked this process (under its pool's lock, so never after ``retire()``).
+    func beginUse() {
+        users.withLock { $0.count += 1 }
+    }
+
+    /// That caller has its result.
+    func endUse() {
+        let closeNow = users.withLock { users in
+            users.count -= 1
+            return users.retired && users.count == 0
+        }
+        if closeNow { channel.close(mode: .output, promise: nil) }
     }
 
     /// False once the process died or its pipes closed.

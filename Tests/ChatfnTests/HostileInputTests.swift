@@ -3,6 +3,7 @@ import ChatfnCore
 import Dispatcher
 import EventConsumer
 import Foundation
+@testable import Workers
 import Testing
 
 /// Records and settings an attacker (or a mistake) can send: none may crash chatfn, stall a partition,
@@ -167,5 +168,41 @@ struct HostileInputTests {
         if later.status == "overloaded" { #expect(later.decision == .deny, "start_session fails closed") }
         chatfn.signal(SIGKILL)
         _ = try await chatfn.waitForExit()
+    }
+}
+
+/// Synchronization that used to be a timer.
+@Suite("No timer as synchronization")
+struct NoTimerSynchronizationTests {
+    @Test("a client call with a zero timeout returns its fallback at once instead of hanging")
+    func zeroTimeoutCall() async throws {
+        let lane = try await LaneFixture.make(functions: [:])
+        defer { Task { await lane.tearDown() } }
+        let client = try await ChatFunctionsClient.connect(ChatFunctionsClient.Configuration(kafka: lane.kafka))
+        let decision = await withTaskGroup(of: Decision?.self) { group in
+            group.addTask { await client.call(trigger: "user.attempted.start_session", data: Array("{}".utf8), timeout: .zero, fallback: .deny) }
+            group.addTask { try? await Task.sleep(for: .seconds(10)); return nil }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        #expect(decision?.status == "timeout" && decision?.decision == .deny, "the call returned within 10 s: \(String(describing: decision))")
+        await client.shutdown()
+    }
+
+    @Test("a retired worker keeps its pipe open for the caller that picked it, then exits")
+    func retireWaitsForItsCaller() async throws {
+        let fixture = try FunctionsFixture(functions: ["test.ok": "module.exports = async () => 'ok';"])
+        defer { fixture.remove() }
+        let worker = try await WorkerProcess.launch(configuration: try WorkerConfiguration(), logger: testLogger)
+        worker.beginUse()
+        worker.retire()
+        let result = await worker.invoke(InvocationRequest(
+            invocationId: "after-retire", functionFile: fixture.file(for: "test.ok").path, functionVersion: "v1", trigger: "test.ok",
+            eventId: "e", appId: "default", payload: Array("{}".utf8)))
+        #expect(result.status == .succeeded, "the caller that picked it before the retirement got through")
+        #expect(worker.isAlive)
+        worker.endUse()
+        try await eventually("the retired worker exits once its caller is done") { !worker.isAlive }
     }
 }
