@@ -1,14 +1,22 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// Modules, from the bottom up (docs/architecture.md):
+//   ChatfnCore      small shared pieces (JSON writer, stop signal, saturating arithmetic, console output)
+//   KafkaClient     librdkafka: the only module that imports CKafka (producer, consumer calls, admin, broker)
+//   EventConsumer   consumer group membership: a state machine, flow control, contiguous commits, leases
+//   ChatEvents      the chat platform's protocol: CloudEvents binding, triggers, blocking requests and decisions
+//   Workers         Node worker processes, their isolation and the pipe protocol
+//   Functions       an application's functions: catalog, compiler, runtime installs, deployer
+//   Dispatcher      the two lanes: key-ordered dispatch with retries and dead letters, blocking answers
+//   AdminServer     /healthz, /readyz, /metrics
+//   ChatFunctionsClient  the library chat servers link (the only public API)
+//   chatfn          the command-line tool
 let package = Package(
     name: "chatfn",
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "chatfn", targets: ["chatfn"]),
-        .library(name: "EventConsumer", targets: ["EventConsumer"]),
-        .library(name: "Dispatcher", targets: ["Dispatcher"]),
-        .library(name: "Workers", targets: ["Workers"]),
         .library(name: "ChatFunctionsClient", targets: ["ChatFunctionsClient"]),
     ],
     dependencies: [
@@ -27,15 +35,19 @@ let package = Package(
         ),
         .target(name: "ChatfnCore", dependencies: [.product(name: "Logging", package: "swift-log")]),
         .target(
+            name: "KafkaClient",
+            dependencies: ["CKafka", "ChatfnCore", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
             name: "EventConsumer",
             dependencies: [
-                "CKafka",
                 "ChatfnCore",
+                "KafkaClient",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        .target(name: "ChatEvents", dependencies: ["ChatfnCore", "KafkaClient"]),
         .target(
             name: "Workers",
             dependencies: [
@@ -48,10 +60,24 @@ let package = Package(
             resources: [.copy("Harness")]
         ),
         .target(
+            name: "Functions",
+            dependencies: [
+                "ChatEvents",
+                "ChatfnCore",
+                "Workers",
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
             name: "Dispatcher",
             dependencies: [
+                "ChatEvents",
                 "ChatfnCore",
                 "EventConsumer",
+                "Functions",
+                "KafkaClient",
                 "Workers",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
@@ -60,7 +86,7 @@ let package = Package(
         ),
         .target(
             name: "ChatFunctionsClient",
-            dependencies: ["ChatfnCore", "EventConsumer"]
+            dependencies: ["ChatEvents", "ChatfnCore", "KafkaClient"]
         ),
         .target(
             name: "AdminServer",
@@ -73,9 +99,13 @@ let package = Package(
             name: "chatfn",
             dependencies: [
                 "AdminServer",
+                "ChatEvents",
                 "ChatFunctionsClient",
-                "EventConsumer",
+                "ChatfnCore",
                 "Dispatcher",
+                "EventConsumer",
+                "Functions",
+                "KafkaClient",
                 "Workers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -85,26 +115,48 @@ let package = Package(
         .executableTarget(
             name: "ChatfnBench",
             dependencies: [
+                "ChatEvents",
                 "ChatFunctionsClient",
-                "CKafka",
                 "ChatfnCore",
-                "EventConsumer",
                 "Dispatcher",
+                "EventConsumer",
+                "Functions",
+                "KafkaClient",
                 "Workers",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "bench/ChatfnBench"
         ),
+        // Needs nothing but the package: no broker, no Node, no network. `swift test --filter ChatfnUnitTests`.
+        .testTarget(
+            name: "ChatfnUnitTests",
+            dependencies: [
+                "ChatEvents",
+                "ChatfnCore",
+                "Dispatcher",
+                "EventConsumer",
+                "Functions",
+                "KafkaClient",
+                "Workers",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The real thing: the embedded broker over TCP, Node processes, npm, HTTP, the chatfn binary.
         .testTarget(
             name: "ChatfnTests",
             dependencies: [
                 "AdminServer",
+                "ChatEvents",
                 "ChatFunctionsClient",
                 "ChatfnCore",
                 "chatfn",
-                "EventConsumer",
                 "Dispatcher",
+                "EventConsumer",
+                "Functions",
+                "KafkaClient",
                 "Workers",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -3,25 +3,25 @@ import Logging
 import Synchronization
 
 /// Whether this chatfn instance is ready for traffic: both lanes consuming.
-public final class Readiness: Sendable {
+package final class Readiness: Sendable {
     private let lanes = Mutex<Set<String>>([])
     private let expected: Set<String>
 
-    public init(lanes: Set<String>) {
+    package init(lanes: Set<String>) {
         expected = lanes
     }
 
-    public func markReady(_ lane: String) {
+    package func markReady(_ lane: String) {
         lanes.withLock { _ = $0.insert(lane) }
     }
 
-    public var isReady: Bool { lanes.withLock { $0.isSuperset(of: expected) } }
+    package var isReady: Bool { lanes.withLock { $0.isSuperset(of: expected) } }
 }
 
 /// The operators' HTTP endpoints: `/healthz` (the process serves), `/readyz` (both lanes consuming),
 /// `/metrics` (Prometheus text).
-public enum AdminServer {
-    public static func application(
+package enum AdminServer {
+    package static func application(
         host: String, port: Int, readiness: Readiness, logger: Logger, metrics: @escaping @Sendable () -> [Metric]
     ) -> some ApplicationProtocol {
         let router = Router()

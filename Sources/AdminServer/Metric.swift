@@ -1,17 +1,17 @@
 /// One sample for `/metrics`, in Prometheus' text exposition format.
-public struct Metric: Sendable, Hashable {
-    public enum Kind: String, Sendable {
+package struct Metric: Sendable, Hashable {
+    package enum Kind: String, Sendable {
         case counter
         case gauge
     }
 
-    public var name: String
-    public var help: String
-    public var kind: Kind
-    public var labels: [String: String]
-    public var value: Double
+    package var name: String
+    package var help: String
+    package var kind: Kind
+    package var labels: [String: String]
+    package var value: Double
 
-    public init(_ name: String, _ kind: Kind, help: String, labels: [String: String] = [:], value: Double) {
+    package init(_ name: String, _ kind: Kind, help: String, labels: [String: String] = [:], value: Double) {
         self.name = name
         self.kind = kind
         self.help = help
@@ -20,7 +20,7 @@ public struct Metric: Sendable, Hashable {
     }
 
     /// Renders samples grouped by name, each name with its HELP and TYPE lines once.
-    public static func exposition(_ metrics: [Metric]) -> String {
+    package static func exposition(_ metrics: [Metric]) -> String {
         var lines: [String] = []
         var described: Set<String> = []
         for metric in metrics {

@@ -1,4 +1,6 @@
 import ChatfnCore
+import ChatEvents
+import KafkaClient
 import EventConsumer
 import Foundation
 import Synchronization

@@ -1,3 +1,5 @@
+import ChatEvents
+import KafkaClient
 import EventConsumer
 import Synchronization
 

@@ -4,9 +4,9 @@ import Foundation
 ///
 /// Output is read with plain blocking reads on the calling thread, not with FileHandle's
 /// `readabilityHandler`, whose dispatch source has crashed the process when its descriptor closed.
-public enum ChildCommand {
+package enum ChildCommand {
     /// Blocks the calling thread; stdout and stderr together are the output.
-    public static func run(_ executable: String, _ arguments: [String], in directory: URL? = nil) throws -> (status: Int32, output: String) {
+    package static func run(_ executable: String, _ arguments: [String], in directory: URL? = nil) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -22,7 +22,7 @@ public enum ChildCommand {
     }
 
     /// Runs on a thread of its own, so no cooperative-pool thread waits on the child.
-    public static func run(_ executable: String, _ arguments: [String], in directory: URL? = nil) async throws -> (status: Int32, output: String) {
+    package static func run(_ executable: String, _ arguments: [String], in directory: URL? = nil) async throws -> (status: Int32, output: String) {
         try await withCheckedThrowingContinuation { continuation in
             let thread = Thread { continuation.resume(with: Result { try run(executable, arguments, in: directory) }) }
             thread.name = "chatfn-child-command"

@@ -1,46 +1,46 @@
 /// Writes small JSON objects straight into bytes, for the hot paths (worker requests, invocation
 /// records) where Foundation's `JSONEncoder` costs more than the work around it.
-public struct JSONWriter {
-    public private(set) var bytes: [UInt8] = []
+package struct JSONWriter {
+    package private(set) var bytes: [UInt8] = []
     private var needsComma = false
 
-    public init(capacity: Int = 256) {
+    package init(capacity: Int = 256) {
         bytes.reserveCapacity(capacity)
         bytes.append(UInt8(ascii: "{"))
     }
 
     /// The finished object.
-    public mutating func finish() -> [UInt8] {
+    package mutating func finish() -> [UInt8] {
         bytes.append(UInt8(ascii: "}"))
         return bytes
     }
 
-    public mutating func field(_ name: String, _ value: String?) {
+    package mutating func field(_ name: String, _ value: String?) {
         key(name)
         guard let value else { return append("null") }
         Self.writeString(value, into: &bytes)
     }
 
-    public mutating func field(_ name: String, _ value: Int64) {
+    package mutating func field(_ name: String, _ value: Int64) {
         key(name)
         append(String(value))
     }
 
-    public mutating func field(_ name: String, _ value: Int) {
+    package mutating func field(_ name: String, _ value: Int) {
         field(name, Int64(value))
     }
 
-    public mutating func field(_ name: String, _ value: Double) {
+    package mutating func field(_ name: String, _ value: Double) {
         key(name)
         append(value.isFinite ? String(value) : "null")
     }
 
-    public mutating func field(_ name: String, _ value: Bool) {
+    package mutating func field(_ name: String, _ value: Bool) {
         key(name)
         append(value ? "true" : "false")
     }
 
-    public mutating func field(_ name: String, strings: [String]) {
+    package mutating func field(_ name: String, strings: [String]) {
         key(name)
         bytes.append(UInt8(ascii: "["))
         for (index, string) in strings.enumerated() {
@@ -51,7 +51,7 @@ public struct JSONWriter {
     }
 
     /// A field whose value is already JSON (an object written by another writer, or bytes from Node).
-    public mutating func field(_ name: String, json: [UInt8]?) {
+    package mutating func field(_ name: String, json: [UInt8]?) {
         key(name)
         guard let json, !json.isEmpty else { return append("null") }
         bytes.append(contentsOf: json)

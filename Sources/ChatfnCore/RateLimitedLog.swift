@@ -3,7 +3,7 @@ import Synchronization
 
 /// A warning that input from outside can trigger at any rate (refused requests, say): logged at most
 /// once per interval, with how many occurrences the line stands for.
-public final class RateLimitedLog: Sendable {
+package final class RateLimitedLog: Sendable {
     private struct State {
         var lastLogged: ContinuousClock.Instant?
         var suppressed = 0
@@ -13,12 +13,12 @@ public final class RateLimitedLog: Sendable {
     private let interval: Duration
     private let state = Mutex(State())
 
-    public init(logger: Logger, interval: Duration) {
+    package init(logger: Logger, interval: Duration) {
         self.logger = logger
         self.interval = interval
     }
 
-    public func warning(_ message: String) {
+    package func warning(_ message: String) {
         let now = ContinuousClock.now
         let suppressed: Int? = state.withLock { state in
             if let last = state.lastLogged, now - last < interval {

@@ -4,7 +4,7 @@ import Synchronization
 /// A one-way signal that work should stop: chatfn is shutting down, or a partition was revoked. No new
 /// attempt starts after it fires, and waits (retry backoffs) end early, so that whoever waits for the
 /// work to drain waits only for invocations already running.
-public final class StopSignal: Sendable {
+package final class StopSignal: Sendable {
     private struct State {
         var stopped = false
         var waiters: [UUID: CheckedContinuation<Void, Never>] = [:]
@@ -12,11 +12,11 @@ public final class StopSignal: Sendable {
 
     private let state = Mutex(State())
 
-    public init() {}
+    package init() {}
 
-    public var isStopped: Bool { state.withLock { $0.stopped } }
+    package var isStopped: Bool { state.withLock { $0.stopped } }
 
-    public func stop() {
+    package func stop() {
         let waiters = state.withLock { state in
             state.stopped = true
             defer { state.waiters.removeAll() }
@@ -26,19 +26,19 @@ public final class StopSignal: Sendable {
     }
 
     /// A signal that has already fired.
-    public static func stopped() -> StopSignal {
+    package static func stopped() -> StopSignal {
         let signal = StopSignal()
         signal.stop()
         return signal
     }
 
     /// Waits `duration`; false when this signal fired first (or the task was cancelled).
-    public func sleep(for duration: Duration) async -> Bool {
+    package func sleep(for duration: Duration) async -> Bool {
         await Self.sleep(for: duration, unlessAnyOf: [self])
     }
 
     /// Waits `duration`; false when any of `signals` fired first (or the task was cancelled).
-    public static func sleep(for duration: Duration, unlessAnyOf signals: [StopSignal]) async -> Bool {
+    package static func sleep(for duration: Duration, unlessAnyOf signals: [StopSignal]) async -> Bool {
         guard !signals.contains(where: \.isStopped) else { return false }
         return await withTaskGroup(of: Bool.self) { group in
             group.addTask { (try? await Task.sleep(for: duration)) != nil }
@@ -55,7 +55,7 @@ public final class StopSignal: Sendable {
     }
 
     /// Returns once ``stop()`` was called, or the task was cancelled.
-    public func waitUntilStopped() async {
+    package func waitUntilStopped() async {
         let id = UUID()
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in

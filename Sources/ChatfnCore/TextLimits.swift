@@ -1,7 +1,7 @@
 extension String {
     /// At most `maxBytes` bytes of UTF-8, cut at a character boundary, with a marker saying how much was
     /// cut: for text from outside (error messages, log lines) that goes into bounded places.
-    public func truncated(toUTF8Bytes maxBytes: Int) -> String {
+    package func truncated(toUTF8Bytes maxBytes: Int) -> String {
         let total = utf8.count
         guard total > maxBytes else { return self }
         var kept = 0
@@ -20,7 +20,7 @@ extension String {
     /// Control characters written visibly (`\n`, `\u{1b}`), so that text from outside (an event id, a
     /// trigger, a function's output) cannot forge log lines or drive the terminal.
     /// - Parameter keepingNewlines: leave `\n` as it is, for text the caller splits into lines itself.
-    public func escapingControlCharacters(keepingNewlines: Bool = false) -> String {
+    package func escapingControlCharacters(keepingNewlines: Bool = false) -> String {
         guard unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return self }
         var escaped = ""
         escaped.reserveCapacity(utf8.count + 8)

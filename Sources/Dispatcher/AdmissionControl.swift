@@ -1,3 +1,6 @@
+import KafkaClient
+import ChatEvents
+import Functions
 import ChatfnCore
 import DequeModule
 import Synchronization

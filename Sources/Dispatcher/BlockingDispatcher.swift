@@ -1,4 +1,7 @@
+import Functions
 import ChatfnCore
+import ChatEvents
+import KafkaClient
 import EventConsumer
 import Foundation
 import Logging
@@ -9,8 +12,8 @@ import Workers
 /// outcome into a ``Decision``. A request whose deadline passed is not run and gets no reply; one that
 /// cannot start before its deadline is answered at once with the trigger's fallback, status `overloaded`.
 /// Replies go only to chatfn's own reply topics, never to a topic a request names on its own.
-public final class BlockingDispatcher: Sendable {
-    public let appId: String
+package final class BlockingDispatcher: Sendable {
+    package let appId: String
     private let catalog: FunctionCatalog
     private let pool: WorkerPool
     private let reporter: any InvocationReporter
@@ -20,20 +23,20 @@ public final class BlockingDispatcher: Sendable {
     private let deadLetterTopic: String
     private let logger: Logger
     /// Requests that arrived after their deadline, not run.
-    public let expired = Atomic<Int>(0)
+    package let expired = Atomic<Int>(0)
     /// Requests answered, by decision.
-    public let allowed = Atomic<Int>(0)
-    public let denied = Atomic<Int>(0)
+    package let allowed = Atomic<Int>(0)
+    package let denied = Atomic<Int>(0)
     /// Requests answered `overloaded` (they could not start before their deadline).
-    public let overloaded = Atomic<Int>(0)
+    package let overloaded = Atomic<Int>(0)
     /// Requests not answered: no usable reply address (a foreign topic, a partition that does not exist).
-    public let refused = Atomic<Int>(0)
+    package let refused = Atomic<Int>(0)
     private let refusalLog: RateLimitedLog
 
     /// - Parameters:
     ///   - replyTopics: the topics replies may go to.
     ///   - capacity: requests run at once; the rest wait for a slot (admission control).
-    public init(appId: String, catalog: FunctionCatalog, pool: WorkerPool, reporter: any InvocationReporter, replyTopics: [String],
+    package init(appId: String, catalog: FunctionCatalog, pool: WorkerPool, reporter: any InvocationReporter, replyTopics: [String],
                 deadLetterTopic: String = OutputTopics().deadLetters, capacity: Int, logger: Logger) {
         self.appId = appId
         self.catalog = catalog
@@ -48,7 +51,7 @@ public final class BlockingDispatcher: Sendable {
 
     /// Learns how many partitions each reply topic has, so that a reply to one that does not exist is
     /// refused here rather than by the broker.
-    public func learnReplyPartitions(from producer: KafkaProducer) async {
+    package func learnReplyPartitions(from producer: KafkaProducer) async {
         let topics = replyTopics.withLock { Array($0.keys) }
         do {
             let counts = try await producer.partitionCounts(of: topics)
@@ -62,7 +65,7 @@ public final class BlockingDispatcher: Sendable {
 
     /// What to publish for `record`: the reply (none when expired or unaddressable), and a dead letter
     /// for a trigger that does not belong on this lane.
-    public func answer(_ record: KafkaRecord) async -> [ProducerRecord] {
+    package func answer(_ record: KafkaRecord) async -> [ProducerRecord] {
         let request: BlockingRequest
         switch BlockingRequest.read(record) {
         case .success(let read): request = read
@@ -119,12 +122,12 @@ public final class BlockingDispatcher: Sendable {
         }
         let settings = catalog.manifest.settings(for: attributes.type)
         guard let function = catalog.function(for: attributes.type) else {
-            return (Decision(decision: BlockingTriggers.onMissing(settings), status: "no_function",
+            return (Decision(decision: settings.onMissingDecision, status: "no_function",
                              reason: "no function deployed for \(attributes.type)"), nil)
         }
         guard await admission.admit(deadlineMs: deadlineMs) else {
             overloaded.add(1, ordering: .relaxed)
-            return (Decision(decision: BlockingTriggers.onFailure(function.trigger, function.settings), status: "overloaded",
+            return (Decision(decision: function.settings.onFailure(for: function.trigger), status: "overloaded",
                              reason: "chatfn could not start the function before the request's deadline (\(admission.capacity) running)"), nil)
         }
         let started = ContinuousClock.now
@@ -143,7 +146,7 @@ public final class BlockingDispatcher: Sendable {
     /// Maps an invocation to a decision: a return allows (with the returned `user` or `message`); a throw
     /// or `context.deny` denies; a timeout, a crash, a function that does not load, or bad data applies
     /// the trigger's `onFailure`.
-    public static func decision(for result: InvocationResult, function: FunctionDefinition) -> Decision {
+    package static func decision(for result: InvocationResult, function: FunctionDefinition) -> Decision {
         var decision = Decision(decision: .allow, status: result.status.rawValue, durationMs: result.duration.fractionalMilliseconds,
                                 functionVersion: function.version)
         switch result.status {
@@ -153,14 +156,14 @@ public final class BlockingDispatcher: Sendable {
                 decision.message = object["message"].flatMap(Self.json)
             }
         case .failed where result.error?.isLoadFailure == true:
-            decision.decision = BlockingTriggers.onFailure(function.trigger, function.settings)
+            decision.decision = function.settings.onFailure(for: function.trigger)
             decision.reason = result.error?.message
         case .failed:
             decision.decision = .deny
             decision.reason = result.error?.message
             decision.userMessage = result.error?.userMessage
         case .timeout, .crashed, .invalidEvent:
-            decision.decision = BlockingTriggers.onFailure(function.trigger, function.settings)
+            decision.decision = function.settings.onFailure(for: function.trigger)
             decision.status = result.status == .invalidEvent ? "failed" : result.status.rawValue
             decision.reason = result.error?.message ?? result.status.rawValue
         }

@@ -1,3 +1,6 @@
+import Functions
+import ChatEvents
+import KafkaClient
 import EventConsumer
 import Logging
 import ServiceLifecycle
@@ -6,16 +9,16 @@ import Workers
 /// The blocking lane as a service: its own consumer group on the request topic, its own (reserved) worker
 /// pool, low-latency client settings, every request run at once (no per-key ordering: each is an
 /// independent question), and a reply per answered request.
-public struct BlockingLaneService: Service {
-    public struct Configuration: Sendable {
-        public var consumer: KafkaConsumerConfiguration
+package struct BlockingLaneService: Service {
+    package struct Configuration: Sendable {
+        package var consumer: KafkaConsumerConfiguration
 
-        public init(consumer: KafkaConsumerConfiguration) {
+        package init(consumer: KafkaConsumerConfiguration) {
             self.consumer = consumer
         }
 
         /// Settings for the request consumer that keep requests from waiting in fetch batches.
-        public static let lowLatencyProperties: [String: String] = [
+        package static let lowLatencyProperties: [String: String] = [
             "fetch.wait.max.ms": "5", "fetch.min.bytes": "1", "socket.nagle.disable": "true",
         ]
     }
@@ -27,7 +30,7 @@ public struct BlockingLaneService: Service {
     private let onConsuming: @Sendable () -> Void
 
     /// - Parameter onConsuming: called once the request consumer is up (readiness).
-    public init(configuration: Configuration, dispatcher: BlockingDispatcher, pool: WorkerPool, logger: Logger,
+    package init(configuration: Configuration, dispatcher: BlockingDispatcher, pool: WorkerPool, logger: Logger,
                 onConsuming: @escaping @Sendable () -> Void = {}) {
         self.configuration = configuration
         self.onConsuming = onConsuming
@@ -36,7 +39,7 @@ public struct BlockingLaneService: Service {
         self.logger = logger
     }
 
-    public func run() async throws {
+    package func run() async throws {
         await pool.prewarm(logger: logger, lane: "blocking")
         var consumerConfiguration = configuration.consumer
         consumerConfiguration.kafka = KafkaConfiguration(
@@ -49,16 +52,16 @@ public struct BlockingLaneService: Service {
         logger.info("answering blocking requests", metadata: ["topics": "\(consumerConfiguration.topics.joined(separator: ","))"])
         await consumeUntilShutdown(consumer) {
             await withDiscardingTaskGroup { requests in
-                for await record in consumer.records {
+                for await lease in consumer.records {
                     requests.addTask {
-                        for answer in await dispatcher.answer(record) {
+                        for answer in await dispatcher.answer(lease.record) {
                             do {
                                 try await producer.send(answer)
                             } catch {
                                 logger.warning("publishing to \(answer.topic)/\(answer.partition ?? 0) failed: \(error)")
                             }
                         }
-                        consumer.markProcessed(record)
+                        lease.complete()
                     }
                 }
             }

@@ -1,4 +1,7 @@
+import Functions
 import ChatfnCore
+import ChatEvents
+import KafkaClient
 import EventConsumer
 import Logging
 import ServiceLifecycle
@@ -10,12 +13,12 @@ import Workers
 /// On graceful shutdown (SIGTERM, Ctrl-C) it starts no new attempt and ends retry backoffs, lets running
 /// invocations finish (bounded by the consumer's drain timeout), commits, leaves the group, flushes what
 /// it published, and stops the workers. Records it gave up are not committed: their next owner runs them.
-public struct ChatFunctionsService: Service {
-    public struct Configuration: Sendable {
-        public var consumer: KafkaConsumerConfiguration
-        public var dispatcher: DispatcherConfiguration
+package struct ChatFunctionsService: Service {
+    package struct Configuration: Sendable {
+        package var consumer: KafkaConsumerConfiguration
+        package var dispatcher: DispatcherConfiguration
 
-        public init(consumer: KafkaConsumerConfiguration, dispatcher: DispatcherConfiguration) {
+        package init(consumer: KafkaConsumerConfiguration, dispatcher: DispatcherConfiguration) {
             self.consumer = consumer
             self.dispatcher = dispatcher
         }
@@ -27,11 +30,11 @@ public struct ChatFunctionsService: Service {
     private let reporter: any InvocationReporter
     private let logger: Logger
     /// What the dispatcher did so far.
-    public let statistics: DispatchStatistics
+    package let statistics: DispatchStatistics
     private let onConsuming: @Sendable () -> Void
 
     /// - Parameter onConsuming: called once the consumer is up (readiness).
-    public init(configuration: Configuration, catalog: FunctionCatalog, pool: WorkerPool, reporter: any InvocationReporter,
+    package init(configuration: Configuration, catalog: FunctionCatalog, pool: WorkerPool, reporter: any InvocationReporter,
                 statistics: DispatchStatistics = DispatchStatistics(), logger: Logger, onConsuming: @escaping @Sendable () -> Void = {}) {
         self.configuration = configuration
         self.statistics = statistics
@@ -42,7 +45,7 @@ public struct ChatFunctionsService: Service {
         self.logger = logger
     }
 
-    public func run() async throws {
+    package func run() async throws {
         await pool.prewarm(logger: logger, lane: "events")
         let producer = try KafkaProducer(configuration: configuration.consumer.kafka)
         do {
@@ -68,13 +71,13 @@ public struct ChatFunctionsService: Service {
     private func dispatch(_ consumer: KafkaConsumer, _ dispatcher: EventDispatcher) async {
         let queues = KeyOrderedQueues()
         await withDiscardingTaskGroup { group in
-            for await record in consumer.records {
-                guard let first = queues.enqueue(record) else { continue }
+            for await lease in consumer.records {
+                guard let first = queues.enqueue(lease) else { continue }
                 group.addTask {
-                    await queues.run(startingWith: first) { record in
-                        switch await dispatcher.process(record, revoked: consumer.revocation(of: record)) {
-                        case .processed: consumer.markProcessed(record)
-                        case .abandoned: consumer.abandon(record)
+                    await queues.run(startingWith: first) { lease in
+                        switch await dispatcher.process(lease.record, revoked: lease.revocation) {
+                        case .processed: lease.complete()
+                        case .abandoned: lease.abandon()
                         }
                     }
                 }

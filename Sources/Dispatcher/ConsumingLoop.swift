@@ -1,3 +1,6 @@
+import Functions
+import ChatEvents
+import KafkaClient
 import EventConsumer
 import Logging
 import ServiceLifecycle

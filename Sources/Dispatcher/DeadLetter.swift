@@ -1,18 +1,21 @@
+import Functions
 import ChatfnCore
+import ChatEvents
+import KafkaClient
 import EventConsumer
 import Foundation
 
 /// The dead-letter topic's record format: the original key, value and headers, plus `chatfn_dlq_*`
 /// headers that say what went wrong and where the record came from (so it can be replayed there).
-public enum DeadLetter {
-    public static let headerPrefix = "chatfn_dlq_"
+package enum DeadLetter {
+    package static let headerPrefix = "chatfn_dlq_"
     /// Set on a dead letter whose value had to be left out (the broker refused the whole record).
-    public static let valueOmitted = headerPrefix + "value_omitted"
+    package static let valueOmitted = headerPrefix + "value_omitted"
     static let maxErrorBytes = 8 * 1024
     /// What a reduced dead letter keeps of the original key and of each original header.
     static let maxKeptBytes = 1024
 
-    public static func record(for original: KafkaRecord, topic: String, reason: DeadLetterReason, functionVersion: String?) -> ProducerRecord {
+    package static func record(for original: KafkaRecord, topic: String, reason: DeadLetterReason, functionVersion: String?) -> ProducerRecord {
         var headers = original.headers.filter { !$0.key.hasPrefix(headerPrefix) }
         let annotations: [(String, String?)] = [
             ("reason", reason.code),
@@ -32,7 +35,7 @@ public enum DeadLetter {
     /// `deadLetter` cut to what any broker accepts, for when it was refused as too large: no value (its
     /// size and the reason in headers), the key and original headers only where they are small. nil when
     /// it is reduced already.
-    public static func reduced(_ deadLetter: ProducerRecord) -> ProducerRecord? {
+    package static func reduced(_ deadLetter: ProducerRecord) -> ProducerRecord? {
         guard deadLetter.headers.last(named: valueOmitted) == nil else { return nil }
         var headers = deadLetter.headers.filter { $0.key.hasPrefix(headerPrefix) || ($0.value?.count ?? 0) <= maxKeptBytes }
         let droppedHeaders = deadLetter.headers.count - headers.count
@@ -44,7 +47,7 @@ public enum DeadLetter {
     }
 
     /// Why `deadLetter` cannot be replayed, if it cannot.
-    public static func replayProblem(_ deadLetter: KafkaRecord) -> String? {
+    package static func replayProblem(_ deadLetter: KafkaRecord) -> String? {
         if deadLetter.headers.last(named: valueOmitted) != nil { return "its value was too large to keep in the dead-letter topic" }
         if deadLetter.headers.last(named: headerPrefix + "source_topic") == nil { return "no source topic recorded" }
         return nil
@@ -52,7 +55,7 @@ public enum DeadLetter {
 
     /// The record as it was before it was dead-lettered, addressed to its source topic; nil when
     /// ``replayProblem(_:)`` names a reason.
-    public static func replay(_ deadLetter: KafkaRecord) -> ProducerRecord? {
+    package static func replay(_ deadLetter: KafkaRecord) -> ProducerRecord? {
         guard replayProblem(deadLetter) == nil,
               let source = deadLetter.headers.last(named: headerPrefix + "source_topic")?.stringValue else { return nil }
         return ProducerRecord(

@@ -1,20 +1,23 @@
+import Functions
+import ChatEvents
+import KafkaClient
 import EventConsumer
 import Foundation
 
 /// A record of the dead-letter topic, read back for `chatfn dlq`.
-public struct DeadLetterEntry: Sendable {
-    public var record: KafkaRecord
-    public var trigger: String?
-    public var eventId: String?
-    public var reason: String
-    public var error: String
-    public var status: String
-    public var attempts: Int
-    public var functionVersion: String?
-    public var source: RecordPosition?
-    public var time: Date?
+package struct DeadLetterEntry: Sendable {
+    package var record: KafkaRecord
+    package var trigger: String?
+    package var eventId: String?
+    package var reason: String
+    package var error: String
+    package var status: String
+    package var attempts: Int
+    package var functionVersion: String?
+    package var source: RecordPosition?
+    package var time: Date?
 
-    public init(_ record: KafkaRecord) {
+    package init(_ record: KafkaRecord) {
         func header(_ name: String) -> String? { record.headers.last(named: name)?.stringValue }
         func annotation(_ name: String) -> String? { header(DeadLetter.headerPrefix + name) }
         let structured = (try? CloudEventKafkaBinding.decode(record))?.0
@@ -34,7 +37,7 @@ public struct DeadLetterEntry: Sendable {
     }
 
     /// True when the entry matches the trigger (when given) and was dead-lettered at or after `since`.
-    public func matches(trigger wanted: String?, since: Date?) -> Bool {
+    package func matches(trigger wanted: String?, since: Date?) -> Bool {
         if let wanted, trigger != wanted { return false }
         if let since, (time ?? .distantPast) < since { return false }
         return true

@@ -1,7 +1,10 @@
+import KafkaClient
+import ChatEvents
+import Functions
 import Workers
 
 /// Why an event went to the dead-letter topic instead of (or after) running.
-public enum DeadLetterReason: Sendable, Hashable, CustomStringConvertible {
+package enum DeadLetterReason: Sendable, Hashable, CustomStringConvertible {
     /// Not a CloudEvent chatfn can read.
     case malformed(String)
     /// The event names an application this chatfn does not serve.
@@ -18,7 +21,7 @@ public enum DeadLetterReason: Sendable, Hashable, CustomStringConvertible {
     case expired(status: InvocationStatus, attempts: Int, message: String)
 
     /// A stable code for the `chatfn_dlq_reason` header.
-    public var code: String {
+    package var code: String {
         switch self {
         case .malformed: "malformed"
         case .unknownApplication: "unknown_application"
@@ -30,7 +33,7 @@ public enum DeadLetterReason: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    public var status: String {
+    package var status: String {
         switch self {
         case .exhausted(let status, _, _), .expired(let status, _, _): status.rawValue
         case .invalidEvent: InvocationStatus.invalidEvent.rawValue
@@ -38,7 +41,7 @@ public enum DeadLetterReason: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    public var attempts: Int {
+    package var attempts: Int {
         switch self {
         case .exhausted(_, let attempts, _), .expired(_, let attempts, _): attempts
         case .invalidEvent: 1
@@ -46,7 +49,7 @@ public enum DeadLetterReason: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .malformed(let reason): "malformed event: \(reason)"
         case .unknownApplication(let appId): "unknown application \(appId)"

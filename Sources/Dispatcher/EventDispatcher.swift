@@ -1,4 +1,7 @@
+import Functions
 import ChatfnCore
+import ChatEvents
+import KafkaClient
 import EventConsumer
 import Foundation
 import Logging
@@ -10,9 +13,9 @@ import Workers
 ///
 /// Only the CloudEvent attributes are decoded here; the event data goes to the worker as the bytes it
 /// arrived as.
-public final class EventDispatcher: Sendable {
-    public let configuration: DispatcherConfiguration
-    public let statistics: DispatchStatistics
+package final class EventDispatcher: Sendable {
+    package let configuration: DispatcherConfiguration
+    package let statistics: DispatchStatistics
     private let catalog: FunctionCatalog
     private let pool: WorkerPool
     private let producer: KafkaProducer
@@ -22,7 +25,7 @@ public final class EventDispatcher: Sendable {
     private let logger: Logger
     private let invocationIds = UniqueIdentifiers()
 
-    public init(configuration: DispatcherConfiguration, catalog: FunctionCatalog, pool: WorkerPool, producer: KafkaProducer,
+    package init(configuration: DispatcherConfiguration, catalog: FunctionCatalog, pool: WorkerPool, producer: KafkaProducer,
                 reporter: any InvocationReporter, stop: StopSignal, statistics: DispatchStatistics = DispatchStatistics(), logger: Logger) {
         self.configuration = configuration
         self.statistics = statistics
@@ -37,7 +40,7 @@ public final class EventDispatcher: Sendable {
 
     /// Handles `record` to the end, or gives it up when chatfn is stopping or `revoked` fires (its
     /// partition is going to another member).
-    public func process(_ record: KafkaRecord, revoked: StopSignal = StopSignal()) async -> RecordOutcome {
+    package func process(_ record: KafkaRecord, revoked: StopSignal = StopSignal()) async -> RecordOutcome {
         let stopSignals = [stop, revoked]
         guard !stopSignals.contains(where: \.isStopped) else { return abandon() }
         guard record.value.count <= configuration.maxRecordBytes else {

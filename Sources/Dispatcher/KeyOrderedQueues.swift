@@ -1,4 +1,7 @@
+import Functions
 import DequeModule
+import ChatEvents
+import KafkaClient
 import EventConsumer
 import Synchronization
 
@@ -14,30 +17,30 @@ struct OrderingKey: Hashable, Sendable {
 ///
 /// Memory is bounded by the consumer's in-flight limit, which counts queued records too.
 final class KeyOrderedQueues: Sendable {
-    private let waiting = Mutex<[OrderingKey: Deque<KafkaRecord>]>([:])
+    private let waiting = Mutex<[OrderingKey: Deque<RecordLease>]>([:])
 
-    /// Returns the record when the caller must start a runner for it; nil when it was queued behind
+    /// Returns the lease when the caller must start a runner for it; nil when it was queued behind
     /// an earlier record of its key.
-    func enqueue(_ record: KafkaRecord) -> KafkaRecord? {
-        guard let key = record.key else { return record }
-        let orderingKey = OrderingKey(topic: record.topic, key: key)
+    func enqueue(_ lease: RecordLease) -> RecordLease? {
+        guard let key = lease.record.key else { return lease }
+        let orderingKey = OrderingKey(topic: lease.record.topic, key: key)
         return waiting.withLock { queues in
             if queues[orderingKey] != nil {
-                queues[orderingKey]!.append(record)
+                queues[orderingKey]!.append(lease)
                 return nil
             }
             queues[orderingKey] = []  // present and empty: the key has a runner
-            return record
+            return lease
         }
     }
 
     /// Runs `first` and then every record queued behind it for the same key.
-    func run(startingWith first: KafkaRecord, _ body: (KafkaRecord) async -> Void) async {
-        var next: KafkaRecord? = first
-        while let record = next {
-            await body(record)
-            guard let key = record.key else { return }
-            let orderingKey = OrderingKey(topic: record.topic, key: key)
+    func run(startingWith first: RecordLease, _ body: (RecordLease) async -> Void) async {
+        var next: RecordLease? = first
+        while let lease = next {
+            await body(lease)
+            guard let key = lease.record.key else { return }
+            let orderingKey = OrderingKey(topic: lease.record.topic, key: key)
             next = waiting.withLock { queues in
                 guard let following = queues[orderingKey]?.popFirst() else {
                     queues[orderingKey] = nil

@@ -1,4 +1,7 @@
+import Functions
 import ChatfnCore
+import ChatEvents
+import KafkaClient
 import EventConsumer
 import Logging
 import Synchronization

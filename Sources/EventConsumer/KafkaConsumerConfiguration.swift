@@ -1,15 +1,17 @@
+import KafkaClient
+
 /// How a chatfn consumer joins its group and how much work it hands out at once.
-public struct KafkaConsumerConfiguration: Sendable {
-    public var kafka: KafkaConfiguration
-    public var groupId: String
-    public var topics: [String]
+package struct KafkaConsumerConfiguration: Sendable {
+    package var kafka: KafkaConfiguration
+    package var groupId: String
+    package var topics: [String]
     /// Records handed out but not yet committable; at this bound the consumer pauses its partitions,
     /// so memory stays bounded however large the backlog is.
-    public var maxInFlight: Int
+    package var maxInFlight: Int
     /// How long a revoke or a shutdown waits for handed-out records to finish before it commits.
-    public var drainTimeout: Duration
+    package var drainTimeout: Duration
 
-    public init(
+    package init(
         kafka: KafkaConfiguration,
         groupId: String,
         topics: [String],

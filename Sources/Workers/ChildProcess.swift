@@ -105,7 +105,7 @@ struct ChildProcess {
 }
 
 /// How a worker process ended.
-public enum ExitStatus: Sendable, Hashable, CustomStringConvertible {
+package enum ExitStatus: Sendable, Hashable, CustomStringConvertible {
     case exited(Int32)
     case signaled(Int32)
 
@@ -114,7 +114,7 @@ public enum ExitStatus: Sendable, Hashable, CustomStringConvertible {
         self = signal == 0 ? .exited((waitStatus >> 8) & 0xff) : .signaled(signal)
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .exited(let code): "exited with code \(code)"
         case .signaled(let signal): "killed by signal \(signal)"

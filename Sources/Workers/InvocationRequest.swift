@@ -1,5 +1,5 @@
 /// How the event's bytes are laid out for the worker to decode.
-public enum EventEncoding: String, Sendable, Codable {
+package enum EventEncoding: String, Sendable, Codable {
     /// The bytes are the event's JSON data.
     case binary
     /// The bytes are a structured CloudEvent envelope; the worker takes `data` (or `data_base64`).
@@ -7,27 +7,27 @@ public enum EventEncoding: String, Sendable, Codable {
 }
 
 /// One run of one chat function on one event. The event stays bytes until the Node worker parses it.
-public struct InvocationRequest: Sendable {
-    public var invocationId: String
-    public var functionFile: String
+package struct InvocationRequest: Sendable {
+    package var invocationId: String
+    package var functionFile: String
     /// Changes whenever the function's code does, so workers reload it.
-    public var functionVersion: String
-    public var trigger: String
-    public var eventId: String
-    public var appId: String
-    public var source: String
-    public var time: String?
-    public var attempt: Int
-    public var timeout: Duration
-    public var encoding: EventEncoding
-    public var payload: [UInt8]
+    package var functionVersion: String
+    package var trigger: String
+    package var eventId: String
+    package var appId: String
+    package var source: String
+    package var time: String?
+    package var attempt: Int
+    package var timeout: Duration
+    package var encoding: EventEncoding
+    package var payload: [UInt8]
     /// The runtime's initialization script, run once per worker process (and version) before this.
-    public var initScript: String?
-    public var initScriptVersion: String?
+    package var initScript: String?
+    package var initScriptVersion: String?
     /// Whether `context.emit` works: not for blocking functions, whose answer is their decision.
-    public var allowsEmit = true
+    package var allowsEmit = true
 
-    public init(
+    package init(
         invocationId: String, functionFile: String, functionVersion: String, trigger: String, eventId: String,
         appId: String, source: String = "", time: String? = nil, attempt: Int = 1, timeout: Duration = .seconds(30),
         encoding: EventEncoding = .binary, payload: [UInt8]

@@ -1,7 +1,7 @@
 import ChatfnCore
 
 /// How an invocation ended.
-public enum InvocationStatus: String, Sendable, Codable, CaseIterable {
+package enum InvocationStatus: String, Sendable, Codable, CaseIterable {
     case succeeded
     /// The function threw or its promise rejected, or it could not be loaded.
     case failed
@@ -14,12 +14,12 @@ public enum InvocationStatus: String, Sendable, Codable, CaseIterable {
 }
 
 /// What a function threw, as the worker described it.
-public struct InvocationError: Sendable, Codable, Hashable {
-    public var name: String?
-    public var message: String
-    public var stack: String?
+package struct InvocationError: Sendable, Codable, Hashable {
+    package var name: String?
+    package var message: String
+    package var stack: String?
     /// Set when the function called `context.deny(reason, userMessage)`: what the end user may be shown.
-    public var userMessage: String?
+    package var userMessage: String?
 
     /// Message and stack cut to ``WorkerLimits``: they end up in headers and log lines.
     var bounded: InvocationError {
@@ -37,9 +37,9 @@ public struct InvocationError: Sendable, Codable, Hashable {
 
     /// The function or its runtime could not be loaded (syntax error, missing module, no `handleEvent`, a
     /// failing initialization script).
-    public var isLoadFailure: Bool { name == "FunctionLoadError" || name == "InitScriptError" }
+    package var isLoadFailure: Bool { name == "FunctionLoadError" || name == "InitScriptError" }
 
-    public init(name: String? = nil, message: String, stack: String? = nil, userMessage: String? = nil) {
+    package init(name: String? = nil, message: String, stack: String? = nil, userMessage: String? = nil) {
         self.name = name
         self.message = message
         self.stack = stack
@@ -48,24 +48,24 @@ public struct InvocationError: Sendable, Codable, Hashable {
 }
 
 /// One line a function logged (through `console` or `context.log`).
-public struct InvocationLogLine: Sendable, Hashable {
-    public var level: String
-    public var message: String
+package struct InvocationLogLine: Sendable, Hashable {
+    package var level: String
+    package var message: String
 
-    public init(level: String, message: String) {
+    package init(level: String, message: String) {
         self.level = level
         self.message = message
     }
 }
 
 /// A command a function emitted with `context.emit(type, data, {key})`, for the chat platform.
-public struct EmittedCommand: Sendable, Hashable {
-    public var type: String
-    public var key: String?
+package struct EmittedCommand: Sendable, Hashable {
+    package var type: String
+    package var key: String?
     /// The data as JSON (empty when the function passed none).
-    public var data: [UInt8]
+    package var data: [UInt8]
 
-    public init(type: String, key: String?, data: [UInt8]) {
+    package init(type: String, key: String?, data: [UInt8]) {
         self.type = type
         self.key = key
         self.data = data
@@ -73,21 +73,21 @@ public struct EmittedCommand: Sendable, Hashable {
 }
 
 /// The outcome of an ``InvocationRequest``.
-public struct InvocationResult: Sendable {
-    public var invocationId: String
-    public var status: InvocationStatus
+package struct InvocationResult: Sendable {
+    package var invocationId: String
+    package var status: InvocationStatus
     /// The function's return value as JSON, when it returned one.
-    public var value: [UInt8]?
-    public var error: InvocationError?
-    public var logs: [InvocationLogLine]
+    package var value: [UInt8]?
+    package var error: InvocationError?
+    package var logs: [InvocationLogLine]
     /// Commands emitted, in order; to be published only when the invocation succeeded.
-    public var emits: [EmittedCommand]
-    public var duration: Duration
+    package var emits: [EmittedCommand]
+    package var duration: Duration
     /// The invocation waited for a new worker process to start.
-    public var coldStart: Bool
-    public var workerPid: Int32?
+    package var coldStart: Bool
+    package var workerPid: Int32?
 
-    public init(
+    package init(
         invocationId: String, status: InvocationStatus, value: [UInt8]? = nil, error: InvocationError? = nil,
         logs: [InvocationLogLine] = [], emits: [EmittedCommand] = [], duration: Duration = .zero, coldStart: Bool = false,
         workerPid: Int32? = nil

@@ -2,31 +2,31 @@ import ChatfnCore
 import Foundation
 
 /// How to start a Node worker process.
-public struct WorkerConfiguration: Sendable {
+package struct WorkerConfiguration: Sendable {
     /// The `node` executable.
-    public var nodePath: String
+    package var nodePath: String
     /// The harness script the worker runs.
-    public var harnessPath: String
+    package var harnessPath: String
     /// The worker's whole environment: chatfn's own environment is never inherited.
-    public var environment: [String: String]
+    package var environment: [String: String]
     /// How long a new worker may take to report ready.
-    public var startTimeout: Duration
+    package var startTimeout: Duration
     /// Scheduling niceness of the worker processes (0–19): the non-blocking lane's workers run nicer
     /// than the blocking lane's, so that a backlog yields the CPU to a waiting sign-in.
-    public var niceness: Int32 = 0
+    package var niceness: Int32 = 0
     /// Confines the worker's file system access (Node 20 or newer); nil: unconfined.
-    public var sandbox: WorkerSandbox?
+    package var sandbox: WorkerSandbox?
     /// Namespaces and resource limits around each process (``WorkerIsolation``).
-    public var isolation: WorkerIsolation = .available
+    package var isolation: WorkerIsolation = .available
     /// The whole process's memory (`memoryMb`): its data segment (V8's heap, buffers, native
     /// allocations) is limited to this, with V8's old space ``nodeReservedMb`` below it. A function that
     /// goes over it ends as `crashed`, with a message naming the limit.
-    public var memoryLimitMb: Int?
+    package var memoryLimitMb: Int?
     /// Bound of each process's scratch directory.
-    public var scratchLimitMb = 64
+    package var scratchLimitMb = 64
     /// The chat platform behind `context.api`; handed to the harness over its pipe, never in its
     /// environment.
-    public var platform: PlatformAccess?
+    package var platform: PlatformAccess?
 
     /// What Node itself needs of `memoryLimitMb` besides the V8 heap.
     static let nodeReservedMb = 64
@@ -46,7 +46,7 @@ public struct WorkerConfiguration: Sendable {
         environment.merging(["HOME": scratch.path, "TMPDIR": scratch.path]) { $1 }
     }
 
-    public init(
+    package init(
         nodePath: String? = nil, harnessPath: String? = nil, environment: [String: String]? = nil,
         startTimeout: Duration = .seconds(15)
     ) throws {
@@ -57,7 +57,7 @@ public struct WorkerConfiguration: Sendable {
     }
 
     /// PATH, HOME and TMPDIR only: functions see no credentials of chatfn's.
-    public static func baseEnvironment() -> [String: String] {
+    package static func baseEnvironment() -> [String: String] {
         let inherited = ProcessInfo.processInfo.environment
         return [
             "PATH": inherited["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
@@ -67,7 +67,7 @@ public struct WorkerConfiguration: Sendable {
     }
 
     /// Node's permission model (`--experimental-permission`) exists from Node 20 on.
-    public var supportsPermissionModel: Bool {
+    package var supportsPermissionModel: Bool {
         guard let (status, output) = try? ChildCommand.run(nodePath, ["-p", "process.versions.node.split('.')[0]"]), status == 0 else {
             return false
         }
@@ -91,21 +91,21 @@ public struct WorkerConfiguration: Sendable {
 }
 
 /// Where `context.api` sends requests, and the bearer token it adds.
-public struct PlatformAccess: Sendable, Hashable {
-    public var baseUrl: String
-    public var token: String?
+package struct PlatformAccess: Sendable, Hashable {
+    package var baseUrl: String
+    package var token: String?
 
-    public init(baseUrl: String, token: String?) {
+    package init(baseUrl: String, token: String?) {
         self.baseUrl = baseUrl
         self.token = token
     }
 }
 
 /// Why a worker could not be used.
-public enum WorkerError: Error, CustomStringConvertible, Sendable {
+package enum WorkerError: Error, CustomStringConvertible, Sendable {
     case launchFailed(String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .launchFailed(let reason): "could not start a Node worker: \(reason)"
         }

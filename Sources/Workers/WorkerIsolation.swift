@@ -8,24 +8,26 @@ import Foundation
 ///
 /// Namespaces need root, or unprivileged user namespaces (then the worker maps to chatfn's user); where
 /// neither is available the workers run without them and chatfn says so at start-up.
-public struct WorkerIsolation: Sendable, Hashable {
+package struct WorkerIsolation: Sendable, Hashable {
     /// `unshare` and the flags that worked on this machine; nil: no namespaces here.
     var namespacePrefix: [String]?
-    /// `sh`, `mount`: mount the scratch tmpfs inside the namespace.
+    /// `sh`, `mount`: mount the scratch tmpfs inside the namespace; `setsid`: the worker in a process
+    /// group of its own, so that `kill(0)` reaches nothing but itself (not `unshare`, its parent).
     var shell: String?
     var mount: String?
+    var setsid: String?
     /// `prlimit` and `nice`, for the memory and file-size limits and the niceness of a worker.
     var prlimit: String?
     var nice: String?
 
     /// True when workers get their own PID and mount namespaces.
-    public var hasNamespaces: Bool { namespacePrefix != nil }
+    package var hasNamespaces: Bool { namespacePrefix != nil }
 
     /// No isolation beyond the permission model (tests of that fallback, and machines without the tools).
-    public static let none = WorkerIsolation()
+    package static let none = WorkerIsolation()
 
     /// What this machine supports, found out once per chatfn process.
-    public static var available: WorkerIsolation { probed }
+    package static var available: WorkerIsolation { probed }
 
     private static let probed: WorkerIsolation = {
         func find(_ name: String) -> String? {
@@ -35,7 +37,9 @@ public struct WorkerIsolation: Sendable, Hashable {
             return ExecutableLocator.find(name, overrideVariable: "CHATFN_\(name.uppercased())")
         }
         var isolation = WorkerIsolation(prlimit: find("prlimit"), nice: find("nice"))
-        guard let unshare = find("unshare"), let shell = find("sh"), let mount = find("mount") else { return isolation }
+        guard let unshare = find("unshare"), let shell = find("sh"), let mount = find("mount"), let setsid = find("setsid") else {
+            return isolation
+        }
         let base = [unshare, "--pid", "--fork", "--kill-child", "--mount-proc"]
         let probe = "\(mount) -t tmpfs -o size=1m chatfn-probe /tmp"
         for prefix in [base, base + ["--user", "--map-root-user"]] {
@@ -43,6 +47,7 @@ public struct WorkerIsolation: Sendable, Hashable {
                 isolation.namespacePrefix = prefix
                 isolation.shell = shell
                 isolation.mount = mount
+                isolation.setsid = setsid
                 break
             }
         }
@@ -57,10 +62,10 @@ public struct WorkerIsolation: Sendable, Hashable {
         if niceness > 0, let nice { line += [nice, "-n", String(niceness)] }
         var limits: [String] = []
         if let dataLimitBytes { limits.append("--data=\(dataLimitBytes)") }
-        if let namespacePrefix, let shell, let mount {
+        if let namespacePrefix, let shell, let mount, let setsid {
             if let prlimit, !limits.isEmpty { line += [prlimit] + limits }
             // $0 is the scratch directory, "$@" the command: nothing of either is parsed by the shell.
-            let script = "\(mount) -t tmpfs -o size=\(scratchLimitMb)m,mode=0700 chatfn-scratch \"$0\" && exec \"$@\""
+            let script = "\(mount) -t tmpfs -o size=\(scratchLimitMb)m,mode=0700 chatfn-scratch \"$0\" && exec \(setsid) \"$@\""
             return line + namespacePrefix + [shell, "-c", script, scratch] + command
         }
         // No tmpfs: the scratch directory's bound is per file.

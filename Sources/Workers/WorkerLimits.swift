@@ -2,24 +2,24 @@
 /// gets a clear error; chatfn applies them again to what arrives, since a function can write to the
 /// pipe itself. They keep a worker from growing chatfn's memory and keep every produced record below
 /// what a broker accepts.
-public enum WorkerLimits {
+package enum WorkerLimits {
     /// Commands one invocation may emit with `context.emit`.
-    public static let maxEmits = 1_000
+    package static let maxEmits = 1_000
     /// One command's data, as JSON.
-    public static let maxCommandBytes = 256 * 1024
+    package static let maxCommandBytes = 256 * 1024
     /// All commands of one invocation together.
-    public static let maxEmitBytes = 1_024 * 1_024
+    package static let maxEmitBytes = 1_024 * 1_024
     /// A function's return value, as JSON.
-    public static let maxResultBytes = 1_024 * 1_024
+    package static let maxResultBytes = 1_024 * 1_024
     /// An error's message and stack, each.
-    public static let maxErrorMessageBytes = 8 * 1_024
-    public static let maxStackBytes = 16 * 1_024
+    package static let maxErrorMessageBytes = 8 * 1_024
+    package static let maxStackBytes = 16 * 1_024
     /// One line of console output.
-    public static let maxLogLineBytes = 64 * 1_024
+    package static let maxLogLineBytes = 64 * 1_024
     /// Console output that belongs to no invocation (printed after a function returned), per process and
     /// ``unattributedWindow``: beyond it, lines are counted and dropped.
-    public static let maxUnattributedLines = 100
-    public static let unattributedWindow: Duration = .seconds(10)
+    package static let maxUnattributedLines = 100
+    package static let unattributedWindow: Duration = .seconds(10)
 
     /// A worker → chatfn frame above this is a protocol violation (the worker is stopped), not an
     /// allocation to attempt.

@@ -2,17 +2,17 @@ import Logging
 import Synchronization
 
 /// Sizing of one application's worker processes.
-public struct WorkerPoolConfiguration: Sendable {
-    public var worker: WorkerConfiguration
+package struct WorkerPoolConfiguration: Sendable {
+    package var worker: WorkerConfiguration
     /// Processes kept started even when idle, so the first invocations do not pay a cold start.
-    public var minWarm: Int
-    public var maxProcesses: Int
+    package var minWarm: Int
+    package var maxProcesses: Int
     /// Invocations one process runs at once before the pool prefers another process.
-    public var concurrencyPerProcess: Int
+    package var concurrencyPerProcess: Int
     /// Processes are replaced after this many invocations (nil: never), bounding what leaks accumulate.
-    public var recycleAfter: Int?
+    package var recycleAfter: Int?
 
-    public init(worker: WorkerConfiguration, minWarm: Int = 1, maxProcesses: Int = 2, concurrencyPerProcess: Int = 64,
+    package init(worker: WorkerConfiguration, minWarm: Int = 1, maxProcesses: Int = 2, concurrencyPerProcess: Int = 64,
                 recycleAfter: Int? = nil) {
         self.worker = worker
         self.recycleAfter = recycleAfter.map { max(1, $0) }
@@ -24,7 +24,7 @@ public struct WorkerPoolConfiguration: Sendable {
 
 /// The worker processes of one application: picks the least-loaded live process, starts new ones up to
 /// the limit, and replaces processes that died.
-public final class WorkerPool: Sendable {
+package final class WorkerPool: Sendable {
     private enum Choice {
         case use(WorkerProcess)
         case launch(Task<WorkerProcess, any Error>)
@@ -39,11 +39,11 @@ public final class WorkerPool: Sendable {
         var shutDown = false
     }
 
-    public let configuration: WorkerPoolConfiguration
+    package let configuration: WorkerPoolConfiguration
     private let logger: Logger
     private let state: Mutex<State>
 
-    public init(configuration: WorkerPoolConfiguration, logger: Logger) {
+    package init(configuration: WorkerPoolConfiguration, logger: Logger) {
         self.configuration = configuration
         self.logger = logger
         self.state = Mutex(State(worker: configuration.worker))
@@ -51,7 +51,7 @@ public final class WorkerPool: Sendable {
 
     /// Starts new processes with `runtime` (a new environment, dependencies, init script) from now on,
     /// keeping this pool's niceness; current processes finish their invocations and exit.
-    public func adopt(_ runtime: WorkerConfiguration) {
+    package func adopt(_ runtime: WorkerConfiguration) {
         let retiring = state.withLock { state in
             var worker = runtime
             worker.niceness = state.worker.niceness
@@ -63,7 +63,7 @@ public final class WorkerPool: Sendable {
     }
 
     /// Starts processes until `minWarm` are live.
-    public func prewarm() async throws {
+    package func prewarm() async throws {
         let missing = state.withLock { state in
             state.workers.removeAll { !$0.isAlive }
             return configuration.minWarm - state.workers.count - state.launches.count
@@ -74,7 +74,7 @@ public final class WorkerPool: Sendable {
     }
 
     /// Runs `request` on a worker. Never throws: a worker that cannot start yields a `crashed` result.
-    public func invoke(_ request: InvocationRequest) async -> InvocationResult {
+    package func invoke(_ request: InvocationRequest) async -> InvocationResult {
         do {
             let (worker, cold) = try await acquireWorker()
             let result = await worker.invoke(request, coldStart: cold)
@@ -89,10 +89,10 @@ public final class WorkerPool: Sendable {
     }
 
     /// Live processes (for observability and tests).
-    public var workers: [WorkerProcess] { state.withLock { $0.workers.filter(\.isAlive) } }
+    package var workers: [WorkerProcess] { state.withLock { $0.workers.filter(\.isAlive) } }
 
     /// Lets every process finish its in-flight invocations (bounded by `grace`) and stops it.
-    public func shutdown(grace: Duration = .seconds(10)) async {
+    package func shutdown(grace: Duration = .seconds(10)) async {
         let (workers, launches) = state.withLock { state in
             state.shutDown = true
             defer { state.workers.removeAll() }

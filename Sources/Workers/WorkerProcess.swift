@@ -9,8 +9,8 @@ import Glibc
 #endif
 
 /// One Node.js process running the harness, serving many concurrent invocations over its pipes.
-public final class WorkerProcess: Sendable {
-    public let pid: Int32
+package final class WorkerProcess: Sendable {
+    package let pid: Int32
     private let channel: any Channel
     private let table: InvocationTable
     private let exit: EventLoopPromise<ExitStatus>
@@ -28,7 +28,7 @@ public final class WorkerProcess: Sendable {
     }
 
     /// Starts a worker and waits until its harness reports ready.
-    public static func launch(configuration: WorkerConfiguration, logger: Logger) async throws -> WorkerProcess {
+    package static func launch(configuration: WorkerConfiguration, logger: Logger) async throws -> WorkerProcess {
         let scratch = try ScratchDirectory.create()
         let commandLine = configuration.commandLine(scratch: scratch)
         let child: ChildProcess
@@ -93,14 +93,14 @@ public final class WorkerProcess: Sendable {
     }
 
     /// Invocations sent and not yet ended.
-    public var inFlight: Int { table.inFlight }
+    package var inFlight: Int { table.inFlight }
 
     /// Invocations this process was given over its life.
-    public var invocationsStarted: Int { table.started }
+    package var invocationsStarted: Int { table.started }
 
     /// Takes no new work: once the callers that picked it (``beginUse()``) have their results, its
     /// request pipe closes and the harness exits.
-    public func retire() {
+    package func retire() {
         let idle = users.withLock { users in
             users.retired = true
             return users.count == 0
@@ -123,10 +123,10 @@ public final class WorkerProcess: Sendable {
     }
 
     /// False once the process died or its pipes closed.
-    public var isAlive: Bool { table.isOpen }
+    package var isAlive: Bool { table.isOpen }
 
     /// Runs one invocation. Never throws: every failure is an ``InvocationStatus``.
-    public func invoke(_ request: InvocationRequest, coldStart: Bool = false) async -> InvocationResult {
+    package func invoke(_ request: InvocationRequest, coldStart: Bool = false) async -> InvocationResult {
         let deadline = EpochMilliseconds.now().addingSaturated(request.timeout.wholeMilliseconds)
         var header = JSONWriter(capacity: 320)
         header.field("id", request.invocationId)
@@ -187,7 +187,7 @@ public final class WorkerProcess: Sendable {
 
     /// Closes the request pipe so the harness finishes its in-flight invocations and exits; kills the
     /// process when it has not exited after `grace`.
-    public func shutdown(grace: Duration = .seconds(5)) async {
+    package func shutdown(grace: Duration = .seconds(5)) async {
         try? await channel.close(mode: .output)
         let killer = channel.eventLoop.scheduleTask(in: grace.timeAmount) { [pid] in _ = kill(pid, SIGKILL) }
         _ = try? await exit.futureResult.get()
@@ -196,7 +196,7 @@ public final class WorkerProcess: Sendable {
     }
 
     /// Kills the process at once; its in-flight invocations end as crashed.
-    public func sendSignal(_ signal: Int32 = SIGKILL) {
+    package func sendSignal(_ signal: Int32 = SIGKILL) {
         _ = kill(pid, signal)
     }
 }

@@ -4,10 +4,10 @@ import Foundation
 /// file reads only under the application's code (its functions and `node_modules`) and the harness,
 /// writes only to its private scratch directory (also its TMPDIR and HOME), no child processes, no worker
 /// threads. Outbound network stays open: functions call HTTP APIs.
-public struct WorkerSandbox: Sendable, Hashable {
-    public var readableDirectories: [String]
+package struct WorkerSandbox: Sendable, Hashable {
+    package var readableDirectories: [String]
 
-    public init(readableDirectories: [String]) {
+    package init(readableDirectories: [String]) {
         self.readableDirectories = readableDirectories
     }
 

@@ -1,6 +1,10 @@
+import ChatfnCore
 import ArgumentParser
 import ChatFunctionsClient
 import Dispatcher
+import Functions
+import ChatEvents
+import KafkaClient
 import EventConsumer
 import Foundation
 

@@ -1,3 +1,5 @@
+import Dispatcher
+import ChatfnCore
 import ArgumentParser
 
 @main

@@ -1,5 +1,9 @@
+import Dispatcher
+import ChatfnCore
 import ArgumentParser
 import Foundation
+import ChatEvents
+import KafkaClient
 import EventConsumer
 import Logging
 

@@ -1,5 +1,9 @@
+import ChatfnCore
 import ArgumentParser
 import Dispatcher
+import Functions
+import ChatEvents
+import KafkaClient
 import EventConsumer
 import Foundation
 

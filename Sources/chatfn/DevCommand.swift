@@ -1,3 +1,5 @@
+import Dispatcher
+import ChatfnCore
 import ArgumentParser
 
 /// `chatfn dev`: runs the functions of a directory against an embedded broker, or an existing one, and

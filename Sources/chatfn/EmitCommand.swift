@@ -1,4 +1,8 @@
+import Dispatcher
+import ChatfnCore
 import ArgumentParser
+import ChatEvents
+import KafkaClient
 import EventConsumer
 import Foundation
 

@@ -1,6 +1,10 @@
+import ChatfnCore
 import AdminServer
 import ArgumentParser
 import Dispatcher
+import Functions
+import ChatEvents
+import KafkaClient
 import EventConsumer
 import Foundation
 import Logging

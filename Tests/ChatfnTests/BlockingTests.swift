@@ -1,5 +1,7 @@
 import ChatFunctionsClient
 import ChatfnCore
+import ChatEvents
+import KafkaClient
 import EventConsumer
 import Foundation
 import Testing

@@ -1,3 +1,5 @@
+import ChatEvents
+import KafkaClient
 import EventConsumer
 import Foundation
 import Testing
@@ -93,8 +95,8 @@ struct KafkaRoundTripTests {
         // Process 0, 1 and 3, but not 2: only offsets 0 and 1 may be committed.
         let consumer = try KafkaConsumer(configuration: configuration, logger: testLogger)
         let collector = RecordCollector(consumer, markProcessed: false)
-        let records = try await collector.waitForCount(5)
-        for record in records where [0, 1, 3].contains(record.offset) { consumer.markProcessed(record) }
+        _ = try await collector.waitForCount(5)
+        for lease in collector.leases where [0, 1, 3].contains(lease.record.offset) { lease.complete() }
         #expect(consumer.inFlight == 3)
         await consumer.shutdown()
 
@@ -144,9 +146,9 @@ struct FlowControlTests {
         try await Task.sleep(for: .seconds(1))
         // Paused at 20; what was already fetched when the pause landed may trickle in, but not the backlog.
         #expect(held.all.count < 100, "handed out \(held.all.count) records with a bound of 20")
-        for record in held.all { consumer.markProcessed(record) }
+        for lease in held.leases { lease.complete() }
         try await eventually("the rest is handed out as records complete") {
-            for record in held.all { consumer.markProcessed(record) }
+            for lease in held.leases { lease.complete() }
             return Set(held.all.map { String(decoding: $0.value, as: UTF8.self) }).count == 500
         }
         await consumer.shutdown()

@@ -1,4 +1,7 @@
 import Dispatcher
+import Functions
+import ChatEvents
+import KafkaClient
 import EventConsumer
 import Foundation
 import Testing

@@ -1,6 +1,9 @@
 import ChatFunctionsClient
 import ChatfnCore
 import Dispatcher
+import Functions
+import ChatEvents
+import KafkaClient
 import EventConsumer
 import Foundation
 import Logging

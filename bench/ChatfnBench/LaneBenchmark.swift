@@ -1,5 +1,8 @@
 import ChatfnCore
 import Dispatcher
+import Functions
+import ChatEvents
+import KafkaClient
 import EventConsumer
 import Foundation
 import Logging

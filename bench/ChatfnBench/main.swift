@@ -1,8 +1,11 @@
 import ChatfnCore
+import ChatEvents
+import KafkaClient
 import EventConsumer
 import Foundation
 import Logging
 import Dispatcher
+import Functions
 import Synchronization
 import Workers
 import ServiceLifecycle
@@ -74,9 +77,9 @@ if arguments.first == "consumer" {
         groupId: "bench-consumer", topics: ["bench.backlog"], maxInFlight: markProcessed ? 5_000 : 10_000_000), logger: logger)
     var count = 0
     var start: ContinuousClock.Instant?
-    for await record in consumer.records {
+    for await lease in consumer.records {
         if start == nil { start = .now }
-        if markProcessed { consumer.markProcessed(record) }
+        if markProcessed { lease.complete() }
         count += 1
         if count == events { break }
     }

@@ -1,3 +1,5 @@
+import ChatEvents
+import KafkaClient
 import EventConsumer
 import Foundation
 import Logging
@@ -71,7 +73,7 @@ func eventRecord(topic: String = "chatfn.events", trigger: String, id: String, k
 /// Collects records from a consumer's stream in the background.
 final class RecordCollector: Sendable {
     private final class Storage: Sendable {
-        let records = Mutex<[KafkaRecord]>([])
+        let leases = Mutex<[RecordLease]>([])
     }
 
     private let storage = Storage()
@@ -79,14 +81,15 @@ final class RecordCollector: Sendable {
     init(_ consumer: KafkaConsumer, markProcessed: Bool = true) {
         let storage = storage
         Task {
-            for await record in consumer.records {
-                storage.records.withLock { $0.append(record) }
-                if markProcessed { consumer.markProcessed(record) }
+            for await lease in consumer.records {
+                storage.leases.withLock { $0.append(lease) }
+                if markProcessed { lease.complete() }
             }
         }
     }
 
-    var all: [KafkaRecord] { storage.records.withLock { $0 } }
+    var all: [KafkaRecord] { leases.map(\.record) }
+    var leases: [RecordLease] { storage.leases.withLock { $0 } }
 
     func waitForCount(_ count: Int, timeout: Duration = .seconds(30)) async throws -> [KafkaRecord] {
         try await eventually("\(count) records", timeout: timeout) { self.all.count >= count }

@@ -1,0 +1,73 @@
+import KafkaClient
+import Foundation
+
+/// Reads and writes CloudEvents in Kafka records per the CloudEvents Kafka protocol binding.
+package enum CloudEventKafkaBinding {
+    package static let structuredContentType = "application/cloudevents+json"
+
+    /// Reads the routing attributes of `record`; in structured mode this parses the envelope's
+    /// attributes, and the data is left in the value for the worker to take.
+    package static func decode(_ record: KafkaRecord) throws(CloudEventDecodingError) -> (CloudEventAttributes, CloudEventContentMode) {
+        let contentType = record.headers.last(named: "content-type")?.stringValue ?? ""
+        if contentType.lowercased().hasPrefix(structuredContentType) {
+            return (try decodeStructured(record.value), .structured)
+        }
+        return (try decodeBinary(record.headers), .binary)
+    }
+
+    private static func decodeBinary(_ headers: [KafkaHeader]) throws(CloudEventDecodingError) -> CloudEventAttributes {
+        func header(_ name: String) -> String? {
+            headers.last(named: name)?.stringValue.flatMap { $0.isEmpty ? nil : $0 }
+        }
+        guard let type = header("ce_type") else {
+            throw CloudEventDecodingError(reason: "no ce_type header: the record is not a CloudEvent in binary mode, and its content-type is not \(structuredContentType)")
+        }
+        guard let id = header("ce_id") else { throw CloudEventDecodingError(reason: "no ce_id header (event type \(type))") }
+        try checkSpecVersion(header("ce_specversion"))
+        return CloudEventAttributes(
+            id: id, type: type, source: header("ce_source") ?? "", time: header("ce_time"),
+            appId: header("ce_appid") ?? CloudEventAttributes.defaultAppId)
+    }
+
+    private static func decodeStructured(_ value: [UInt8]) throws(CloudEventDecodingError) -> CloudEventAttributes {
+        let parsed: Any
+        do {
+            parsed = try JSONSerialization.jsonObject(with: Data(value))
+        } catch {
+            throw CloudEventDecodingError(reason: "structured CloudEvent is not valid JSON: \(error.localizedDescription)")
+        }
+        guard let envelope = parsed as? [String: Any] else {
+            throw CloudEventDecodingError(reason: "structured CloudEvent is not a JSON object")
+        }
+        func attribute(_ name: String) -> String? { (envelope[name] as? String).flatMap { $0.isEmpty ? nil : $0 } }
+        guard let type = attribute("type") else { throw CloudEventDecodingError(reason: "structured CloudEvent has no \"type\"") }
+        guard let id = attribute("id") else { throw CloudEventDecodingError(reason: "structured CloudEvent has no \"id\" (event type \(type))") }
+        try checkSpecVersion(attribute("specversion"))
+        return CloudEventAttributes(
+            id: id, type: type, source: attribute("source") ?? "", time: attribute("time"),
+            appId: attribute("appid") ?? CloudEventAttributes.defaultAppId)
+    }
+
+    /// Absent is read as 1.0, which is what chat platforms that omit it mean.
+    private static func checkSpecVersion(_ version: String?) throws(CloudEventDecodingError) {
+        if let version, version != "1.0" {
+            throw CloudEventDecodingError(reason: "unsupported CloudEvents specversion \(version) (chatfn reads 1.0)")
+        }
+    }
+
+    /// A binary-mode record carrying `data` (JSON bytes) with `attributes` as `ce_*` headers.
+    package static func binaryRecord(topic: String, key: [UInt8]?, attributes: CloudEventAttributes, data: [UInt8]) -> ProducerRecord {
+        var headers = [
+            KafkaHeader(key: "ce_specversion", string: attributes.specVersion),
+            KafkaHeader(key: "ce_id", string: attributes.id),
+            KafkaHeader(key: "ce_type", string: attributes.type),
+            KafkaHeader(key: "ce_source", string: attributes.source),
+            KafkaHeader(key: "content-type", string: "application/json"),
+        ]
+        if let time = attributes.time { headers.append(KafkaHeader(key: "ce_time", string: time)) }
+        if attributes.appId != CloudEventAttributes.defaultAppId {
+            headers.append(KafkaHeader(key: "ce_appid", string: attributes.appId))
+        }
+        return ProducerRecord(topic: topic, key: key, value: data, headers: headers)
+    }
+}

@@ -1,0 +1,107 @@
+import ChatEvents
+import Foundation
+
+/// An application's `chatfn.json`, beside its `functions/` folder. Every key is optional.
+///
+/// ```json
+/// { "app": "default", "runtime": { "environment": { "PUSH_URL": "https://push.example.com/send" } } }
+/// ```
+package struct ApplicationManifest: Sendable, Decodable, Equatable {
+    package static let fileName = "chatfn.json"
+
+    /// The application id the events name in `ce_appid`.
+    package var app: String?
+    package var runtime: Runtime?
+    /// Per-trigger settings.
+    package var functions: [String: FunctionSettings]?
+
+    package struct Runtime: Sendable, Decodable, Equatable {
+        /// Environment variables the functions see (and nothing of chatfn's own environment).
+        package var environment: [String: String]?
+        /// A script (relative to the application directory) run once in each worker process before its
+        /// first invocation; what it exports is `context.init`.
+        package var initScript: String?
+        /// npm packages functions `require`: name → version.
+        package var dependencies: [String: String]?
+        /// The registry to install them from (default: npm's, which `npm_config_registry` may set).
+        package var npmRegistry: String?
+        /// The chat platform's HTTP API behind `context.api`.
+        package var platform: Platform?
+        /// Worker processes kept started when idle (no cold start for the first events).
+        package var minWarm: Int?
+        /// Most worker processes for non-blocking events.
+        package var maxProcesses: Int?
+        /// A process is replaced after this many invocations.
+        package var recycleAfter: Int?
+
+        static var bounds: [(key: String, value: KeyPath<Runtime, Int?>, range: ClosedRange<Int>)] { [
+            ("minWarm", \.minWarm, 0...64),
+            ("maxProcesses", \.maxProcesses, 1...256),
+            ("recycleAfter", \.recycleAfter, 1...1_000_000_000),
+        ] }
+    }
+
+    /// Where `context.api` sends requests. The bearer token is never written in `chatfn.json`: it is
+    /// read from chatfn's environment variable `tokenEnv`, and functions cannot read it back.
+    package struct Platform: Sendable, Decodable, Equatable {
+        package var baseUrl: String
+        package var tokenEnv: String?
+    }
+
+    package init(app: String? = nil, runtime: Runtime? = nil, functions: [String: FunctionSettings]? = nil) {
+        self.app = app
+        self.runtime = runtime
+        self.functions = functions
+    }
+
+    /// The settings of `trigger`, with chatfn's defaults where the manifest is silent.
+    package func settings(for trigger: String) -> FunctionSettings {
+        functions?[trigger] ?? FunctionSettings()
+    }
+
+    package var environment: [String: String] { runtime?.environment ?? [:] }
+
+    /// The npm dependencies to install; nil when there are none.
+    package var dependencies: RuntimeDependencies? {
+        guard let packages = runtime?.dependencies, !packages.isEmpty else { return nil }
+        return RuntimeDependencies(packages: packages, registry: runtime?.npmRegistry)
+    }
+
+    /// Reads `DIR/chatfn.json`; a directory without one has the defaults.
+    package static func load(fromDirectory directory: String) throws -> ApplicationManifest {
+        let path = URL(fileURLWithPath: directory).appendingPathComponent(fileName).path
+        guard let data = FileManager.default.contents(atPath: path) else { return ApplicationManifest() }
+        do {
+            let manifest = try JSONDecoder().decode(ApplicationManifest.self, from: data)
+            for (trigger, settings) in (manifest.functions ?? [:]).sorted(by: { $0.key < $1.key }) {
+                if let problem = settings.problem { throw CatalogError("invalid \(path): functions.\(trigger).\(problem)") }
+            }
+            if let runtime = manifest.runtime, let problem = outOfBounds(runtime, Runtime.bounds) {
+                throw CatalogError("invalid \(path): runtime.\(problem)")
+            }
+            return manifest
+        } catch let error as CatalogError {
+            throw error
+        } catch let error as DecodingError {
+            throw CatalogError("invalid \(path): \(error.readableDescription)")
+        } catch {
+            throw CatalogError("invalid \(path): \(error.localizedDescription)")
+        }
+    }
+}
+
+extension DecodingError {
+    /// "runtime.environment.PORT: Expected to decode String but found number instead."
+    var readableDescription: String {
+        let (path, reason): ([any CodingKey], String) = switch self {
+        case .typeMismatch(_, let context), .valueNotFound(_, let context), .dataCorrupted(let context):
+            (context.codingPath, context.debugDescription + ((context.underlyingError).map { " \($0.localizedDescription)" } ?? ""))
+        case .keyNotFound(let key, let context):
+            (context.codingPath + [key], "required")
+        @unknown default:
+            ([], "\(self)")
+        }
+        let location = path.map(\.stringValue).joined(separator: ".")
+        return location.isEmpty ? reason : "\(location): \(reason)"
+    }
+}

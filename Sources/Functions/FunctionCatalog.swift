@@ -1,0 +1,191 @@
+import ChatEvents
+import Foundation
+import Logging
+import Synchronization
+import Workers
+
+/// The functions of one application, read from a functions directory laid out as
+/// `DIR/functions/<trigger>.js` (or the `.js` files of `DIR` itself when it has no `functions/` folder),
+/// with their settings from `DIR/chatfn.json`.
+///
+/// ``reload()`` rescans both; saving a file deploys its new version on the next reload.
+package final class FunctionCatalog: Sendable {
+    /// The application directory (where `chatfn.json` is).
+    package let root: String
+    /// Where the function files are.
+    package let directory: String
+    private let logger: Logger
+    private let functions = Mutex<[String: FunctionDefinition]>([:])
+    private let currentManifest = Mutex(ApplicationManifest())
+    /// The installed dependencies and their directory: replaced only by a successful install.
+    private let installedRuntime = Mutex<(dependencies: RuntimeDependencies, directory: String)?>(nil)
+
+    static let fileExtensions: Set<String> = ["js", "cjs", "mjs", "ts", "mts", "cts"]
+    private let compiler: FunctionCompiler
+    /// Why a function's latest save could not be deployed, by trigger (its previous version keeps serving).
+    private let problems = Mutex<[String: String]>([:])
+
+    package init(directory: String, logger: Logger) throws {
+        let root = URL(fileURLWithPath: directory).standardizedFileURL
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: root.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw CatalogError("functions directory \(directory) does not exist")
+        }
+        let nested = root.appendingPathComponent("functions")
+        var nestedIsDirectory: ObjCBool = false
+        let hasNested = FileManager.default.fileExists(atPath: nested.path, isDirectory: &nestedIsDirectory) && nestedIsDirectory.boolValue
+        self.root = root.path
+        self.directory = hasNested ? nested.path : root.path
+        self.compiler = FunctionCompiler(outputDirectory: RuntimeInstaller().cacheRoot
+            .appendingPathComponent("build/\(ContentHash.hex(of: Array(root.path.utf8)))"))
+        self.logger = logger
+        currentManifest.withLock { $0 = ApplicationManifest() }
+        try reload()
+    }
+
+    /// Why the latest save of `trigger` was not deployed, if it was not.
+    package func problem(for trigger: String) -> String? {
+        problems.withLock { $0[trigger] }
+    }
+
+    private func reportProblem(_ trigger: String, _ problem: String?) {
+        let changed = problems.withLock { problems in
+            defer { problems[trigger] = problem }
+            return problems[trigger] != problem
+        }
+        if changed, let problem { logger.error("not deployed \(trigger): \(problem)") }
+    }
+
+    /// Where compiled (TypeScript, ES-module) functions are kept.
+    var buildDirectory: String { compiler.outputDirectory.path }
+
+    /// The application's `chatfn.json` as last read.
+    package var manifest: ApplicationManifest { currentManifest.withLock { $0 } }
+
+    /// The function deployed for `trigger`, if any.
+    package func function(for trigger: String) -> FunctionDefinition? {
+        functions.withLock { $0[trigger] }
+    }
+
+    package var all: [FunctionDefinition] {
+        functions.withLock { Array($0.values) }.sorted { $0.trigger < $1.trigger }
+    }
+
+    /// Rescans the directory and `chatfn.json`, and logs what was deployed, changed or removed.
+    package func reload() throws {
+        let escapes = LinkEscapes.find(in: root)
+        guard escapes.isEmpty else {
+            throw CatalogError("\(root) has links that lead outside the application, which functions could read through: "
+                + escapes.prefix(5).joined(separator: ", ") + " (remove them, or copy what they point at into the application)")
+        }
+        let manifest = try ApplicationManifest.load(fromDirectory: root)
+        var initScript: (file: String, version: String)?
+        if let relative = manifest.runtime?.initScript {
+            let file = URL(fileURLWithPath: root).appendingPathComponent(relative).standardizedFileURL.path
+            guard let content = FileManager.default.contents(atPath: file) else {
+                throw CatalogError("runtime.initScript \(relative) not found in \(root)")
+            }
+            initScript = (file, ContentHash.hex(of: content))
+        }
+        currentManifest.withLock { $0 = manifest }
+        let entries: [String]
+        do {
+            entries = try FileManager.default.contentsOfDirectory(atPath: directory)
+        } catch {
+            throw CatalogError("cannot read functions directory \(directory): \(error.localizedDescription)")
+        }
+        var found: [String: FunctionDefinition] = [:]
+        for entry in entries.sorted() {
+            let url = URL(fileURLWithPath: directory).appendingPathComponent(entry)
+            guard Self.fileExtensions.contains(url.pathExtension), let content = FileManager.default.contents(atPath: url.path) else { continue }
+            let trigger = url.deletingPathExtension().lastPathComponent
+            let version = ContentHash.hex(of: content)
+            var file = url.path
+            if FunctionCompiler.needsCompiling(url, content: content) {
+                do {
+                    file = try compiler.compile(url, trigger: trigger, version: version)
+                } catch {
+                    reportProblem(trigger, "\(error)")
+                    if let previous = function(for: trigger) { found[trigger] = previous }
+                    continue
+                }
+            }
+            reportProblem(trigger, nil)
+            var function = FunctionDefinition(trigger: trigger, file: file, version: version, settings: manifest.settings(for: trigger))
+            function.initScript = initScript?.file
+            function.initScriptVersion = initScript?.version
+            found[trigger] = function
+        }
+        let previous = functions.withLock { current in
+            defer { current = found }
+            return current
+        }
+        for function in found.values.sorted(by: { $0.trigger < $1.trigger }) where previous[function.trigger] != function {
+            logger.info("deployed \(function.trigger)", metadata: ["version": "\(function.version)", "file": "\(function.file)"])
+        }
+        for trigger in previous.keys.sorted() where found[trigger] == nil {
+            logger.info("removed \(trigger)")
+        }
+    }
+}
+
+/// A functions directory that cannot be used.
+package struct CatalogError: Error, CustomStringConvertible, Sendable {
+    package let description: String
+    init(_ description: String) { self.description = description }
+}
+
+extension FunctionCatalog {
+    /// How the application's worker processes start: the runtime's environment over PATH/HOME/TMPDIR,
+    /// confined to the application directory (Node 20+), with the largest `memoryMb` of its functions.
+    package func workerConfiguration() throws -> WorkerConfiguration {
+        var configuration = try WorkerConfiguration(
+            environment: WorkerConfiguration.baseEnvironment().merging(manifest.environment) { _, declared in declared })
+        if let platform = manifest.runtime?.platform {
+            var token: String?
+            if let tokenEnv = platform.tokenEnv {
+                guard let value = ProcessInfo.processInfo.environment[tokenEnv] else {
+                    throw CatalogError("runtime.platform.tokenEnv names \(tokenEnv), which is not set in chatfn's environment")
+                }
+                token = value
+            }
+            configuration.platform = PlatformAccess(baseUrl: platform.baseUrl, token: token)
+        }
+        let runtimeDirectory = installedRuntime.withLock { $0?.directory }
+        if let runtimeDirectory { configuration.environment["NODE_PATH"] = "\(runtimeDirectory)/node_modules" }
+        if configuration.supportsPermissionModel {
+            configuration.sandbox = WorkerSandbox(readableDirectories: [root, buildDirectory] + (runtimeDirectory.map { [$0] } ?? []))
+        }
+        configuration.memoryLimitMb = all.compactMap(\.settings.memoryMb).max()
+        return configuration
+    }
+}
+
+extension FunctionCatalog {
+    /// Installs the manifest's npm dependencies when they changed since the last successful install.
+    /// On failure it throws npm's message and the previously installed runtime stays in use.
+    /// - Returns: true when a different runtime was installed (workers must restart to see it).
+    @discardableResult
+    package func prepareRuntime(installer: RuntimeInstaller = RuntimeInstaller()) async throws -> Bool {
+        let wanted = manifest.dependencies
+        let current = installedRuntime.withLock { $0?.dependencies }
+        guard wanted != current else { return false }
+        guard let wanted else {
+            installedRuntime.withLock { $0 = nil }
+            return true
+        }
+        let directory = try await installer.install(wanted, logger: logger)
+        installedRuntime.withLock { $0 = (wanted, directory) }
+        return true
+    }
+}
+
+extension FunctionCatalog {
+    /// The application's worker pool sizing: `chatfn.json` where it speaks, else the given defaults.
+    package func poolConfiguration(worker: WorkerConfiguration, minWarm: Int, maxProcesses: Int) -> WorkerPoolConfiguration {
+        let runtime = manifest.runtime
+        return WorkerPoolConfiguration(
+            worker: worker, minWarm: runtime?.minWarm ?? minWarm, maxProcesses: runtime?.maxProcesses ?? maxProcesses,
+            concurrencyPerProcess: all.compactMap(\.settings.concurrency).max() ?? 64, recycleAfter: runtime?.recycleAfter)
+    }
+}

@@ -1,0 +1,52 @@
+import ChatEvents
+import ChatfnCore
+import Foundation
+
+/// Turns TypeScript and ES-module functions into the CommonJS the harness loads, with esbuild (Debian's
+/// `esbuild` package): types stripped, `import`/`export` rewritten, an inline source map so stack traces
+/// point at the user's own lines. Compiled files are cached by content hash.
+struct FunctionCompiler: Sendable {
+    let outputDirectory: URL
+
+    static let compiledExtensions: Set<String> = ["ts", "mts", "cts", "mjs"]
+
+    /// Whether `file` must be compiled: TypeScript, `.mjs`, or JavaScript written as an ES module.
+    static func needsCompiling(_ file: URL, content: Data) -> Bool {
+        if compiledExtensions.contains(file.pathExtension) { return true }
+        let source = String(decoding: content, as: UTF8.self)
+        return source.range(of: #"(^|\n)\s*(export\s+(default|async|function|const|let|class|\{)|import\s+[\w{*])"#, options: .regularExpression) != nil
+    }
+
+    /// The compiled file for `source` (whose content hashes to `version`).
+    func compile(_ source: URL, trigger: String, version: String) throws -> String {
+        let output = outputDirectory.appendingPathComponent("\(trigger)-\(version).js")
+        if FileManager.default.fileExists(atPath: output.path) { return output.path }
+        try FileManager.default.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
+        let (status, message) = try ChildCommand.run(try Self.locateEsbuild(), [
+            source.path, "--format=cjs", "--platform=node", "--target=node18", "--sourcemap=inline",
+            "--log-level=error", "--color=false", "--outfile=\(output.path)",
+        ])
+        guard status == 0 else {
+            try? FileManager.default.removeItem(at: output)
+            throw CatalogError(Self.summarize(message, source: source))
+        }
+        return output.path
+    }
+
+    /// esbuild's "✘ [ERROR] Unexpected "="  …  functions/x.ts:1:9:" as "…/functions/x.ts:1:9: Unexpected "="".
+    static func summarize(_ message: String, source: URL) -> String {
+        let lines = message.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard let errorLine = lines.first(where: { $0.contains("[ERROR]") }),
+              let locationLine = lines.first(where: { $0.range(of: #"^\s+\S+:\d+:\d+:$"#, options: .regularExpression) != nil })
+        else { return "\(source.path): \(message.trimmingCharacters(in: .whitespacesAndNewlines))" }
+        let location = locationLine.trimmingCharacters(in: .whitespaces).dropLast()
+        let position = location.split(separator: ":").suffix(2).joined(separator: ":")
+        let reason = errorLine.components(separatedBy: "[ERROR] ").last ?? errorLine
+        return "\(source.path):\(position): \(reason)"
+    }
+
+    private static func locateEsbuild() throws -> String {
+        if let esbuild = ExecutableLocator.find("esbuild", overrideVariable: "CHATFN_ESBUILD") { return esbuild }
+        throw CatalogError("esbuild was not found on PATH (set CHATFN_ESBUILD; scripts/bootstrap.sh installs Debian's esbuild): TypeScript and ES-module functions need it")
+    }
+}

@@ -1,0 +1,95 @@
+import ChatfnCore
+@testable import Dispatcher
+import Functions
+import ChatEvents
+import KafkaClient
+import EventConsumer
+import Foundation
+import Testing
+@testable import Workers
+
+/// The pure pieces of hardening: no broker, no Node.
+@Suite("Hardening, unit")
+struct HardeningUnitTests {
+    @Test("saturating arithmetic clamps at the edges instead of trapping")
+    func saturating() {
+        #expect(Int64.min.subtractingSaturated(1) == .min)
+        #expect(Int64(5).subtractingSaturated(.min) == .max)
+        #expect(Int64.max.addingSaturated(1) == .max)
+        #expect(Int64.min.addingSaturated(-1) == .min)
+        #expect(Int64.max.multipliedSaturated(by: 2) == .max)
+        #expect(Int64.max.multipliedSaturated(by: -2) == .min)
+        #expect(Int64(7).subtractingSaturated(3) == 4)
+        #expect(Duration.seconds(Int64.max).wholeMilliseconds == .max)
+        #expect(Duration.milliseconds(Int64(1e16)).wholeNanoseconds == .max)
+        #expect(Duration.milliseconds(1_500).wholeNanoseconds == 1_500_000_000)
+    }
+
+    @Test("control characters are escaped; newlines kept only when asked")
+    func escaping() {
+        #expect("a\nb\u{1b}[2Jc\r\t".escapingControlCharacters() == #"a\nb\u{1b}[2Jc\r\t"#)
+        #expect("line1\nline2\u{7}".escapingControlCharacters(keepingNewlines: true) == "line1\nline2\\u{7}")
+        #expect("plain ünïcode".escapingControlCharacters() == "plain ünïcode")
+    }
+
+    @Test("truncation keeps whole characters and says how much was cut")
+    func truncation() {
+        #expect("short".truncated(toUTF8Bytes: 10) == "short")
+        #expect("ééééé".truncated(toUTF8Bytes: 5) == "éé… [6 more bytes]")
+        let error = InvocationError(name: "E", message: String(repeating: "m", count: 20_000), stack: String(repeating: "s", count: 40_000))
+        #expect(error.bounded.message.utf8.count < 8_300 && error.bounded.stack!.utf8.count < 16_500)
+    }
+
+    @Test("output after a function returned is bounded per window and the drops are counted")
+    func unattributedOutput() {
+        var output = UnattributedOutput()
+        let start = ContinuousClock.now
+        let kept = (0..<150).filter { _ in output.admit(now: start).keep }.count
+        #expect(kept == WorkerLimits.maxUnattributedLines)
+        let next = output.admit(now: start + WorkerLimits.unattributedWindow)
+        #expect(next.keep && next.droppedBefore == 50)
+    }
+
+    @Test("librdkafka's refusals are told apart from a broker that is away")
+    func refusalClassification() {
+        #expect(KafkaError("x", code: 10).refusesRecord && KafkaError("x", code: 10).isRecordTooLarge)
+        #expect(KafkaError("x", code: 29).refusesRecord && !KafkaError("x", code: 29).isRecordTooLarge)
+        #expect(!KafkaError("transport", code: -195).refusesRecord)
+        #expect(!KafkaError("timed out", code: -192).refusesRecord)
+        #expect(!KafkaError("no code").refusesRecord)
+    }
+
+    @Test("a reduced dead letter drops the value and large headers, keeps the annotations, and is not replayed")
+    func reducedDeadLetter() throws {
+        let original = KafkaRecord(
+            position: RecordPosition(topic: "chatfn.events", partition: 1, offset: 9), key: Array(repeating: 1, count: 5_000),
+            value: Array(repeating: 0x78, count: 2_000_000),
+            headers: [KafkaHeader(key: "ce_id", string: "e1"), KafkaHeader(key: "big", value: Array(repeating: 0, count: 4_096))],
+            timestampMs: nil)
+        let letter = DeadLetter.record(for: original, topic: "chatfn.dlq", reason: .tooLarge(bytes: 2_000_000, limit: 1_048_576), functionVersion: nil)
+        let reduced = try #require(DeadLetter.reduced(letter))
+        #expect(reduced.value.isEmpty && reduced.key == nil)
+        #expect(reduced.headers.last(named: "ce_id")?.stringValue == "e1" && reduced.headers.last(named: "big") == nil)
+        #expect(reduced.headers.last(named: "chatfn_dlq_value_bytes")?.stringValue == "2000000")
+        #expect(reduced.headers.last(named: "chatfn_dlq_source_offset")?.stringValue == "9")
+        #expect(DeadLetter.reduced(reduced) == nil, "reduced once only")
+        let consumed = KafkaRecord(position: original.position, key: nil, value: [], headers: reduced.headers, timestampMs: nil)
+        #expect(DeadLetter.replay(consumed) == nil && DeadLetter.replayProblem(consumed) != nil)
+    }
+
+    @Test("admission turns a request away at once when the queue ahead cannot drain before its deadline")
+    func admission() async {
+        let admission = AdmissionControl(capacity: 1, replyMarginMs: 0)
+        #expect(await admission.admit(deadlineMs: EpochMilliseconds.now() + 60_000))
+        admission.release(heldFor: .seconds(10))  // the lane's pace: 10 s per request
+        #expect(await admission.admit(deadlineMs: EpochMilliseconds.now() + 60_000))
+        let started = ContinuousClock.now
+        let waiting = Task { await admission.admit(deadlineMs: EpochMilliseconds.now() + 60_000) }
+        while admission.load.waiting < 1 { await Task.yield() }
+        #expect(await admission.admit(deadlineMs: EpochMilliseconds.now() + 5_000) == false, "one ahead at 10 s each: no start within 5 s")
+        #expect(ContinuousClock.now - started < .seconds(2), "turned away at once")
+        admission.release(heldFor: .seconds(10))
+        #expect(await waiting.value, "the waiter got the released slot")
+        #expect(await admission.admit(deadlineMs: EpochMilliseconds.now() - 1) == false, "past its deadline")
+    }
+}
