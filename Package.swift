@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.0.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -33,7 +34,10 @@ let package = Package(
             pkgConfig: "rdkafka",
             providers: [.apt(["librdkafka-dev"])]
         ),
-        .target(name: "ChatfnCore", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "ChatfnCore",
+            dependencies: [.product(name: "Logging", package: "swift-log"), .product(name: "Subprocess", package: "swift-subprocess")]
+        ),
         .target(
             name: "KafkaClient",
             dependencies: ["CKafka", "ChatfnCore", .product(name: "Logging", package: "swift-log")]

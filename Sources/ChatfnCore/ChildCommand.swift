@@ -1,32 +1,27 @@
 import Foundation
+import Subprocess
+#if canImport(System)
+import System
+#else
+import SystemPackage
+#endif
 
-/// Runs a short-lived helper program (npm, esbuild, node) to completion and collects what it printed.
-///
-/// Output is read with plain blocking reads on the calling thread, not with FileHandle's
-/// `readabilityHandler`, whose dispatch source has crashed the process when its descriptor closed.
+/// Runs a short-lived helper program (npm, esbuild, a Node version probe) to completion with
+/// swift-subprocess, and collects what it printed (standard output and error together).
 package enum ChildCommand {
-    /// Blocks the calling thread; stdout and stderr together are the output.
-    package static func run(_ executable: String, _ arguments: [String], in directory: URL? = nil) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        // Read to the end before waiting, so that a chatty child never blocks on a full pipe.
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
+    /// What a helper may print before chatfn stops collecting: npm's longest error reports fit.
+    static let outputLimit = 4 * 1_024 * 1_024
 
-    /// Runs on a thread of its own, so no cooperative-pool thread waits on the child.
+    /// Waits without blocking a thread; the exit status is the code, or 128 + the signal.
     package static func run(_ executable: String, _ arguments: [String], in directory: URL? = nil) async throws -> (status: Int32, output: String) {
-        try await withCheckedThrowingContinuation { continuation in
-            let thread = Thread { continuation.resume(with: Result { try run(executable, arguments, in: directory) }) }
-            thread.name = "chatfn-child-command"
-            thread.start()
+        let result = try await Subprocess.run(
+            .path(FilePath(executable)), arguments: Arguments(arguments),
+            workingDirectory: directory.map { FilePath($0.path) },
+            output: .string(limit: outputLimit), error: .combinedWithOutput)
+        let status: Int32 = switch result.terminationStatus {
+        case .exited(let code): code
+        case .signaled(let signal): 128 + signal
         }
+        return (status, result.standardOutput ?? "")
     }
 }

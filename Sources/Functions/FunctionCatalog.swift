@@ -1,3 +1,4 @@
+import ChatfnCore
 import ChatEvents
 import Foundation
 import Logging
@@ -25,7 +26,7 @@ package final class FunctionCatalog: Sendable {
     /// Why a function's latest save could not be deployed, by trigger (its previous version keeps serving).
     private let problems = Mutex<[String: String]>([:])
 
-    package init(directory: String, logger: Logger) throws {
+    package init(directory: String, logger: Logger) async throws {
         let root = URL(fileURLWithPath: directory).standardizedFileURL
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: root.path, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -40,7 +41,7 @@ package final class FunctionCatalog: Sendable {
             .appendingPathComponent("build/\(ContentHash.hex(of: Array(root.path.utf8)))"))
         self.logger = logger
         currentManifest.withLock { $0 = ApplicationManifest() }
-        try reload()
+        try await reload()
     }
 
     /// Why the latest save of `trigger` was not deployed, if it was not.
@@ -72,7 +73,7 @@ package final class FunctionCatalog: Sendable {
     }
 
     /// Rescans the directory and `chatfn.json`, and logs what was deployed, changed or removed.
-    package func reload() throws {
+    package func reload() async throws {
         let escapes = LinkEscapes.find(in: root)
         guard escapes.isEmpty else {
             throw CatalogError("\(root) has links that lead outside the application, which functions could read through: "
@@ -103,7 +104,7 @@ package final class FunctionCatalog: Sendable {
             var file = url.path
             if FunctionCompiler.needsCompiling(url, content: content) {
                 do {
-                    file = try compiler.compile(url, trigger: trigger, version: version)
+                    file = try await compiler.compile(url, trigger: trigger, version: version)
                 } catch {
                     reportProblem(trigger, "\(error)")
                     if let previous = function(for: trigger) { found[trigger] = previous }
@@ -138,13 +139,13 @@ package struct CatalogError: Error, CustomStringConvertible, Sendable {
 extension FunctionCatalog {
     /// How the application's worker processes start: the runtime's environment over PATH/HOME/TMPDIR,
     /// confined to the application directory (Node 20+), with the largest `memoryMb` of its functions.
-    package func workerConfiguration() throws -> WorkerConfiguration {
+    package func workerConfiguration() async throws -> WorkerConfiguration {
         var configuration = try WorkerConfiguration(
             environment: WorkerConfiguration.baseEnvironment().merging(manifest.environment) { _, declared in declared })
         if let platform = manifest.runtime?.platform {
             var token: String?
             if let tokenEnv = platform.tokenEnv {
-                guard let value = ProcessInfo.processInfo.environment[tokenEnv] else {
+                guard let value = ChatfnEnvironment.secret(named: tokenEnv) else {
                     throw CatalogError("runtime.platform.tokenEnv names \(tokenEnv), which is not set in chatfn's environment")
                 }
                 token = value
@@ -153,7 +154,8 @@ extension FunctionCatalog {
         }
         let runtimeDirectory = installedRuntime.withLock { $0?.directory }
         if let runtimeDirectory { configuration.environment["NODE_PATH"] = "\(runtimeDirectory)/node_modules" }
-        if configuration.supportsPermissionModel {
+        configuration.isolation = await WorkerIsolation.detected()
+        if await configuration.supportsPermissionModel() {
             configuration.sandbox = WorkerSandbox(readableDirectories: [root, buildDirectory] + (runtimeDirectory.map { [$0] } ?? []))
         }
         configuration.memoryLimitMb = all.compactMap(\.settings.memoryMb).max()

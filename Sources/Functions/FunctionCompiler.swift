@@ -18,11 +18,11 @@ struct FunctionCompiler: Sendable {
     }
 
     /// The compiled file for `source` (whose content hashes to `version`).
-    func compile(_ source: URL, trigger: String, version: String) throws -> String {
+    func compile(_ source: URL, trigger: String, version: String) async throws -> String {
         let output = outputDirectory.appendingPathComponent("\(trigger)-\(version).js")
         if FileManager.default.fileExists(atPath: output.path) { return output.path }
         try FileManager.default.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
-        let (status, message) = try ChildCommand.run(try Self.locateEsbuild(), [
+        let (status, message) = try await ChildCommand.run(try Self.locateEsbuild(), [
             source.path, "--format=cjs", "--platform=node", "--target=node18", "--sourcemap=inline",
             "--log-level=error", "--color=false", "--outfile=\(output.path)",
         ])
@@ -46,7 +46,7 @@ struct FunctionCompiler: Sendable {
     }
 
     private static func locateEsbuild() throws -> String {
-        if let esbuild = ExecutableLocator.find("esbuild", overrideVariable: "CHATFN_ESBUILD") { return esbuild }
+        if let esbuild = ChatfnEnvironment.executable("esbuild") { return esbuild }
         throw CatalogError("esbuild was not found on PATH (set CHATFN_ESBUILD; scripts/bootstrap.sh installs Debian's esbuild): TypeScript and ES-module functions need it")
     }
 }

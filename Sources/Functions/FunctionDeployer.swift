@@ -36,7 +36,7 @@ package struct FunctionDeployer: Service {
     package func deployChanges() async {
         let runtimeBefore = catalog.manifest.runtime
         do {
-            try catalog.reload()
+            try await catalog.reload()
         } catch {
             logger.error("not deployed: \(error)")
             return
@@ -44,7 +44,7 @@ package struct FunctionDeployer: Service {
         guard catalog.manifest.runtime != runtimeBefore else { return }
         do {
             try await catalog.prepareRuntime(installer: installer)
-            let runtime = try catalog.workerConfiguration()
+            let runtime = try await catalog.workerConfiguration()
             pools.forEach { $0.adopt(runtime) }
             logger.info("runtime deployed: new worker processes take over")
         } catch {

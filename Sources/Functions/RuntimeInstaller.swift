@@ -30,10 +30,7 @@ package struct RuntimeInstaller: Sendable {
 
     /// `CHATFN_CACHE`, else `~/.cache/chatfn`.
     package init(cacheRoot: URL? = nil) {
-        let environment = ProcessInfo.processInfo.environment
-        self.cacheRoot = cacheRoot
-            ?? environment["CHATFN_CACHE"].map(URL.init(fileURLWithPath:))
-            ?? URL(fileURLWithPath: environment["HOME"] ?? NSTemporaryDirectory()).appendingPathComponent(".cache/chatfn")
+        self.cacheRoot = cacheRoot ?? URL(fileURLWithPath: ChatfnEnvironment.cache)
     }
 
     /// The installed runtime's directory (holding `node_modules`), installing it first when needed.
@@ -80,7 +77,7 @@ package struct RuntimeInstaller: Sendable {
     }
 
     private static func locateNpm() throws -> String {
-        if let npm = ExecutableLocator.find("npm", overrideVariable: "CHATFN_NPM") { return npm }
+        if let npm = ChatfnEnvironment.executable("npm") { return npm }
         throw CatalogError("npm was not found on PATH (set CHATFN_NPM): it installs runtime dependencies")
     }
 }

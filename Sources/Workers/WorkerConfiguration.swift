@@ -16,8 +16,9 @@ package struct WorkerConfiguration: Sendable {
     package var niceness: Int32 = 0
     /// Confines the worker's file system access (Node 20 or newer); nil: unconfined.
     package var sandbox: WorkerSandbox?
-    /// Namespaces and resource limits around each process (``WorkerIsolation``).
-    package var isolation: WorkerIsolation = .available
+    /// Namespaces and resource limits around each process: none until set, as applications' runtimes do
+    /// with ``WorkerIsolation/detected()``.
+    package var isolation: WorkerIsolation = .none
     /// The whole process's memory (`memoryMb`): its data segment (V8's heap, buffers, native
     /// allocations) is limited to this, with V8's old space ``nodeReservedMb`` below it. A function that
     /// goes over it ends as `crashed`, with a message naming the limit.
@@ -58,17 +59,12 @@ package struct WorkerConfiguration: Sendable {
 
     /// PATH, HOME and TMPDIR only: functions see no credentials of chatfn's.
     package static func baseEnvironment() -> [String: String] {
-        let inherited = ProcessInfo.processInfo.environment
-        return [
-            "PATH": inherited["PATH"] ?? "/usr/local/bin:/usr/bin:/bin",
-            "HOME": inherited["HOME"] ?? "/tmp",
-            "TMPDIR": NSTemporaryDirectory(),
-        ]
+        ["PATH": ChatfnEnvironment.path, "HOME": ChatfnEnvironment.userHome, "TMPDIR": NSTemporaryDirectory()]
     }
 
     /// Node's permission model (`--experimental-permission`) exists from Node 20 on.
-    package var supportsPermissionModel: Bool {
-        guard let (status, output) = try? ChildCommand.run(nodePath, ["-p", "process.versions.node.split('.')[0]"]), status == 0 else {
+    package func supportsPermissionModel() async -> Bool {
+        guard let (status, output) = try? await ChildCommand.run(nodePath, ["-p", "process.versions.node.split('.')[0]"]), status == 0 else {
             return false
         }
         return (Int(output.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0) >= 20
@@ -76,13 +72,13 @@ package struct WorkerConfiguration: Sendable {
 
     /// `CHATFN_NODE`, else the first `node` on PATH.
     static func locateNode() throws -> String {
-        if let node = ExecutableLocator.find("node", overrideVariable: "CHATFN_NODE") { return node }
+        if let node = ChatfnEnvironment.executable("node") { return node }
         throw WorkerError.launchFailed("node was not found on PATH (set CHATFN_NODE to its path); chatfn runs functions with Node.js 20 or newer")
     }
 
     /// `CHATFN_HARNESS`, else the copy bundled with chatfn.
     static func locateHarness() throws -> String {
-        if let explicit = ProcessInfo.processInfo.environment["CHATFN_HARNESS"], !explicit.isEmpty { return explicit }
+        if let explicit = ChatfnEnvironment.harness { return explicit }
         guard let url = Bundle.module.url(forResource: "harness", withExtension: "js", subdirectory: "Harness") else {
             throw WorkerError.launchFailed("the worker harness (Harness/harness.js) is missing from chatfn's resources")
         }

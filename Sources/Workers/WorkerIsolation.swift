@@ -1,5 +1,6 @@
 import ChatfnCore
 import Foundation
+import Synchronization
 
 /// How worker processes are kept apart from chatfn and from each other, beyond Node's permission model:
 /// each worker runs in a PID namespace of its own (it sees no other process, so it can signal none:
@@ -26,15 +27,22 @@ package struct WorkerIsolation: Sendable, Hashable {
     /// No isolation beyond the permission model (tests of that fallback, and machines without the tools).
     package static let none = WorkerIsolation()
 
-    /// What this machine supports, found out once per chatfn process.
-    package static var available: WorkerIsolation { probed }
+    /// What this machine supports, found out on the first call (a few short-lived processes) and kept.
+    package static func detected() async -> WorkerIsolation {
+        if let known = detection.withLock({ $0 }) { return known }
+        let found = await probe()
+        detection.withLock { $0 = found }
+        return found
+    }
 
-    private static let probed: WorkerIsolation = {
+    private static let detection = Mutex<WorkerIsolation?>(nil)
+
+    private static func probe() async -> WorkerIsolation {
         func find(_ name: String) -> String? {
             for directory in ["/usr/bin", "/bin", "/usr/sbin", "/sbin"] where FileManager.default.isExecutableFile(atPath: "\(directory)/\(name)") {
                 return "\(directory)/\(name)"
             }
-            return ExecutableLocator.find(name, overrideVariable: "CHATFN_\(name.uppercased())")
+            return ChatfnEnvironment.executable(name)
         }
         var isolation = WorkerIsolation(prlimit: find("prlimit"), nice: find("nice"))
         guard let unshare = find("unshare"), let shell = find("sh"), let mount = find("mount"), let setsid = find("setsid") else {
@@ -43,7 +51,7 @@ package struct WorkerIsolation: Sendable, Hashable {
         let base = [unshare, "--pid", "--fork", "--kill-child", "--mount-proc"]
         let probe = "\(mount) -t tmpfs -o size=1m chatfn-probe /tmp"
         for prefix in [base, base + ["--user", "--map-root-user"]] {
-            if let (status, _) = try? ChildCommand.run(prefix[0], Array(prefix.dropFirst()) + [shell, "-c", probe]), status == 0 {
+            if let (status, _) = try? await ChildCommand.run(prefix[0], Array(prefix.dropFirst()) + [shell, "-c", probe]), status == 0 {
                 isolation.namespacePrefix = prefix
                 isolation.shell = shell
                 isolation.mount = mount
@@ -52,7 +60,7 @@ package struct WorkerIsolation: Sendable, Hashable {
             }
         }
         return isolation
-    }()
+    }
 
     /// The command line that starts `command` (`node …`) isolated: niceness, then resource limits, then
     /// the namespaces, where the scratch tmpfs is mounted before `command` runs. Every step `exec`s the

@@ -16,12 +16,12 @@ struct KafkaOptions: ParsableArguments {
     var topic: String = "chatfn.events"
 
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: String = ProcessInfo.processInfo.environment["CHATFN_LOG_LEVEL"] ?? "info"
+    var logLevel: String = ChatfnEnvironment.logLevel ?? "info"
 
     /// The broker to use when none was named on the command line: $CHATFN_KAFKA, then `chatfn dev`'s.
     func resolvedKafka() throws -> String {
         if let kafka, !kafka.isEmpty { return kafka }
-        if let fromEnvironment = ProcessInfo.processInfo.environment["CHATFN_KAFKA"], !fromEnvironment.isEmpty { return fromEnvironment }
+        if let fromEnvironment = ChatfnEnvironment.kafka { return fromEnvironment }
         if let devBroker = DevBrokerFile.read() { return devBroker }
         throw ValidationError("no Kafka broker: pass --kafka HOST:PORT, set CHATFN_KAFKA, or start `chatfn dev` first")
     }
@@ -54,9 +54,7 @@ struct EventOptions: ParsableArguments {
 /// Where `chatfn dev` leaves its embedded broker's address for `chatfn emit` in another terminal.
 enum DevBrokerFile {
     static var path: String {
-        let environment = ProcessInfo.processInfo.environment
-        let home = environment["CHATFN_HOME"] ?? ((environment["HOME"] ?? NSTemporaryDirectory()) + "/.chatfn")
-        return home + "/dev-broker"
+        ChatfnEnvironment.home + "/dev-broker"
     }
 
     static func write(_ bootstrap: String) {

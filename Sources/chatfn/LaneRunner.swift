@@ -62,11 +62,11 @@ struct LaneOptions: ParsableArguments {
 func runChatfn(_ options: LaneOptions, embedded: Bool, reload: Bool) async throws {
     let kafkaOptions = options.kafkaOptions
     let logger = try kafkaOptions.makeLogger()
-    let catalog = try FunctionCatalog(directory: options.functions, logger: logger)
+    let catalog = try await FunctionCatalog(directory: options.functions, logger: logger)
     try await catalog.prepareRuntime()
     let manifest = catalog.manifest
     let appId = options.app ?? manifest.app ?? CloudEventAttributes.defaultAppId
-    let workerConfiguration = try catalog.workerConfiguration()
+    let workerConfiguration = try await catalog.workerConfiguration()
     if workerConfiguration.sandbox == nil {
         logger.warning("Node older than 20: functions run without file-system confinement")
     }
@@ -82,7 +82,7 @@ func runChatfn(_ options: LaneOptions, embedded: Bool, reload: Bool) async throw
     var embeddedBroker: EmbeddedKafkaBroker?
     let bootstrap: String
     var clientProperties: [String: String] = [:]
-    let named = kafkaOptions.kafka ?? ProcessInfo.processInfo.environment["CHATFN_KAFKA"]
+    let named = kafkaOptions.kafka ?? ChatfnEnvironment.kafka
     if !embedded, (named ?? "").isEmpty {
         throw CommandFailure("no Kafka broker: pass --kafka HOST:PORT or set CHATFN_KAFKA (chatfn dev starts an embedded one)")
     }

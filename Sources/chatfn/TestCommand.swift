@@ -29,14 +29,14 @@ struct TestFunction: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try KafkaOptions.parse(["--log-level", "warning"]).makeLogger()
-        let catalog = try FunctionCatalog(directory: functions, logger: logger)
+        let catalog = try await FunctionCatalog(directory: functions, logger: logger)
         try await catalog.prepareRuntime()
         if let problem = catalog.problem(for: trigger) { throw CommandFailure(problem) }
         guard let function = catalog.function(for: trigger) else {
             throw CommandFailure("no function for \(trigger) in \(catalog.directory) (deployed: \(catalog.all.map(\.trigger).joined(separator: ", ")))")
         }
         let payload = try EventData.load(FileManager.default.fileExists(atPath: event) ? "@\(event)" : event)
-        let worker = try await WorkerProcess.launch(configuration: try catalog.workerConfiguration(), logger: logger)
+        let worker = try await WorkerProcess.launch(configuration: try await catalog.workerConfiguration(), logger: logger)
         let event = CloudEventAttributes(
             id: "test-event", type: trigger, source: "chatfn-test", appId: catalog.manifest.app ?? CloudEventAttributes.defaultAppId)
         let result = await worker.invoke(function.invocation(

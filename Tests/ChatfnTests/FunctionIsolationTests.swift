@@ -14,8 +14,8 @@ import Workers
 struct FunctionIsolationTests {
     private func withPool(_ fixture: FunctionsFixture, _ body: (WorkerPool, FunctionCatalog) async throws -> Void) async throws {
         defer { fixture.remove() }
-        let catalog = try FunctionCatalog(directory: fixture.root.path, logger: testLogger)
-        let pool = WorkerPool(configuration: WorkerPoolConfiguration(worker: try catalog.workerConfiguration(), minWarm: 1, maxProcesses: 1),
+        let catalog = try await FunctionCatalog(directory: fixture.root.path, logger: testLogger)
+        let pool = WorkerPool(configuration: WorkerPoolConfiguration(worker: try await catalog.workerConfiguration(), minWarm: 1, maxProcesses: 1),
                               logger: testLogger)
         try await body(pool, catalog)
         await pool.shutdown()
@@ -35,7 +35,7 @@ struct FunctionIsolationTests {
 
     @Test("a function cannot signal chatfn or another application's worker")
     func signalsStayInside() async throws {
-        #expect(WorkerIsolation.available.hasNamespaces, "this machine runs the tests as root: namespaces must be available")
+        #expect(await WorkerIsolation.detected().hasNamespaces, "this machine runs the tests as root: namespaces must be available")
         let other = try FunctionsFixture(functions: ["test.ok": "module.exports = async () => 'alive';"])
         try await withPool(other) { otherPool, otherCatalog in
             #expect(try await run(otherPool, otherCatalog, "test.ok").status == .succeeded)
@@ -149,8 +149,8 @@ struct FunctionIsolationTests {
         let fixture = try FunctionsFixture(functions: ["test.ok": "module.exports = async () => 'ok';"])
         defer { fixture.remove() }
         try FileManager.default.createSymbolicLink(atPath: fixture.root.appendingPathComponent("functions/proc").path, withDestinationPath: "/proc")
-        #expect {
-            _ = try FunctionCatalog(directory: fixture.root.path, logger: testLogger)
+        await #expect {
+            _ = try await FunctionCatalog(directory: fixture.root.path, logger: testLogger)
         } throws: { error in
             "\(error)".contains("functions/proc -> /proc")
         }

@@ -15,9 +15,9 @@ struct RuntimeTests {
     private func withRuntime(_ fixture: FunctionsFixture, recycleAfter: Int? = nil,
                              _ body: (WorkerPool, FunctionCatalog) async throws -> Void) async throws {
         defer { fixture.remove() }
-        let catalog = try FunctionCatalog(directory: fixture.root.path, logger: testLogger)
+        let catalog = try await FunctionCatalog(directory: fixture.root.path, logger: testLogger)
         let pool = WorkerPool(
-            configuration: WorkerPoolConfiguration(worker: try catalog.workerConfiguration(), minWarm: 1, maxProcesses: 1, recycleAfter: recycleAfter),
+            configuration: WorkerPoolConfiguration(worker: try await catalog.workerConfiguration(), minWarm: 1, maxProcesses: 1, recycleAfter: recycleAfter),
             logger: testLogger)
         try await body(pool, catalog)
         await pool.shutdown()
@@ -163,9 +163,9 @@ struct RuntimeDependencyTests {
             try JSONSerialization.data(withJSONObject: manifest).write(to: fixture.root.appendingPathComponent("chatfn.json"))
         }
         try writeManifest("1.0.0")
-        let catalog = try FunctionCatalog(directory: fixture.root.path, logger: testLogger)
+        let catalog = try await FunctionCatalog(directory: fixture.root.path, logger: testLogger)
         #expect(try await catalog.prepareRuntime(installer: installer))
-        let pool = WorkerPool(configuration: WorkerPoolConfiguration(worker: try catalog.workerConfiguration(), minWarm: 0, maxProcesses: 1),
+        let pool = WorkerPool(configuration: WorkerPoolConfiguration(worker: try await catalog.workerConfiguration(), minWarm: 0, maxProcesses: 1),
                               logger: testLogger)
         func greet() async throws -> String {
             let function = try #require(catalog.function(for: "test.greet"))
@@ -181,7 +181,7 @@ struct RuntimeDependencyTests {
 
         // The same dependencies on this machine: no second install.
         let requestsBefore = registry.requestCount
-        let sibling = try FunctionCatalog(directory: fixture.root.path, logger: testLogger)
+        let sibling = try await FunctionCatalog(directory: fixture.root.path, logger: testLogger)
         try await sibling.prepareRuntime(installer: installer)
         #expect(registry.requestCount == requestsBefore)
 
@@ -227,12 +227,12 @@ struct CompiledFunctionTests {
             .write(to: functions.appendingPathComponent("test.esm.mjs"))
         try Data("const broken: = 3;\n".utf8).write(to: functions.appendingPathComponent("test.broken.ts"))
 
-        let catalog = try FunctionCatalog(directory: fixture.root.path, logger: testLogger)
+        let catalog = try await FunctionCatalog(directory: fixture.root.path, logger: testLogger)
         let problem = try #require(catalog.problem(for: "test.broken"))
         #expect(problem.contains("test.broken.ts:1:14: Unexpected \"=\""), "\(problem)")
         #expect(catalog.function(for: "test.broken") == nil)
 
-        let pool = WorkerPool(configuration: WorkerPoolConfiguration(worker: try catalog.workerConfiguration(), minWarm: 0, maxProcesses: 1),
+        let pool = WorkerPool(configuration: WorkerPoolConfiguration(worker: try await catalog.workerConfiguration(), minWarm: 0, maxProcesses: 1),
                               logger: testLogger)
         func run(_ trigger: String, _ data: String) async throws -> InvocationResult {
             let function = try #require(catalog.function(for: trigger))
@@ -281,8 +281,8 @@ struct PlatformAPITests {
         defer { fixture.remove() }
         let manifest: [String: Any] = ["runtime": ["platform": ["baseUrl": "\(platform.baseURL)/api", "tokenEnv": "CHATFN_TEST_PLATFORM_TOKEN"]]]
         try JSONSerialization.data(withJSONObject: manifest).write(to: fixture.root.appendingPathComponent("chatfn.json"))
-        let catalog = try FunctionCatalog(directory: fixture.root.path, logger: testLogger)
-        let worker = try await WorkerProcess.launch(configuration: try catalog.workerConfiguration(), logger: testLogger)
+        let catalog = try await FunctionCatalog(directory: fixture.root.path, logger: testLogger)
+        let worker = try await WorkerProcess.launch(configuration: try await catalog.workerConfiguration(), logger: testLogger)
         let function = try #require(catalog.function(for: "test.api"))
         let result = await worker.invoke(function.invocation(
             id: "api", event: CloudEventAttributes(id: "e", type: "test.api", source: "tests"), mode: .binary, attempt: 1,
@@ -305,7 +305,7 @@ struct PlatformAPITests {
 @Suite("Runtime settings")
 struct RuntimeSettingsTests {
     @Test("chatfn.json sizes the pool: min warm, max processes, recycling, and the largest per-function concurrency")
-    func poolSizing() throws {
+    func poolSizing() async throws {
         let fixture = try FunctionsFixture(
             functions: ["a.b": "module.exports = async () => 1;", "c.d": "module.exports = async () => 2;"],
             settings: ["a.b": ["concurrency": 8], "c.d": ["concurrency": 32, "memoryMb": 128]])
@@ -315,14 +315,14 @@ struct RuntimeSettingsTests {
             "functions": ["a.b": ["concurrency": 8], "c.d": ["concurrency": 32, "memoryMb": 128]],
         ]
         try JSONSerialization.data(withJSONObject: manifest).write(to: fixture.root.appendingPathComponent("chatfn.json"))
-        let catalog = try FunctionCatalog(directory: fixture.root.path, logger: testLogger)
-        let worker = try catalog.workerConfiguration()
+        let catalog = try await FunctionCatalog(directory: fixture.root.path, logger: testLogger)
+        let worker = try await catalog.workerConfiguration()
         let pool = catalog.poolConfiguration(worker: worker, minWarm: 1, maxProcesses: 1)
         #expect(pool.minWarm == 2 && pool.maxProcesses == 3 && pool.recycleAfter == 50 && pool.concurrencyPerProcess == 32)
         #expect(worker.memoryLimitMb == 128)
 
         let invalid: [String: Any] = ["functions": ["a.b": ["concurrency": 0]]]
         try JSONSerialization.data(withJSONObject: invalid).write(to: fixture.root.appendingPathComponent("chatfn.json"))
-        #expect(throws: CatalogError.self) { try catalog.reload() }
+        await #expect(throws: CatalogError.self) { try await catalog.reload() }
     }
 }

@@ -56,9 +56,9 @@ struct LaneBenchmark {
     /// Runs the lane on `topic` until `stopWhen` holds, then shuts it down gracefully (committing).
     func run(topic: String, group: String, reporter: CountingReporter, workers: Int, statistics: DispatchStatistics = DispatchStatistics(),
              _ body: @escaping @Sendable () async throws -> Void) async throws -> Duration {
-        let catalog = try FunctionCatalog(directory: functionsDirectory, logger: logger)
+        let catalog = try await FunctionCatalog(directory: functionsDirectory, logger: logger)
         let pool = WorkerPool(
-            configuration: WorkerPoolConfiguration(worker: try WorkerConfiguration(), minWarm: workers, maxProcesses: workers,
+            configuration: WorkerPoolConfiguration(worker: try await productionWorker(), minWarm: workers, maxProcesses: workers,
                                                    concurrencyPerProcess: 512),
             logger: logger)
         let service = ChatFunctionsService(

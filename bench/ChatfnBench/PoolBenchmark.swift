@@ -9,7 +9,7 @@ enum PoolBenchmark {
     /// Runs `total` invocations with `concurrency` in flight; returns invocations per second.
     static func invocationsPerSecond(functionFile: String, workers: Int, total: Int, concurrency: Int, logger: Logger) async throws -> Double {
         let pool = WorkerPool(
-            configuration: WorkerPoolConfiguration(worker: try WorkerConfiguration(), minWarm: workers, maxProcesses: workers, concurrencyPerProcess: 1_024),
+            configuration: WorkerPoolConfiguration(worker: try await productionWorker(), minWarm: workers, maxProcesses: workers, concurrencyPerProcess: 1_024),
             logger: logger)
         try await pool.prewarm()
         let payload = Array(#"{"t":0,"n":1,"user":{"name":"ada"}}"#.utf8)
@@ -43,7 +43,7 @@ private final class Counter: Sendable {
 enum WorkerBenchmark {
     /// Round trips of one warm invocation at a time, in ms.
     static func warmLatencies(functionFile: String, count: Int, logger: Logger) async throws -> [Double] {
-        let worker = try await WorkerProcess.launch(configuration: try WorkerConfiguration(), logger: logger)
+        let worker = try await WorkerProcess.launch(configuration: try await productionWorker(), logger: logger)
         let payload = Array(#"{"t":0,"n":1}"#.utf8)
         var samples: [Double] = []
         for sequence in 0..<count {
@@ -62,7 +62,7 @@ enum WorkerBenchmark {
         var samples: [Double] = []
         for sequence in 0..<count {
             let began = ContinuousClock.now
-            let worker = try await WorkerProcess.launch(configuration: try WorkerConfiguration(), logger: logger)
+            let worker = try await WorkerProcess.launch(configuration: try await productionWorker(), logger: logger)
             _ = await worker.invoke(InvocationRequest(
                 invocationId: "cold-\(sequence)", functionFile: functionFile, functionVersion: "v1", trigger: "bench.trivial",
                 eventId: "e", appId: "default", payload: Array(#"{"t":0}"#.utf8)))
@@ -75,7 +75,7 @@ enum WorkerBenchmark {
     /// Resident memory of a warm, idle worker (after a few invocations), in MB, from /proc: the launched
     /// process and its descendants (with namespaces, `unshare` and its `node` child).
     static func idleResidentMegabytes(functionFile: String, logger: Logger) async throws -> Double {
-        let worker = try await WorkerProcess.launch(configuration: try WorkerConfiguration(), logger: logger)
+        let worker = try await WorkerProcess.launch(configuration: try await productionWorker(), logger: logger)
         for sequence in 0..<100 {
             _ = await worker.invoke(InvocationRequest(
                 invocationId: "idle-\(sequence)", functionFile: functionFile, functionVersion: "v1", trigger: "bench.trivial",

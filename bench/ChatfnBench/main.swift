@@ -127,8 +127,8 @@ func runBlockingBenchmark(producer: KafkaProducer) async throws {
     let kafka = KafkaConfiguration(bootstrapServers: broker.bootstrapServers, properties: EmbeddedKafkaBroker.clientProperties)
     try Data(#"async function handleEvent(event) { return { user: { displayName: event.username } }; }"#.utf8)
         .write(to: functions.appendingPathComponent("functions/user.attempted.start_session.js"))
-    let catalog = try FunctionCatalog(directory: functions.path, logger: logger)
-    let worker = try WorkerConfiguration()
+    let catalog = try await FunctionCatalog(directory: functions.path, logger: logger)
+    let worker = try await productionWorker()
     let blockingPool = WorkerPool(configuration: WorkerPoolConfiguration(worker: worker, minWarm: 1, maxProcesses: 1), logger: logger)
     var laneWorker = worker
     laneWorker.niceness = 10

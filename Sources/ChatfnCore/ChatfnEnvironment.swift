@@ -1,0 +1,42 @@
+import Foundation
+
+/// Every environment variable chatfn reads, read here and nowhere else: the documented ones
+/// (`CHATFN_*`), the standard ones it builds on (`PATH`, `HOME`), and the secrets an application's
+/// `chatfn.json` names (`runtime.platform.tokenEnv`).
+package enum ChatfnEnvironment {
+    private static var variables: [String: String] { ProcessInfo.processInfo.environment }
+
+    /// A variable's value; nil when it is unset or empty.
+    private static func value(_ name: String) -> String? {
+        variables[name].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// `CHATFN_KAFKA`: the bootstrap servers when `--kafka` is not given.
+    package static var kafka: String? { value("CHATFN_KAFKA") }
+    /// `CHATFN_LOG_LEVEL`: the default of `--log-level`.
+    package static var logLevel: String? { value("CHATFN_LOG_LEVEL") }
+    /// `CHATFN_HOME`: where `chatfn dev` leaves its broker's address (default `~/.chatfn`).
+    package static var home: String { value("CHATFN_HOME") ?? (userHome + "/.chatfn") }
+    /// `CHATFN_CACHE`: installed runtimes and compiled functions (default `~/.cache/chatfn`).
+    package static var cache: String { value("CHATFN_CACHE") ?? (userHome + "/.cache/chatfn") }
+    /// `CHATFN_HARNESS`: the worker harness to run instead of the bundled one.
+    package static var harness: String? { value("CHATFN_HARNESS") }
+    /// `HOME`, else the temporary directory.
+    package static var userHome: String { value("HOME") ?? NSTemporaryDirectory() }
+    /// `PATH`, else the usual system directories.
+    package static var path: String { value("PATH") ?? "/usr/local/bin:/usr/bin:/bin" }
+
+    /// The secret in the variable `name` (an application's `tokenEnv`), never logged.
+    package static func secret(named name: String) -> String? { variables[name] }
+
+    /// An external program chatfn runs (node, npm, esbuild, …): `CHATFN_<NAME>` when set (e.g.
+    /// `CHATFN_NODE`), else the first match on `PATH`.
+    package static func executable(_ name: String) -> String? {
+        if let explicit = value("CHATFN_\(name.uppercased())") { return explicit }
+        for directory in path.split(separator: ":") {
+            let candidate = "\(directory)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+}
