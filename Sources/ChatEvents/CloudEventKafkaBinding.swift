@@ -1,3 +1,4 @@
+import ChatfnCore
 import KafkaClient
 import Foundation
 
@@ -29,23 +30,34 @@ package enum CloudEventKafkaBinding {
             appId: header("ce_appid") ?? CloudEventAttributes.defaultAppId)
     }
 
+    /// The routing attributes of a structured envelope; `data` is not decoded here (the worker takes it).
+    private struct StructuredAttributes: Decodable {
+        var id: String?
+        var type: String?
+        var source: String?
+        var time: String?
+        var appid: String?
+        var specversion: String?
+    }
+
     private static func decodeStructured(_ value: [UInt8]) throws(CloudEventDecodingError) -> CloudEventAttributes {
-        let parsed: Any
+        let envelope: StructuredAttributes
         do {
-            parsed = try JSONSerialization.jsonObject(with: Data(value))
-        } catch {
-            throw CloudEventDecodingError(reason: "structured CloudEvent is not valid JSON: \(error.localizedDescription)")
-        }
-        guard let envelope = parsed as? [String: Any] else {
+            envelope = try JSONDecoder().decode(StructuredAttributes.self, from: Data(value))
+        } catch DecodingError.typeMismatch(_, let context) where context.codingPath.isEmpty {
             throw CloudEventDecodingError(reason: "structured CloudEvent is not a JSON object")
+        } catch let error as DecodingError {
+            throw CloudEventDecodingError(reason: "structured CloudEvent is not valid JSON: \(error.readableDescription)")
+        } catch {
+            throw CloudEventDecodingError(reason: "structured CloudEvent is not valid JSON: \(error)")
         }
-        func attribute(_ name: String) -> String? { (envelope[name] as? String).flatMap { $0.isEmpty ? nil : $0 } }
-        guard let type = attribute("type") else { throw CloudEventDecodingError(reason: "structured CloudEvent has no \"type\"") }
-        guard let id = attribute("id") else { throw CloudEventDecodingError(reason: "structured CloudEvent has no \"id\" (event type \(type))") }
-        try checkSpecVersion(attribute("specversion"))
+        func nonEmpty(_ text: String?) -> String? { text.flatMap { $0.isEmpty ? nil : $0 } }
+        guard let type = nonEmpty(envelope.type) else { throw CloudEventDecodingError(reason: "structured CloudEvent has no \"type\"") }
+        guard let id = nonEmpty(envelope.id) else { throw CloudEventDecodingError(reason: "structured CloudEvent has no \"id\" (event type \(type))") }
+        try checkSpecVersion(nonEmpty(envelope.specversion))
         return CloudEventAttributes(
-            id: id, type: type, source: attribute("source") ?? "", time: attribute("time"),
-            appId: attribute("appid") ?? CloudEventAttributes.defaultAppId)
+            id: id, type: type, source: envelope.source ?? "", time: nonEmpty(envelope.time),
+            appId: nonEmpty(envelope.appid) ?? CloudEventAttributes.defaultAppId)
     }
 
     /// Absent is read as 1.0, which is what chat platforms that omit it mean.

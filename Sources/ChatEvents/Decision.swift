@@ -1,29 +1,27 @@
-import KafkaClient
-import ChatfnCore
 import Foundation
 
 /// The answer to a blocking request: the reply's JSON value.
 ///
-/// `{"decision": "allow"|"deny", "status": "succeeded"|"failed"|"timeout"|"crashed"|"no_function",
+/// `{"decision": "allow"|"deny", "status": "succeeded"|"failed"|"timeout"|"crashed"|"no_function"|"overloaded"|"rejected",
 ///   "user": {...}?, "message": {...}?, "reason": "...", "userMessage": "...", "durationMs": n, "functionVersion": "..."}`
-public struct Decision: Sendable, Hashable {
-    public enum Verdict: String, Sendable, Hashable, Decodable {
+public struct Decision: Sendable, Hashable, Codable {
+    public enum Verdict: String, Sendable, Hashable, Codable {
         case allow
         case deny
     }
 
     public var decision: Verdict
     public var status: String
-    /// The user profile a start-session function returned, as JSON.
-    public var user: [UInt8]?
-    /// The replacement message a send-message function returned, as JSON.
-    public var message: [UInt8]?
+    /// The user profile a start-session function returned.
+    public var user: JSONValue?
+    /// The replacement message a send-message function returned.
+    public var message: JSONValue?
     public var reason: String?
     public var userMessage: String?
     public var durationMs: Double?
     public var functionVersion: String?
 
-    public init(decision: Verdict, status: String, user: [UInt8]? = nil, message: [UInt8]? = nil, reason: String? = nil,
+    public init(decision: Verdict, status: String, user: JSONValue? = nil, message: JSONValue? = nil, reason: String? = nil,
                 userMessage: String? = nil, durationMs: Double? = nil, functionVersion: String? = nil) {
         self.decision = decision
         self.status = status
@@ -35,31 +33,24 @@ public struct Decision: Sendable, Hashable {
         self.functionVersion = functionVersion
     }
 
+    /// The reply's value: JSON with sorted keys, slashes unescaped.
     public func encoded() -> [UInt8] {
-        var json = JSONWriter(capacity: 256)
-        json.field("decision", decision.rawValue)
-        json.field("status", status)
-        if let user { json.field("user", json: user) }
-        if let message { json.field("message", json: message) }
-        if let reason { json.field("reason", reason) }
-        if let userMessage { json.field("userMessage", userMessage) }
-        if let durationMs { json.field("durationMs", durationMs) }
-        if let functionVersion { json.field("functionVersion", functionVersion) }
-        return json.finish()
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        // Every member is a string, a number or JSONValue: encoding cannot fail.
+        return (try? encoder.encode(self)).map(Array.init) ?? Array(#"{"decision":"deny","status":"failed"}"#.utf8)
     }
 
     public static func decode(_ bytes: [UInt8]) throws -> Decision {
-        guard let object = try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any],
-              let verdict = (object["decision"] as? String).flatMap(Verdict.init(rawValue:)) else {
-            throw KafkaError("reply is not a chatfn decision")
+        do {
+            return try JSONDecoder().decode(Decision.self, from: Data(bytes))
+        } catch {
+            throw DecisionError(description: "the reply is not a chatfn decision: \(error)")
         }
-        func json(_ key: String) -> [UInt8]? {
-            guard let value = object[key], !(value is NSNull) else { return nil }
-            return (try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed, .sortedKeys])).map(Array.init)
-        }
-        return Decision(
-            decision: verdict, status: object["status"] as? String ?? "", user: json("user"), message: json("message"),
-            reason: object["reason"] as? String, userMessage: object["userMessage"] as? String,
-            durationMs: object["durationMs"] as? Double, functionVersion: object["functionVersion"] as? String)
     }
+}
+
+/// A reply that cannot be read as a ``Decision``.
+public struct DecisionError: Error, CustomStringConvertible, Sendable {
+    public let description: String
 }

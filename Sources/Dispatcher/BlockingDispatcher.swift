@@ -151,9 +151,9 @@ package final class BlockingDispatcher: Sendable {
                                 functionVersion: function.version)
         switch result.status {
         case .succeeded:
-            if let value = result.value, let object = try? JSONSerialization.jsonObject(with: Data(value)) as? [String: Any] {
-                decision.user = object["user"].flatMap(Self.json)
-                decision.message = object["message"].flatMap(Self.json)
+            if let value = result.value, let returned = try? JSONDecoder().decode(JSONValue.self, from: Data(value)) {
+                decision.user = returned["user"].flatMap { $0 == .null ? nil : $0 }
+                decision.message = returned["message"].flatMap { $0 == .null ? nil : $0 }
             }
         case .failed where result.error?.isLoadFailure == true:
             decision.decision = function.settings.onFailure(for: function.trigger)
@@ -168,10 +168,5 @@ package final class BlockingDispatcher: Sendable {
             decision.reason = result.error?.message ?? result.status.rawValue
         }
         return decision
-    }
-
-    private static func json(_ value: Any) -> [UInt8]? {
-        guard !(value is NSNull) else { return nil }
-        return (try? JSONSerialization.data(withJSONObject: value, options: [.fragmentsAllowed, .sortedKeys])).map(Array.init)
     }
 }

@@ -43,8 +43,7 @@ package struct RuntimeInstaller: Sendable {
         let staging = runtimes.appendingPathComponent("\(dependencies.cacheKey).staging-\(UUID().uuidString.lowercased())")
         try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: staging) }
-        let manifest: [String: Any] = ["name": "chatfn-runtime", "private": true, "dependencies": dependencies.packages]
-        try JSONSerialization.data(withJSONObject: manifest, options: [.sortedKeys]).write(to: staging.appendingPathComponent("package.json"))
+        try RuntimePackage(dependencies: dependencies.packages).encoded().write(to: staging.appendingPathComponent("package.json"))
 
         logger.info("installing runtime dependencies", metadata: [
             "packages": "\(dependencies.packages.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }.joined(separator: " "))",
@@ -79,5 +78,18 @@ package struct RuntimeInstaller: Sendable {
     private static func locateNpm() throws -> String {
         if let npm = ChatfnEnvironment.executable("npm") { return npm }
         throw CatalogError("npm was not found on PATH (set CHATFN_NPM): it installs runtime dependencies")
+    }
+}
+
+/// The `package.json` npm installs a runtime from.
+private struct RuntimePackage: Encodable {
+    var name = "chatfn-runtime"
+    var `private` = true
+    var dependencies: [String: String]
+
+    func encoded() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(self)
     }
 }

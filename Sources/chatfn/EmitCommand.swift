@@ -56,9 +56,10 @@ enum EventData {
             bytes = Array(contents)
         }
         do {
-            _ = try JSONSerialization.jsonObject(with: Data(bytes), options: [.fragmentsAllowed])
+            _ = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
         } catch {
-            throw CommandFailure("the event data is not valid JSON (\(String(decoding: bytes.prefix(80), as: UTF8.self))): \(error.localizedDescription)")
+            let reason = (error as? DecodingError)?.readableDescription ?? "\(error)"
+            throw CommandFailure("the event data is not valid JSON (\(String(decoding: bytes.prefix(80), as: UTF8.self))): \(reason)")
         }
         return bytes
     }

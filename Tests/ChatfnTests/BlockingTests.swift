@@ -54,8 +54,8 @@ struct BlockingTests {
         await client.call(trigger: trigger, data: Array(try JSONSerialization.data(withJSONObject: data)), timeout: timeout, fallback: fallback)
     }
 
-    static func object(_ json: [UInt8]?) -> [String: Any]? {
-        json.flatMap { try? JSONSerialization.jsonObject(with: Data($0)) as? [String: Any] }
+    static func object(_ json: JSONValue?) -> [String: Any]? {
+        json.flatMap { try? JSONEncoder().encode($0) }.flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
     }
 
     @Test("allow with a profile, allow with nothing, deny by context.deny, deny by a throw")

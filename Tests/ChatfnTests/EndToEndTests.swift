@@ -118,7 +118,9 @@ struct EndToEndTests {
         let (deniedStatus, denied) = try await ChatfnProcess.run(
             ["test", "user.attempted.start_session", "--functions", fixture.root.path, "--event", #"{"username":"eve"}"#])
         #expect(deniedStatus == 1)
-        #expect(denied.contains(#"decision: {"decision":"deny","status":"failed","reason":"no","userMessage":"Nope."#))
+        let decisionLine = try #require(denied.split(separator: "\n").first { $0.hasPrefix("decision: ") })
+        let decision = try Decision.decode(Array(decisionLine.dropFirst("decision: ".count).utf8))
+        #expect(decision.decision == .deny && decision.status == "failed" && decision.reason == "no" && decision.userMessage == "Nope.")
         let (missingStatus, _) = try await ChatfnProcess.run(["test", "nothing.here", "--functions", fixture.root.path, "--event", "{}"])
         #expect(missingStatus != 0)
         let (noBrokerStatus, _) = try await ChatfnProcess.run(["run", "--functions", fixture.root.path], environment: ["CHATFN_KAFKA": ""])

@@ -83,9 +83,9 @@ struct HardeningUnitTests {
         #expect(await admission.admit(deadlineMs: EpochMilliseconds.now() + 60_000))
         admission.release(heldFor: .seconds(10))  // the lane's pace: 10 s per request
         #expect(await admission.admit(deadlineMs: EpochMilliseconds.now() + 60_000))
-        let started = ContinuousClock.now
         let waiting = Task { await admission.admit(deadlineMs: EpochMilliseconds.now() + 60_000) }
         while admission.load.waiting < 1 { await Task.yield() }
+        let started = ContinuousClock.now
         #expect(await admission.admit(deadlineMs: EpochMilliseconds.now() + 5_000) == false, "one ahead at 10 s each: no start within 5 s")
         #expect(ContinuousClock.now - started < .seconds(2), "turned away at once")
         admission.release(heldFor: .seconds(10))
