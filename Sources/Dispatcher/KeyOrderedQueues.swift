@@ -1,8 +1,6 @@
-import Functions
 import DequeModule
-import ChatEvents
-import KafkaClient
 import EventConsumer
+import KafkaClient
 import Synchronization
 
 /// Which records must run one after another: those of one topic with the same Kafka key.
@@ -11,43 +9,53 @@ struct OrderingKey: Hashable, Sendable {
     var key: [UInt8]
 }
 
-/// Per-key FIFO queues: records with the same key run one at a time in offset order, different keys run
-/// in parallel. A key has a runner while it has work; `enqueue` tells the caller when to start one.
-/// Records without a key carry no ordering and run at once.
+/// Per-key FIFO queues: work items with the same key run one at a time in arrival order, different
+/// keys run in parallel. A key has a runner while it has work; `enqueue` tells the caller when to start
+/// one. Items without a key carry no ordering and run at once.
 ///
 /// Memory is bounded by the consumer's in-flight limit, which counts queued records too.
-final class KeyOrderedQueues: Sendable {
-    private let waiting = Mutex<[OrderingKey: Deque<RecordLease>]>([:])
+final class KeyOrderedQueues<Item: Sendable>: Sendable {
+    private let orderingKey: @Sendable (Item) -> OrderingKey?
+    private let waiting = Mutex<[OrderingKey: Deque<Item>]>([:])
 
-    /// Returns the lease when the caller must start a runner for it; nil when it was queued behind
-    /// an earlier record of its key.
-    func enqueue(_ lease: RecordLease) -> RecordLease? {
-        guard let key = lease.record.key else { return lease }
-        let orderingKey = OrderingKey(topic: lease.record.topic, key: key)
+    init(orderingKey: @escaping @Sendable (Item) -> OrderingKey?) {
+        self.orderingKey = orderingKey
+    }
+
+    /// Returns the item when the caller must start a runner for it; nil when it was queued behind an
+    /// earlier item of its key.
+    func enqueue(_ item: Item) -> Item? {
+        guard let key = orderingKey(item) else { return item }
         return waiting.withLock { queues in
-            if queues[orderingKey] != nil {
-                queues[orderingKey]!.append(lease)
+            if queues[key] != nil {
+                queues[key]!.append(item)
                 return nil
             }
-            queues[orderingKey] = []  // present and empty: the key has a runner
-            return lease
+            queues[key] = []  // present and empty: the key has a runner
+            return item
         }
     }
 
-    /// Runs `first` and then every record queued behind it for the same key.
-    func run(startingWith first: RecordLease, _ body: (RecordLease) async -> Void) async {
-        var next: RecordLease? = first
-        while let lease = next {
-            await body(lease)
-            guard let key = lease.record.key else { return }
-            let orderingKey = OrderingKey(topic: lease.record.topic, key: key)
+    /// Runs `first` and then every item queued behind it for the same key.
+    func run(startingWith first: Item, _ body: (Item) async -> Void) async {
+        var next: Item? = first
+        while let item = next {
+            await body(item)
+            guard let key = orderingKey(item) else { return }
             next = waiting.withLock { queues in
-                guard let following = queues[orderingKey]?.popFirst() else {
-                    queues[orderingKey] = nil
+                guard let following = queues[key]?.popFirst() else {
+                    queues[key] = nil
                     return nil
                 }
                 return following
             }
         }
+    }
+}
+
+extension KeyOrderedQueues where Item == RecordLease {
+    /// Records of one topic with the same key, in offset order.
+    convenience init() {
+        self.init { lease in lease.record.key.map { OrderingKey(topic: lease.record.topic, key: $0) } }
     }
 }

@@ -96,7 +96,7 @@ package struct RetryPolicy: Sendable, Hashable {
     /// The wait before attempt `attempt + 1`: exponential, capped, with "equal jitter" (half fixed, half
     /// random) so that keys failing together do not retry in lockstep.
     package func backoff(afterAttempt attempt: Int) -> Duration {
-        let exponent = min(max(attempt - 1, 0), 30)
+        let exponent = min(max(attempt, 1), 31) - 1  // no arithmetic on the raw count: it may be any Int
         let base = min(initialBackoff * (1 << exponent), maxBackoff)
         let half = base / 2
         return half + half * Double.random(in: 0...1)

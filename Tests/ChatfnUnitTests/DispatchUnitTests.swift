@@ -1,0 +1,178 @@
+import ChatEvents
+import ChatfnCore
+@testable import Dispatcher
+@testable import Functions
+import Foundation
+import KafkaClient
+import Synchronization
+import Testing
+
+@Suite("Key-ordered queues")
+struct KeyOrderedQueuesTests {
+    struct Item: Sendable, Equatable {
+        var key: String?
+        var n: Int
+    }
+
+    let queues = KeyOrderedQueues<Item> { item in item.key.map { OrderingKey(topic: "t", key: Array($0.utf8)) } }
+
+    @Test("the first item of a key starts a runner; later ones queue behind it and run in order")
+    func sameKeyInOrder() async {
+        #expect(queues.enqueue(Item(key: "a", n: 1)) == Item(key: "a", n: 1))
+        #expect(queues.enqueue(Item(key: "a", n: 2)) == nil)
+        #expect(queues.enqueue(Item(key: "a", n: 3)) == nil)
+        let ran = Mutex<[Int]>([])
+        await queues.run(startingWith: Item(key: "a", n: 1)) { item in ran.withLock { $0.append(item.n) } }
+        #expect(ran.withLock { $0 } == [1, 2, 3])
+        #expect(queues.enqueue(Item(key: "a", n: 4)) != nil, "the runner ended: the next item starts one")
+    }
+
+    @Test("different keys, and items without a key, each get a runner at once")
+    func otherKeysInParallel() {
+        #expect(queues.enqueue(Item(key: "a", n: 1)) != nil)
+        #expect(queues.enqueue(Item(key: "b", n: 1)) != nil)
+        #expect(queues.enqueue(Item(key: nil, n: 1)) != nil)
+        #expect(queues.enqueue(Item(key: nil, n: 2)) != nil)
+    }
+
+    @Test("an item queued while its key's runner works is run by that runner")
+    func queuedDuringRun() async {
+        _ = queues.enqueue(Item(key: "k", n: 1))
+        let ran = Mutex<[Int]>([])
+        await queues.run(startingWith: Item(key: "k", n: 1)) { item in
+            ran.withLock { $0.append(item.n) }
+            if item.n == 1 { #expect(queues.enqueue(Item(key: "k", n: 2)) == nil) }
+        }
+        #expect(ran.withLock { $0 } == [1, 2])
+    }
+}
+
+@Suite("Retry policy")
+struct RetryPolicyTests {
+    let policy = RetryPolicy(maxAttempts: 5, maxEventAge: .seconds(3600), initialBackoff: .seconds(1), maxBackoff: .seconds(8))
+
+    @Test("backoff doubles per attempt with equal jitter, capped at the maximum")
+    func exponentialWithJitter() {
+        for (attempt, base) in [(1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0), (10, 8.0)] {
+            for _ in 0..<50 {
+                let seconds = policy.backoff(afterAttempt: attempt).fractionalSeconds
+                #expect(seconds >= base / 2 && seconds <= base, "attempt \(attempt): \(seconds) s")
+            }
+        }
+    }
+
+    @Test("an attempt count from outside cannot overflow the shift")
+    func hugeAttempt() {
+        #expect(policy.backoff(afterAttempt: .max) <= .seconds(8))
+        #expect(policy.backoff(afterAttempt: .min) <= .seconds(1))
+    }
+}
+
+@Suite("Blocking protocol types")
+struct BlockingProtocolTests {
+    func request(_ headers: [KafkaHeader]) -> KafkaRecord {
+        KafkaRecord(position: RecordPosition(topic: "chatfn.requests", partition: 0, offset: 0), key: nil, value: [],
+                    headers: headers, timestampMs: nil)
+    }
+
+    @Test("request headers round-trip, a missing or malformed header is named")
+    func requestHeaders() throws {
+        let original = BlockingRequest(correlationId: "c-1", replyTo: "chatfn.replies", replyPartition: 3, deadlineMs: 1_700_000_000_000)
+        #expect(try BlockingRequest.read(request(original.headers)).get() == original)
+        let noDeadline = original.headers.filter { $0.key != BlockingHeaders.deadline }
+        #expect(throws: CloudEventDecodingError.self) { try BlockingRequest.read(self.request(noDeadline)).get() }
+        var negative = original.headers.filter { $0.key != BlockingHeaders.replyPartition }
+        negative.append(KafkaHeader(key: BlockingHeaders.replyPartition, value: [0xff, 0xff, 0xff, 0xff]))
+        #expect(throws: CloudEventDecodingError.self) { try BlockingRequest.read(self.request(negative)).get() }
+    }
+
+    @Test("a decision encodes and decodes as Codable JSON, profiles and all, slashes unescaped")
+    func decisionRoundTrip() throws {
+        let decision = Decision(decision: .allow, status: "succeeded",
+                                user: .object(["displayName": .string("Ada"), "id": .integer(9_007_199_254_740_993), "url": .string("https://x/y")]),
+                                durationMs: 2.5, functionVersion: "abc")
+        let bytes = decision.encoded()
+        #expect(String(decoding: bytes, as: UTF8.self).contains("https://x/y"))
+        #expect(try Decision.decode(bytes) == decision)
+        #expect(throws: DecisionError.self) { try Decision.decode(Array(#"{"status":"x"}"#.utf8)) }
+    }
+
+    @Test("onFailure and onMissing: sign-in fails closed, moderation fails open, settings override")
+    func fallbacks() {
+        #expect(FunctionSettings().onFailure(for: BlockingTriggers.startSession) == .deny)
+        #expect(FunctionSettings().onFailure(for: BlockingTriggers.sendMessage) == .allow)
+        var settings = FunctionSettings()
+        settings.onFailure = .allow
+        settings.onMissing = .deny
+        #expect(settings.onFailure(for: BlockingTriggers.startSession) == .allow && settings.onMissingDecision == .deny)
+        #expect(BlockingTriggers.isBlocking("user.attempted.anything") && !BlockingTriggers.isBlocking("user.received.notification"))
+    }
+}
+
+@Suite("Dead letters")
+struct DeadLetterTests {
+    @Test("a dead letter keeps the record, adds the annotations, and replays to its source without them")
+    func annotationsAndReplay() throws {
+        let original = KafkaRecord(
+            position: RecordPosition(topic: "chatfn.events", partition: 2, offset: 41), key: Array("k".utf8), value: Array("{}".utf8),
+            headers: [KafkaHeader(key: "ce_id", string: "e-1"), KafkaHeader(key: "chatfn_dlq_reason", string: "forged")], timestampMs: nil)
+        let letter = DeadLetter.record(for: original, topic: "chatfn.dlq", reason: .wrongLane(trigger: "user.attempted.x", topic: "chatfn.events"),
+                                       functionVersion: "v1")
+        #expect(letter.headers.filter { $0.key == "chatfn_dlq_reason" }.map(\.stringValue) == ["wrong_lane"], "a forged annotation is dropped")
+        let consumed = KafkaRecord(position: RecordPosition(topic: "chatfn.dlq", partition: 0, offset: 0), key: letter.key, value: letter.value,
+                                   headers: letter.headers, timestampMs: nil)
+        let entry = DeadLetterEntry(consumed)
+        #expect(entry.reason == "wrong_lane" && entry.source == original.position && entry.eventId == "e-1")
+        let replay = try #require(DeadLetter.replay(consumed))
+        #expect(replay.topic == "chatfn.events" && replay.value == original.value && !replay.headers.contains { $0.key.hasPrefix("chatfn_dlq_") })
+    }
+
+    @Test("reason codes are stable: they are header values others filter on")
+    func reasonCodes() {
+        let reasons: [DeadLetterReason] = [
+            .malformed("x"), .unknownApplication("a"), .wrongLane(trigger: "t", topic: "p"), .tooLarge(bytes: 2, limit: 1),
+            .invalidEvent("x"), .exhausted(status: .failed, attempts: 3, message: "m"), .expired(status: .timeout, attempts: 1, message: "m"),
+        ]
+        #expect(reasons.map(\.code) == ["malformed", "unknown_application", "wrong_lane", "too_large", "invalid_event", "attempts_exhausted", "max_event_age"])
+    }
+}
+
+@Suite("Configuration bounds")
+struct ConfigurationBoundsTests {
+    func manifest(_ json: String) throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("chatfn-unit-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try Data(json.utf8).write(to: directory.appendingPathComponent("chatfn.json"))
+        return directory
+    }
+
+    @Test("values out of range are refused with the key and its bounds", arguments: [
+        (#"{"functions":{"test.x":{"timeoutMs":-5}}}"#, "functions.test.x.timeoutMs: must be between 1 and 900000 (got -5)"),
+        (#"{"functions":{"test.x":{"timeoutMs":1e16}}}"#, "functions.test.x.timeoutMs: must be between 1 and 900000 (got 10000000000000000)"),
+        (#"{"functions":{"test.x":{"maxAttempts":0}}}"#, "functions.test.x.maxAttempts: must be between 1 and 100 (got 0)"),
+        (#"{"functions":{"test.x":{"memoryMb":16}}}"#, "functions.test.x.memoryMb: must be between 64 and 16384 (got 16)"),
+        (#"{"runtime":{"minWarm":100000}}"#, "runtime.minWarm: must be between 0 and 64 (got 100000)"),
+    ])
+    func outOfRange(json: String, expected: String) throws {
+        let directory = try manifest(json)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect { _ = try ApplicationManifest.load(fromDirectory: directory.path) } throws: { "\($0)".hasSuffix(expected) }
+    }
+
+    @Test("values in range load")
+    func inRange() throws {
+        let directory = try manifest(#"{"functions":{"test.x":{"timeoutMs":900000,"memoryMb":64,"maxAttempts":100}},"runtime":{"minWarm":0}}"#)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(try ApplicationManifest.load(fromDirectory: directory.path).settings(for: "test.x").timeoutMs == 900_000)
+    }
+
+    @Test("a link out of the application is found; one inside is not")
+    func linkEscapes() throws {
+        let directory = try manifest("{}")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try FileManager.default.createSymbolicLink(atPath: directory.appendingPathComponent("inside").path, withDestinationPath: "chatfn.json")
+        #expect(LinkEscapes.find(in: directory.path).isEmpty)
+        try FileManager.default.createSymbolicLink(atPath: directory.appendingPathComponent("etc").path, withDestinationPath: "/etc")
+        #expect(LinkEscapes.find(in: directory.path) == ["etc -> /etc"])
+    }
+}
