@@ -165,5 +165,6 @@ final class ConsumerCore: @unchecked Sendable {
     }
 
     var inFlight: Int { withMachine { $0.inFlight } }
+    var isFetchingPaused: Bool { withMachine { $0.flow == .paused } }
     var assignment: [TopicPartition] { withMachine { $0.assignment } }
 }

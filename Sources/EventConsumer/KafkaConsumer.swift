@@ -34,6 +34,9 @@ package final class KafkaConsumer: Sendable {
         return try await DedicatedThread.run(name: "chatfn-committed") { try client.committedOffsets(assignment) }
     }
 
+    /// Whether flow control paused fetching (the in-flight bound held).
+    package var isFetchingPaused: Bool { core.isFetchingPaused }
+
     /// Records handed out and not yet committable.
     package var inFlight: Int { core.inFlight }
 

@@ -178,6 +178,19 @@ package final class ConsumerClient: Sendable {
         return offsets
     }
 
+    /// The next offset to be written (the high watermark) of each of `partitions`; blocks up to 10 s.
+    package func endOffsets(_ partitions: [TopicPartition]) throws -> [TopicPartition: Int64] {
+        var ends: [TopicPartition: Int64] = [:]
+        for partition in partitions {
+            var low: Int64 = 0
+            var high: Int64 = 0
+            let result = rd_kafka_query_watermark_offsets(handle.pointer, partition.topic, partition.partition, &low, &high, 10_000)
+            guard result == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("could not read the end of \(partition)", rdError: result) }
+            ends[partition] = high
+        }
+        return ends
+    }
+
     private static let retriableCommitErrors: Set<rd_kafka_resp_err_t> = [
         RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS, RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS,
         RD_KAFKA_RESP_ERR_COORDINATOR_NOT_AVAILABLE, RD_KAFKA_RESP_ERR_NOT_COORDINATOR, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,

@@ -81,7 +81,7 @@ struct DeliveryTests {
         for seq in 4...6 { try await lane.publish("test.poison", id: "b-\(seq)", key: "b", data: ["seq": seq], partition: 0) }
         try await lane.producer.send(ProducerRecord(topic: "chatfn.events", partition: 0, key: nil, value: Array("not an event".utf8)))
         try await lane.publish("test.poison", id: "b-7", key: "b", data: ["seq": 7], partition: 0)
-        let chatfn = try lane.startChatfn()
+        let chatfn = try lane.startChatfn(["--log-level", "info"], includingErrors: true)
 
         let good = try await lane.recorder.waitForCount(7)
         #expect(Set(good.compactMap { $0["seq"] as? Int }) == Set(1...7))
@@ -103,7 +103,7 @@ struct DeliveryTests {
 
         // The fix is deployed (saved), then the dead letter replayed: it runs again with its own id.
         try lane.application.write(trigger: "test.poison", source: poisonous.replacingOccurrences(of: "if (event.poison) throw new Error('cannot handle poison');", with: ""))
-        try await Task.sleep(for: .seconds(2))  // the dev server rescans the directory every second
+        try await eventually("the fix deployed") { chatfn.stdout.components(separatedBy: "deployed test.poison").count - 1 >= 2 }
         let (replayStatus, replayOutput) = try await lane.chatfn(["dlq", "replay", "--trigger", "test.poison"])
         #expect(replayStatus == 0)
         #expect(replayOutput.contains("1 event(s) replayed"))

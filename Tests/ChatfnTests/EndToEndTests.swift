@@ -84,7 +84,9 @@ struct EndToEndTests {
         try await publish(20..<22)
         let restarted = try ChatfnProcess(arguments)
         let secondRun = try await recorder.waitForCount(110)
-        try await Task.sleep(for: .seconds(1))  // anything re-run from before the commit would arrive by now
+        // Committed to the end: whatever would run again (from before the last commit) has run by now.
+        try await waitUntilCommittedToEnd(group: "e2e", topic: "chatfn.events", partitions: 4,
+                                          kafka: KafkaConfiguration(bootstrapServers: broker.bootstrapServers))
         try Self.expectEachOnceInKeyOrder(recorder.received(), keys: keys, seqs: 0..<22)
         #expect(secondRun.count == 110)
         restarted.signal(SIGINT)

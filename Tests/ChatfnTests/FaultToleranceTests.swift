@@ -65,7 +65,7 @@ struct FaultToleranceTests {
         lane.broker.injectRequestErrors(apiKey: 1, errorCodes: [6, 7, 6])   // Fetch
         lane.broker.injectRequestErrors(apiKey: 8, errorCodes: [27, 7])     // OffsetCommit
         try lane.broker.setBrokerDown()
-        try await Task.sleep(for: .seconds(2))
+        try await Task.sleep(for: .seconds(2))  // the outage's length: part of the scenario, not a wait for anything
         try lane.broker.setBrokerUp()
         try await eventually("all 200 events ran", timeout: .seconds(90)) { distinctIds(lane).count == 200 }
         lane.broker.injectRequestErrors(apiKey: 0, errorCodes: [7])          // Produce (the publisher's side)
@@ -97,9 +97,11 @@ struct FaultToleranceTests {
     @Test("two chatfn processes share the group; when one is killed the other takes over its partitions")
     func survivorTakesOver() async throws {
         let lane = try await LaneFixture.make(functions: ["test.record": Self.jitteryRecorder])
-        let first = try lane.startChatfn(group: "pair")
-        let second = try lane.startChatfn(group: "pair")
-        try await Task.sleep(for: .seconds(5))  // both joined: the first join takes about 3 s
+        let first = try lane.startChatfn(group: "pair", ["--log-level", "info"], includingErrors: true)
+        let second = try lane.startChatfn(group: "pair", ["--log-level", "info"], includingErrors: true)
+        try await eventually("both members hold partitions") {
+            first.stdout.contains("partitions assigned") && second.stdout.contains("partitions assigned")
+        }
         try await publishMany(lane, count: 200)
         _ = try await lane.recorder.waitForCount(40)
         first.signal(SIGKILL)

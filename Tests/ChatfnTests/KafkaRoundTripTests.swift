@@ -76,7 +76,8 @@ struct KafkaRoundTripTests {
         let restarted = try KafkaConsumer(configuration: configuration, logger: testLogger)
         let resumed = RecordCollector(restarted)
         _ = try await resumed.waitForCount(10, timeout: .seconds(60))
-        try await Task.sleep(for: .milliseconds(500))  // anything replayed from before the commit would show up by now
+        // Committed to the end: anything replayed from before the first members' commits has been handed out.
+        try await waitUntilCommittedToEnd(group: configuration.groupId, topic: "split", partitions: 4, kafka: kafka)
         #expect(resumed.all.map { String(decoding: $0.value, as: UTF8.self) }.sorted() == (40..<50).map(String.init).sorted())
         await restarted.shutdown()
         await producer.shutdown()
@@ -143,7 +144,7 @@ struct FlowControlTests {
             logger: testLogger)
         let held = RecordCollector(consumer, markProcessed: false)
         _ = try await held.waitForCount(20)
-        try await Task.sleep(for: .seconds(1))
+        try await eventually("fetching paused at the bound") { consumer.isFetchingPaused }
         // Paused at 20; what was already fetched when the pause landed may trickle in, but not the backlog.
         #expect(held.all.count < 100, "handed out \(held.all.count) records with a bound of 20")
         for lease in held.leases { lease.complete() }

@@ -167,7 +167,7 @@ struct BlockedEventLoopTests {
                               trigger: trigger, eventId: "e", appId: "default", timeout: timeout, payload: Array("{}".utf8))
         }
         async let neighbour = pool.invoke(request("test.wait", timeout: .seconds(30)))
-        try await Task.sleep(for: .milliseconds(100))
+        try await eventually("the neighbour in flight") { pool.workers.first?.inFlight == 1 }
         let spinning = await pool.invoke(request("test.spin", timeout: .milliseconds(300)))
         #expect(spinning.status == .timeout)
         let waited = await neighbour

@@ -5,6 +5,8 @@ import Synchronization
 final class ChatfnProcess: Sendable {
     private final class Output: Sendable {
         let text = Mutex("")
+        /// Set once the reader saw the end of the output.
+        let ended = Mutex(false)
     }
 
     private let process: Process
@@ -29,7 +31,10 @@ final class ChatfnProcess: Sendable {
         Thread {
             while true {
                 let chunk = reader.availableData
-                if chunk.isEmpty { return }
+                if chunk.isEmpty {
+                    output.ended.withLock { $0 = true }
+                    return
+                }
                 output.text.withLock { $0 += String(decoding: chunk, as: UTF8.self) }
             }
         }.start()
@@ -54,6 +59,7 @@ final class ChatfnProcess: Sendable {
     /// Waits for the process to exit and returns its status, or fails after `timeout`.
     func waitForExit(timeout: Duration = .seconds(60)) async throws -> Int32 {
         try await eventually("chatfn to exit", timeout: timeout) { !self.process.isRunning }
+        try await eventually("the end of chatfn's output") { self.output.ended.withLock { $0 } }
         return process.terminationStatus
     }
 
@@ -80,7 +86,6 @@ final class ChatfnProcess: Sendable {
     static func run(_ arguments: [String], environment: [String: String] = [:], executable: URL = ChatfnProcess.executable) async throws -> (status: Int32, stdout: String) {
         let child = try ChatfnProcess(arguments, environment: environment, executable: executable)
         let status = try await child.waitForExit()
-        try await Task.sleep(for: .milliseconds(50))  // let the last output chunk arrive
         return (status, child.stdout)
     }
 }

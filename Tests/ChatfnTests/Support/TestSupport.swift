@@ -109,3 +109,16 @@ final class Locked<Value: Sendable>: Sendable {
         mutex.withLock(body)
     }
 }
+
+/// Waits until consumer group `group` has committed every partition of `topic` up to its end: every
+/// record before the end was processed (re-runs included), so nothing more can arrive from them.
+func waitUntilCommittedToEnd(group: String, topic: String, partitions: Int32, kafka: KafkaConfiguration,
+                             timeout: Duration = .seconds(60)) async throws {
+    let client = try ConsumerClient(configuration: kafka.merging(["group.id": group, "enable.auto.commit": "false"]), logger: testLogger)
+    let all = (0..<partitions).map { TopicPartition(topic: topic, partition: $0) }
+    try await eventually("group \(group) committed \(topic) to its end", timeout: timeout) {
+        let ends = try client.endOffsets(all)
+        let committed = try client.committedOffsets(all)
+        return all.allSatisfy { (committed[$0] ?? -1) >= (ends[$0] ?? 0) }
+    }
+}
