@@ -40,6 +40,12 @@ final class ChatfnProcess: Sendable {
         }.start()
     }
 
+    /// A test that failed before stopping its chatfn must not leave it running (holding the test
+    /// runner's output open).
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
     /// The binary SwiftPM built beside the test bundle (or `CHATFN_BIN`).
     static var executable: URL {
         if let explicit = ProcessInfo.processInfo.environment["CHATFN_BIN"] { return URL(fileURLWithPath: explicit) }

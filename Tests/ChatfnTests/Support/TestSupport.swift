@@ -116,9 +116,15 @@ func waitUntilCommittedToEnd(group: String, topic: String, partitions: Int32, ka
                              timeout: Duration = .seconds(60)) async throws {
     let client = try ConsumerClient(configuration: kafka.merging(["group.id": group, "enable.auto.commit": "false"]), logger: testLogger)
     let all = (0..<partitions).map { TopicPartition(topic: topic, partition: $0) }
-    try await eventually("group \(group) committed \(topic) to its end", timeout: timeout) {
-        let ends = try client.endOffsets(all)
-        let committed = try client.committedOffsets(all)
-        return all.allSatisfy { (committed[$0] ?? -1) >= (ends[$0] ?? 0) }
+    let last = Locked("")
+    do {
+        try await eventually("group \(group) committed \(topic) to its end", timeout: timeout) {
+            let ends = try client.endOffsets(all)
+            let committed = try client.committedOffsets(all)
+            last.withLock { $0 = "ends \(ends.sorted { $0.key.partition < $1.key.partition }.map(\.value)), committed \(committed.sorted { $0.key.partition < $1.key.partition }.map(\.value))" }
+            return all.allSatisfy { (ends[$0] ?? 0) == 0 || (committed[$0] ?? -1) >= (ends[$0] ?? 0) }  // an empty partition has no commit
+        }
+    } catch {
+        throw TestFailure("\(error): \(last.withLock { $0 })")
     }
 }
