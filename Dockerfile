@@ -1,5 +1,5 @@
 # chatfn: build with Swift, run on Node 20 (the functions' runtime) with Debian's librdkafka and esbuild.
-FROM swift:6.0-bookworm AS build
+FROM swift:6.2-bookworm AS build
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends librdkafka-dev pkg-config && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Package.swift ./
