@@ -22,6 +22,6 @@ package enum ChildCommand {
         case .exited(let code): code
         case .signaled(let signal): 128 + signal
         }
-        return (status, result.standardOutput ?? "")
+        return (status, result.standardOutput)
     }
 }

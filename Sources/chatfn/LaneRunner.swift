@@ -111,8 +111,8 @@ func runChatfn(_ options: LaneOptions, embedded: Bool, reload: Bool) async throw
     laneWorker.niceness = 10  // a backlog yields the CPU to blocking requests
     let pool = WorkerPool(
         configuration: catalog.poolConfiguration(worker: laneWorker, minWarm: 1, maxProcesses: options.workers), logger: logger)
-    let service = ChatFunctionsService(
-        configuration: ChatFunctionsService.Configuration(
+    let service = EventLaneService(
+        configuration: EventLaneService.Configuration(
             consumer: KafkaConsumerConfiguration(
                 kafka: KafkaConfiguration(bootstrapServers: bootstrap, properties: clientProperties), groupId: options.group, topics: [kafkaOptions.topic], maxInFlight: options.maxInFlight),
             dispatcher: DispatcherConfiguration(appId: appId, outputs: outputs)),

@@ -12,23 +12,6 @@ import Workers
 /// what it can make chatfn hold.
 @Suite("Function isolation")
 struct FunctionIsolationTests {
-    private func withPool(_ fixture: FunctionsFixture, _ body: (WorkerPool, FunctionCatalog) async throws -> Void) async throws {
-        defer { fixture.remove() }
-        let catalog = try await FunctionCatalog(directory: fixture.root.path, logger: testLogger)
-        let pool = WorkerPool(configuration: WorkerPoolConfiguration(worker: try await catalog.workerConfiguration(), minWarm: 1, maxProcesses: 1),
-                              logger: testLogger)
-        try await body(pool, catalog)
-        await pool.shutdown()
-    }
-
-    private func run(_ pool: WorkerPool, _ catalog: FunctionCatalog, _ trigger: String, data: String = "{}",
-                     timeout: Duration = .seconds(20)) async throws -> InvocationResult {
-        let function = try #require(catalog.function(for: trigger))
-        return await pool.invoke(function.invocation(
-            id: UUID().uuidString, event: CloudEventAttributes(id: "e", type: trigger, source: "tests"), mode: .binary,
-            attempt: 1, timeout: timeout, payload: Array(data.utf8)))
-    }
-
     private func object(_ result: InvocationResult) -> [String: Any] {
         (try? JSONSerialization.jsonObject(with: Data(result.value ?? []))) as? [String: Any] ?? [:]
     }
@@ -37,8 +20,8 @@ struct FunctionIsolationTests {
     func signalsStayInside() async throws {
         #expect(await WorkerIsolation.detected().hasNamespaces, "this machine runs the tests as root: namespaces must be available")
         let other = try FunctionsFixture(functions: ["test.ok": "module.exports = async () => 'alive';"])
-        try await withPool(other) { otherPool, otherCatalog in
-            #expect(try await run(otherPool, otherCatalog, "test.ok").status == .succeeded)
+        try await withApplicationPool(other) { otherPool, otherCatalog in
+            #expect(try await invoke(otherPool, otherCatalog, "test.ok").status == .succeeded)
             let otherPid = try #require(otherPool.workers.first?.pid)
             let attacker = try FunctionsFixture(functions: [
                 "test.kill": """
@@ -52,19 +35,19 @@ struct FunctionIsolationTests {
                     """,
                 "test.stop": "module.exports = async () => { process.kill(process.ppid, 'SIGSTOP'); return 'stopped?'; };",
             ])
-            try await withPool(attacker) { pool, catalog in
+            try await withApplicationPool(attacker) { pool, catalog in
                 let data = #"{"targets":{"chatfn":\#(getpid()),"otherApplication":\#(otherPid)}}"#
-                let result = try await run(pool, catalog, "test.kill", data: data)
+                let result = try await invoke(pool, catalog, "test.kill", data: data, timeout: .seconds(20))
                 let tried = object(result)["tried"] as? [String: String]
                 #expect(tried == ["chatfn": "ESRCH", "otherApplication": "ESRCH"], "\(object(result))")
                 #expect(object(result)["ppid"] as? Int == 0, "the worker sees no parent")
                 // SIGSTOP to its own process group reaches only the worker itself, the init of its namespace,
                 // which the kernel does not stop: the pool goes on serving.
-                let stopped = try await run(pool, catalog, "test.stop", timeout: .seconds(2))
+                let stopped = try await invoke(pool, catalog, "test.stop", timeout: .seconds(2))
                 #expect(stopped.status == .succeeded, "\(stopped.status)")
-                #expect(try await run(pool, catalog, "test.kill", data: data).status == .succeeded)
+                #expect(try await invoke(pool, catalog, "test.kill", data: data).status == .succeeded)
             }
-            #expect(try await run(otherPool, otherCatalog, "test.ok").status == .succeeded, "the other application's worker lives")
+            #expect(try await invoke(otherPool, otherCatalog, "test.ok").status == .succeeded, "the other application's worker lives")
             #expect(otherPool.workers.first?.pid == otherPid)
         }
     }
@@ -80,8 +63,8 @@ struct FunctionIsolationTests {
         let fixture = try FunctionsFixture(functions: ["test.ok": "module.exports = async () => 'ok';"])
         let manifest: [String: Any] = ["runtime": ["platform": ["baseUrl": "http://127.0.0.1:9/api", "tokenEnv": "CHATFN_TEST_ISOLATION_TOKEN"]]]
         try JSONSerialization.data(withJSONObject: manifest).write(to: fixture.root.appendingPathComponent("chatfn.json"))
-        try await withPool(fixture) { pool, catalog in
-            #expect(try await run(pool, catalog, "test.ok").status == .succeeded)
+        try await withApplicationPool(fixture) { pool, catalog in
+            #expect(try await invoke(pool, catalog, "test.ok").status == .succeeded)
             let launched = try #require(pool.workers.first?.pid)
             let processes = [launched] + Self.children(of: launched)
             #expect(processes.count >= 2, "unshare and its node child")
@@ -113,11 +96,11 @@ struct FunctionIsolationTests {
                 "test.ok": "module.exports = async () => 'ok';",
             ],
             settings: ["test.bomb": ["memoryMb": 256]])
-        try await withPool(fixture) { pool, catalog in
-            let bomb = try await run(pool, catalog, "test.bomb")
+        try await withApplicationPool(fixture) { pool, catalog in
+            let bomb = try await invoke(pool, catalog, "test.bomb")
             #expect(bomb.status == .crashed)
             #expect(bomb.error?.message.contains("memoryMb") == true && bomb.error?.message.contains("256") == true, "\(bomb.error?.message ?? "")")
-            #expect(try await run(pool, catalog, "test.ok").status == .succeeded)
+            #expect(try await invoke(pool, catalog, "test.ok").status == .succeeded)
         }
     }
 
@@ -134,8 +117,8 @@ struct FunctionIsolationTests {
             };
             """])
         var scratch: String?
-        try await withPool(fixture) { pool, catalog in
-            let result = object(try await run(pool, catalog, "test.fill"))
+        try await withApplicationPool(fixture) { pool, catalog in
+            let result = object(try await invoke(pool, catalog, "test.fill"))
             #expect(result["code"] as? String == "ENOSPC" || result["code"] as? String == "EFBIG", "\(result)")
             #expect((result["written"] as? Int ?? 999) <= 64)
             scratch = result["dir"] as? String
@@ -191,8 +174,8 @@ struct FunctionIsolationTests {
             """])
         let manifest: [String: Any] = ["runtime": ["platform": ["baseUrl": "\(server.baseURL)/api", "tokenEnv": "CHATFN_TEST_API_TOKEN"]]]
         try JSONSerialization.data(withJSONObject: manifest).write(to: fixture.root.appendingPathComponent("chatfn.json"))
-        try await withPool(fixture) { pool, catalog in
-            let result = try await run(pool, catalog, "test.api", data: #"{"elsewhere":"\#(server.baseURL)/elsewhere"}"#)
+        try await withApplicationPool(fixture) { pool, catalog in
+            let result = try await invoke(pool, catalog, "test.api", data: #"{"elsewhere":"\#(server.baseURL)/elsewhere"}"#)
             #expect(result.status == .succeeded, "\(result.error?.message ?? "")")
             let outcome = object(result)["outcome"] as? [String: String] ?? [:]
             #expect(outcome.count == 4 && outcome.values.allSatisfy { $0 == "TypeError" }, "\(outcome)")
@@ -228,12 +211,12 @@ struct FunctionIsolationTests {
                 };
                 """,
         ])
-        try await withPool(fixture) { pool, catalog in
-            let big = try await run(pool, catalog, "test.big")
+        try await withApplicationPool(fixture) { pool, catalog in
+            let big = try await invoke(pool, catalog, "test.big")
             #expect(big.status == .failed && big.error?.message.contains("above the limit") == true, "\(big.error?.message ?? "")")
-            let many = try await run(pool, catalog, "test.many")
+            let many = try await invoke(pool, catalog, "test.many")
             #expect(many.status == .failed && many.emits.isEmpty == true || many.emits.count <= 5, "\(many.status) \(many.emits.count)")
-            let raw = try await run(pool, catalog, "test.raw")
+            let raw = try await invoke(pool, catalog, "test.raw")
             #expect(raw.status == .failed && raw.error?.name == "LimitError", "\(raw.status) \(raw.error?.name ?? "") \(raw.error?.message ?? "")")
             #expect(raw.emits.reduce(0) { $0 + $1.data.count } <= WorkerLimits.maxEmitBytes)
         }
@@ -242,7 +225,7 @@ struct FunctionIsolationTests {
     @Test("context.emit in a blocking function throws a clear error")
     func noEmitWhenBlocking() async throws {
         let fixture = try FunctionsFixture(functions: ["user.attempted.start_session": "module.exports = async (e, context) => { context.emit('x', {}); };"])
-        try await withPool(fixture) { pool, catalog in
+        try await withApplicationPool(fixture) { pool, catalog in
             let function = try #require(catalog.function(for: "user.attempted.start_session"))
             var request = function.invocation(
                 id: "b", event: CloudEventAttributes(id: "e", type: function.trigger, source: "tests"), mode: .binary, attempt: 1,

@@ -11,26 +11,6 @@ import Workers
 /// and worker configuration `chatfn dev` uses.
 @Suite("Chat runtime")
 struct RuntimeTests {
-    /// Runs `body` with a pool serving the fixture's application as `chatfn dev` would.
-    private func withRuntime(_ fixture: FunctionsFixture, recycleAfter: Int? = nil,
-                             _ body: (WorkerPool, FunctionCatalog) async throws -> Void) async throws {
-        defer { fixture.remove() }
-        let catalog = try await FunctionCatalog(directory: fixture.root.path, logger: testLogger)
-        let pool = WorkerPool(
-            configuration: WorkerPoolConfiguration(worker: try await catalog.workerConfiguration(), minWarm: 1, maxProcesses: 1, recycleAfter: recycleAfter),
-            logger: testLogger)
-        try await body(pool, catalog)
-        await pool.shutdown()
-    }
-
-    private func run(_ pool: WorkerPool, _ catalog: FunctionCatalog, _ trigger: String, data: String = "{}",
-                     timeout: Duration = .seconds(10)) async throws -> InvocationResult {
-        let function = try #require(catalog.function(for: trigger))
-        return await pool.invoke(function.invocation(
-            id: UUID().uuidString, event: CloudEventAttributes(id: "e", type: trigger, source: "tests"), mode: .binary,
-            attempt: 1, timeout: timeout, payload: Array(data.utf8)))
-    }
-
     private func text(_ result: InvocationResult) -> String { String(decoding: result.value ?? [], as: UTF8.self) }
 
     @Test("functions read only their application, write only their private scratch directory, and spawn nothing")
@@ -48,8 +28,8 @@ struct RuntimeTests {
               homeIsScratch: process.env.HOME === os.tmpdir(),
             });
             """])
-        try await withRuntime(fixture) { pool, catalog in
-            let result = try await run(pool, catalog, "test.probe")
+        try await withApplicationPool(fixture) { pool, catalog in
+            let result = try await invoke(pool, catalog, "test.probe")
             #expect(text(result) == #"{"ownCode":"ok","etcPasswd":"ERR_ACCESS_DENIED","writeScratch":"ok","writeCode":"ERR_ACCESS_DENIED","spawn":"ERR_ACCESS_DENIED","thread":"ERR_ACCESS_DENIED","homeIsScratch":true}"#)
         }
     }
@@ -60,9 +40,9 @@ struct RuntimeTests {
             functions: ["test.init": "module.exports = async (event, context) => ({ runs: globalThis.initRuns, token: context.init.token, greeting: context.env.GREETING });"],
             environment: ["GREETING": "hello"],
             initScript: "globalThis.initRuns = (globalThis.initRuns ?? 0) + 1; module.exports = { token: 'tok-' + process.env.GREETING };")
-        try await withRuntime(fixture) { pool, catalog in
+        try await withApplicationPool(fixture) { pool, catalog in
             for _ in 0..<3 {
-                let result = try await run(pool, catalog, "test.init")
+                let result = try await invoke(pool, catalog, "test.init")
                 #expect(text(result) == #"{"runs":1,"token":"tok-hello","greeting":"hello"}"#)
             }
         }
@@ -73,9 +53,9 @@ struct RuntimeTests {
         let fixture = try FunctionsFixture(
             functions: ["test.init": "module.exports = async () => 'never';"],
             initScript: "throw new Error('firebase credentials missing');")
-        try await withRuntime(fixture) { pool, catalog in
-            let first = try await run(pool, catalog, "test.init")
-            let second = try await run(pool, catalog, "test.init")
+        try await withApplicationPool(fixture) { pool, catalog in
+            let first = try await invoke(pool, catalog, "test.init")
+            let second = try await invoke(pool, catalog, "test.init")
             for result in [first, second] {
                 #expect(result.status == .failed && result.error?.name == "InitScriptError")
                 #expect(result.error?.message.contains("firebase credentials missing") == true)
@@ -95,18 +75,18 @@ struct RuntimeTests {
                 "test.ok": "module.exports = async () => process.pid;",
             ],
             settings: ["test.bomb": ["memoryMb": 64]])
-        try await withRuntime(fixture) { pool, catalog in
-            let bomb = try await run(pool, catalog, "test.bomb", timeout: .seconds(30))
+        try await withApplicationPool(fixture) { pool, catalog in
+            let bomb = try await invoke(pool, catalog, "test.bomb", timeout: .seconds(30))
             #expect(bomb.status == .crashed)
-            let afterBomb = try await run(pool, catalog, "test.ok")
+            let afterBomb = try await invoke(pool, catalog, "test.ok")
             #expect(afterBomb.status == .succeeded && afterBomb.workerPid != bomb.workerPid)
 
-            let rejected = try await run(pool, catalog, "test.reject")
+            let rejected = try await invoke(pool, catalog, "test.reject")
             #expect(rejected.status == .succeeded && text(rejected) == #""returned""#)
-            let syntax = try await run(pool, catalog, "test.syntax")
+            let syntax = try await invoke(pool, catalog, "test.syntax")
             #expect(syntax.status == .failed && syntax.error?.name == "FunctionLoadError")
             #expect(syntax.error?.stack?.contains("test.syntax.js:2") == true, "\(syntax.error?.stack ?? "")")
-            let afterAll = try await run(pool, catalog, "test.ok")
+            let afterAll = try await invoke(pool, catalog, "test.ok")
             #expect(afterAll.status == .succeeded && afterAll.workerPid == afterBomb.workerPid, "the rejection and the syntax error cost no process")
         }
     }
@@ -114,9 +94,9 @@ struct RuntimeTests {
     @Test("processes are recycled after N invocations")
     func recycling() async throws {
         let fixture = try FunctionsFixture(functions: ["test.ok": "module.exports = async () => process.pid;"])
-        try await withRuntime(fixture, recycleAfter: 2) { pool, catalog in
+        try await withApplicationPool(fixture, recycleAfter: 2) { pool, catalog in
             var pids: [Int32?] = []
-            for _ in 0..<3 { pids.append(try await run(pool, catalog, "test.ok").workerPid) }
+            for _ in 0..<3 { pids.append(try await invoke(pool, catalog, "test.ok").workerPid) }
             #expect(pids[0] == pids[1] && pids[2] != pids[0])
         }
     }
@@ -131,9 +111,9 @@ struct RuntimeTests {
               return event.n;
             };
             """])
-        try await withRuntime(fixture) { pool, catalog in
+        try await withApplicationPool(fixture) { pool, catalog in
             let results = try await withThrowingTaskGroup(of: (Int, InvocationResult).self) { group in
-                for n in 0..<200 { group.addTask { (n, try await run(pool, catalog, "test.many", data: #"{"n":\#(n)}"#)) } }
+                for n in 0..<200 { group.addTask { (n, try await invoke(pool, catalog, "test.many", data: #"{"n":\#(n)}"#)) } }
                 return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
             }
             #expect(Set(results.values.compactMap(\.workerPid)).count == 1)

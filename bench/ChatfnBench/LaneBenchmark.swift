@@ -61,8 +61,8 @@ struct LaneBenchmark {
             configuration: WorkerPoolConfiguration(worker: try await productionWorker(), minWarm: workers, maxProcesses: workers,
                                                    concurrencyPerProcess: 512),
             logger: logger)
-        let service = ChatFunctionsService(
-            configuration: ChatFunctionsService.Configuration(
+        let service = EventLaneService(
+            configuration: EventLaneService.Configuration(
                 consumer: KafkaConsumerConfiguration(
                     kafka: KafkaConfiguration(bootstrapServers: bootstrap, properties: EmbeddedKafkaBroker.clientProperties.merging(extraProperties) { $1 }), groupId: group, topics: [topic], maxInFlight: 5_000),
                 dispatcher: DispatcherConfiguration()),

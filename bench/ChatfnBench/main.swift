@@ -139,8 +139,8 @@ func runBlockingBenchmark(producer: KafkaProducer) async throws {
         dispatcher: BlockingDispatcher(appId: "default", catalog: catalog, pool: blockingPool, reporter: reporter, replyTopics: ["chatfn.replies"],
                                        capacity: blockingPool.configuration.concurrencyPerProcess, logger: logger),
         pool: blockingPool, logger: logger)
-    let nonBlocking = ChatFunctionsService(
-        configuration: ChatFunctionsService.Configuration(
+    let nonBlocking = EventLaneService(
+        configuration: EventLaneService.Configuration(
             consumer: KafkaConsumerConfiguration(kafka: kafka, groupId: "bench-lane", topics: ["chatfn.events"], maxInFlight: 5_000),
             dispatcher: DispatcherConfiguration()),
         catalog: catalog, pool: lanePool, reporter: reporter, logger: logger)

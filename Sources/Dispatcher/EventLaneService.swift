@@ -13,7 +13,7 @@ import Workers
 /// On graceful shutdown (SIGTERM, Ctrl-C) it starts no new attempt and ends retry backoffs, lets running
 /// invocations finish (bounded by the consumer's drain timeout), commits, leaves the group, flushes what
 /// it published, and stops the workers. Records it gave up are not committed: their next owner runs them.
-package struct ChatFunctionsService: Service {
+package struct EventLaneService: Service {
     package struct Configuration: Sendable {
         package var consumer: KafkaConsumerConfiguration
         package var dispatcher: DispatcherConfiguration
