@@ -152,9 +152,9 @@ package final class ConsumerClient: Sendable {
         }
     }
 
-    /// Leaves the group (revoking what it holds through `rebalance`). Returns false when the handle must
-    /// not be destroyed: librdkafka before 2.3.0 aborts destroying a cooperative-sticky member that never
-    /// received an assignment (librdkafka issue #4312); it is then left to the process's exit.
+    /// Leaves the group (revoking what it holds through `rebalance`). librdkafka before 2.3.0 aborts
+    /// destroying a cooperative-sticky member that never received an assignment (librdkafka issue #4312):
+    /// such a handle is left to the process's exit instead of being destroyed.
     package func close(everAssigned: Bool, cooperativeStrategy: Bool, rebalance: (RebalanceEvent) -> Void) {
         let result = relay.serving(rebalance) { rd_kafka_consumer_close(handle.pointer) }
         if result != RD_KAFKA_RESP_ERR_NO_ERROR {
