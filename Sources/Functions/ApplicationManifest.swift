@@ -34,6 +34,32 @@ package struct ApplicationManifest: Sendable, Decodable, Equatable {
         /// A process is replaced after this many invocations.
         package var recycleAfter: Int?
 
+        /// Environment variables an application may not set: they steer Node (`NODE_OPTIONS` would lift
+        /// the permission model), the dynamic loader and libc of the programs that start a worker, or the
+        /// worker's own paths.
+        static func isReserved(_ name: String) -> Bool {
+            let prefixes = ["NODE_", "LD_", "GLIBC_", "MALLOC_", "CHATFN_", "UV_"]
+            let names: Set<String> = ["PATH", "HOME", "TMPDIR", "ENV", "BASH_ENV", "IFS", "SHELLOPTS", "PS4", "GCONV_PATH",
+                                      "LOCPATH", "NLSPATH", "HOSTALIASES", "RES_OPTIONS", "LOCALDOMAIN", "TZDIR"]
+            let upper = name.uppercased()
+            return names.contains(upper) || prefixes.contains { upper.hasPrefix($0) } || name.isEmpty || name.contains("=")
+        }
+
+        /// The prefix of the variables `platform.tokenEnv` may name: an operator exposes a token to an
+        /// application by naming it so, and no other variable of chatfn's can be sent anywhere.
+        static let tokenVariablePrefix = "CHATFN_PLATFORM_TOKEN"
+
+        /// What is wrong with the environment or the platform settings, as `key: reason`.
+        var problem: String? {
+            if let reserved = environment?.keys.sorted().first(where: Self.isReserved) {
+                return "environment.\(reserved): reserved (NODE_*, LD_*, GLIBC_*, MALLOC_*, UV_*, CHATFN_*, PATH, HOME, TMPDIR and shell variables steer the runtime itself)"
+            }
+            if let tokenEnv = platform?.tokenEnv, !tokenEnv.hasPrefix(Self.tokenVariablePrefix) {
+                return "platform.tokenEnv: must name a variable starting with \(Self.tokenVariablePrefix) (got \(tokenEnv))"
+            }
+            return nil
+        }
+
         static var bounds: [(key: String, value: KeyPath<Runtime, Int?>, range: ClosedRange<Int>)] { [
             ("minWarm", \.minWarm, 0...64),
             ("maxProcesses", \.maxProcesses, 1...256),
@@ -79,6 +105,7 @@ package struct ApplicationManifest: Sendable, Decodable, Equatable {
             if let runtime = manifest.runtime, let problem = outOfBounds(runtime, Runtime.bounds) {
                 throw CatalogError("invalid \(path): runtime.\(problem)")
             }
+            if let problem = manifest.runtime?.problem { throw CatalogError("invalid \(path): runtime.\(problem)") }
             return manifest
         } catch let error as CatalogError {
             throw error

@@ -158,7 +158,7 @@ extension FunctionCatalog {
         if await configuration.supportsPermissionModel() {
             configuration.sandbox = WorkerSandbox(readableDirectories: [root, buildDirectory] + (runtimeDirectory.map { [$0] } ?? []))
         }
-        configuration.memoryLimitMb = all.compactMap(\.settings.memoryMb).max()
+        configuration.memoryLimitMb = all.compactMap(\.settings.memoryMb).max() ?? FunctionSettings.defaultMemoryMb
         return configuration
     }
 }

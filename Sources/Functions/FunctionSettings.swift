@@ -32,6 +32,8 @@ package struct FunctionSettings: Sendable, Decodable, Hashable {
     }
 
     package static let defaultTimeout: Duration = .seconds(30)
+    /// Every process has a memory limit: a function that sets none gets this one.
+    package static let defaultMemoryMb = 1_024
     package static let defaultMaxAttempts = 3
     package static let defaultMaxEventAge: Duration = .seconds(24 * 3600)
     package static let defaultBackoff: Duration = .seconds(1)

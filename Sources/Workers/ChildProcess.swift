@@ -11,9 +11,12 @@ struct ChildProcess {
     let requestFD: Int32
     /// chatfn reads replies here; the child writes them on fd 4.
     let replyFD: Int32
+    /// chatfn reads here what the child writes on fds 1 and 2 (Node's own fatal errors, or a function
+    /// writing to them directly): never chatfn's own output.
+    let outputFD: Int32
 
     /// Spawns `executable` with its protocol pipes on fds 3 and 4, stdin from /dev/null, stdout and stderr
-    /// shared with chatfn, in a process group of its own (so a Ctrl-C in chatfn's terminal reaches chatfn,
+    /// on a pipe of their own, in a process group of its own (so a Ctrl-C in chatfn's terminal reaches chatfn,
     /// which drains, and not the workers directly).
     static func spawn(executable: String, arguments: [String], environment: [String: String]) throws -> ChildProcess {
         // Pipes are made close-on-exec only after pipe(2) returns; spawning one child at a time keeps a
@@ -26,12 +29,15 @@ struct ChildProcess {
     private static func spawnLocked(executable: String, arguments: [String], environment: [String: String]) throws -> ChildProcess {
         let requests = try makePipe()
         let replies = try makePipe()
+        let output = try makePipe()
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_adddup2(&actions, requests.read, 3)
         posix_spawn_file_actions_adddup2(&actions, replies.write, 4)
+        posix_spawn_file_actions_adddup2(&actions, output.write, 1)
+        posix_spawn_file_actions_adddup2(&actions, output.write, 2)
         // Nothing else of chatfn's crosses over: sockets and pipes without close-on-exec (the broker's,
         // another worker's) would otherwise be open in the worker.
         closeDescriptors(from: 5, in: &actions)
@@ -56,12 +62,14 @@ struct ChildProcess {
         let result = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
         close(requests.read)
         close(replies.write)
+        close(output.write)
         guard result == 0 else {
             close(requests.write)
             close(replies.read)
+            close(output.read)
             throw WorkerError.launchFailed("\(executable): \(String(cString: strerror(result)))")
         }
-        return ChildProcess(pid: pid, requestFD: requests.write, replyFD: replies.read)
+        return ChildProcess(pid: pid, requestFD: requests.write, replyFD: replies.read, outputFD: output.read)
     }
 
     private typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32
@@ -71,6 +79,11 @@ struct ChildProcess {
     private static let addCloseFrom: CloseFrom? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
         .map { unsafeBitCast($0, to: CloseFrom.self) }
 
+    private typealias Pipe2 = @convention(c) (UnsafeMutablePointer<Int32>?, Int32) -> Int32
+
+    /// Linux's `pipe2`, which Swift's Glibc module does not export; looked up once.
+    private static let pipe2: Pipe2? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "pipe2").map { unsafeBitCast($0, to: Pipe2.self) }
+
     /// Closes every descriptor from `lowest` up in the child; without closefrom, each one open now.
     private static func closeDescriptors(from lowest: Int32, in actions: inout posix_spawn_file_actions_t) {
         if let addCloseFrom, addCloseFrom(&actions, lowest) == 0 { return }
@@ -78,10 +91,14 @@ struct ChildProcess {
         for descriptor in open where descriptor >= lowest { posix_spawn_file_actions_addclose(&actions, descriptor) }
     }
 
-    /// A close-on-exec pipe whose ends sit above fd 4, so the child's dup2 onto 3 and 4 always takes effect.
+    /// A close-on-exec pipe (from its creation: helper programs spawned meanwhile elsewhere never inherit
+    /// it) whose ends sit above fd 4, so the child's dup2 onto 1–4 always takes effect.
     private static func makePipe() throws -> (read: Int32, write: Int32) {
         var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else {
+        let created = fds.withUnsafeMutableBufferPointer { buffer in
+            Self.pipe2.map { $0(buffer.baseAddress, O_CLOEXEC) } ?? pipe(buffer.baseAddress)
+        }
+        guard created == 0 else {
             throw WorkerError.launchFailed("pipe: \(String(cString: strerror(errno)))")
         }
         let read = fcntl(fds[0], F_DUPFD_CLOEXEC, 10)

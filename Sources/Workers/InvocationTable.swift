@@ -3,6 +3,9 @@ import Foundation
 import Logging
 import NIOCore
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The invocations in flight in one worker process: registers them, attributes log lines to them, and
 /// completes each exactly once (result, timeout, or the process dying).
@@ -37,9 +40,14 @@ final class InvocationTable: Sendable {
     private let logger: Logger
     private let state = Mutex(State())
 
-    init(pid: Int32, ready: EventLoopPromise<Void>, memoryLimitMb: Int? = nil, logger: Logger) {
+    /// Performs a function's `context.api` request and answers it.
+    private let onPlatformRequest: @Sendable (PlatformRequest) -> Void
+
+    init(pid: Int32, ready: EventLoopPromise<Void>, memoryLimitMb: Int? = nil, logger: Logger,
+         onPlatformRequest: @escaping @Sendable (PlatformRequest) -> Void = { _ in }) {
         self.pid = pid
         self.ready = ready
+        self.onPlatformRequest = onPlatformRequest
         self.memoryLimitMb = memoryLimitMb
         self.logger = logger
     }
@@ -48,6 +56,19 @@ final class InvocationTable: Sendable {
     /// Invocations registered over the process's life.
     var started: Int { state.withLock { $0.started } }
     var isOpen: Bool { state.withLock { $0.closedReason == nil } }
+
+    /// Set once the process was reaped: its pid may belong to another process from then on.
+    private let exited = Atomic<Bool>(false)
+
+    func markExited() {
+        exited.store(true, ordering: .sequentiallyConsistent)
+    }
+
+    /// Kills the process unless it was reaped already (a broken pipe, a protocol violation, a retired
+    /// process that would not exit: none may linger).
+    func killProcess() {
+        if !exited.load(ordering: .sequentiallyConsistent) { _ = kill(pid, SIGKILL) }
+    }
 
     /// Adds an invocation; false (and the continuation untouched) when the process is gone.
     func register(_ id: String, coldStart: Bool, continuation: CheckedContinuation<InvocationResult, Never>) -> Bool {
@@ -71,11 +92,14 @@ final class InvocationTable: Sendable {
     /// Ends invocation `id`; false when it had already ended.
     @discardableResult
     func finish(_ id: String, status: InvocationStatus, value: [UInt8]? = nil, error: InvocationError? = nil) -> Bool {
-        guard let pending = state.withLock({ $0.pending.removeValue(forKey: id) }) else { return false }
+        guard var pending = state.withLock({ $0.pending.removeValue(forKey: id) }) else { return false }
         pending.timeout?.cancel()
         var status = status
         var error = error
         var value = value
+        if status == .succeeded, let size = value?.count, size > WorkerLimits.maxResultBytes {
+            pending.overLimit = pending.overLimit ?? "the function returned \(size) bytes of JSON, above the limit of \(WorkerLimits.maxResultBytes)"
+        }
         if let overLimit = pending.overLimit, status == .succeeded {
             (status, error, value) = (.failed, InvocationError(name: "LimitError", message: overLimit), nil)
         }
@@ -132,11 +156,15 @@ final class InvocationTable: Sendable {
         case .emit(let id, let command):
             state.withLock { state in
                 guard var pending = state.pending[id] else { return }
-                let bytes = command.data.count
+                let typeBytes = command.type.utf8.count
+                let keyBytes = command.key?.utf8.count ?? 0
+                let bytes = command.data.count + typeBytes + keyBytes
                 if pending.overLimit == nil {
                     if pending.emits.count >= WorkerLimits.maxEmits {
                         pending.overLimit = "context.emit: more than \(WorkerLimits.maxEmits) commands"
-                    } else if bytes > WorkerLimits.maxCommandBytes || pending.emitBytes + bytes > WorkerLimits.maxEmitBytes {
+                    } else if typeBytes > WorkerLimits.maxCommandTypeBytes || keyBytes > WorkerLimits.maxCommandKeyBytes {
+                        pending.overLimit = "context.emit: a command's type is limited to \(WorkerLimits.maxCommandTypeBytes) bytes and its key to \(WorkerLimits.maxCommandKeyBytes)"
+                    } else if command.data.count > WorkerLimits.maxCommandBytes || pending.emitBytes + bytes > WorkerLimits.maxEmitBytes {
                         pending.overLimit = "context.emit: commands above \(WorkerLimits.maxCommandBytes / 1024) KiB each or "
                             + "\(WorkerLimits.maxEmitBytes / 1024) KiB per invocation"
                     } else {
@@ -150,6 +178,10 @@ final class InvocationTable: Sendable {
             finish(id, status: status, value: value, error: error)
         case .pong(let probeId):
             _ = state.withLock { $0.probes.remove(probeId) }
+        case .apiRequest(let id, let request):
+            // Only on behalf of an invocation that is running.
+            guard state.withLock({ $0.pending[id] != nil }) else { return }
+            onPlatformRequest(request)
         }
     }
 

@@ -13,8 +13,11 @@ enum WireFrame {
         case invoke = 1
         /// chatfn → worker: answer at once (header `{id}`); a worker that cannot has a blocked event loop.
         case ping = 2
-        /// chatfn → worker, first: `{platformUrl, platformToken, memoryMb, limits…}`.
+        /// chatfn → worker, first: `{memoryMb, limits…}`.
         case configure = 3
+        /// chatfn → worker: the answer to an `apiRequest`, header `{request, status, pathname, attempts,
+        /// error?, invalid?}` and the response body.
+        case apiResponse = 4
         /// `{pid, node}` as JSON.
         case ready = 10
         /// `u8 level (0 debug, 1 info, 2 warn, 3 error) | text`.
@@ -25,6 +28,9 @@ enum WireFrame {
         case emit = 13
         /// worker → chatfn: the answer to a `ping` (the id is the ping's).
         case pong = 14
+        /// worker → chatfn: `context.api`: `u32 BE request number | u8 method length | method | u16 BE path
+        /// length | path | body JSON`.
+        case apiRequest = 15
     }
 
     /// Writes a chatfn → worker frame (`invoke` or `ping`).
@@ -44,4 +50,5 @@ enum WorkerMessage {
     case emit(invocationId: String, EmittedCommand)
     case result(invocationId: String, status: InvocationStatus, error: InvocationError?, value: [UInt8]?)
     case pong(probeId: String)
+    case apiRequest(invocationId: String, PlatformRequest)
 }

@@ -52,7 +52,13 @@ struct WireFrameDecoder: ByteToMessageDecoder {
             return .result(invocationId: id, status: statuses[Int(statusByte)], error: error, value: value)
         case .pong:
             return .pong(probeId: id)
-        case .invoke, .ping, .configure:
+        case .apiRequest:
+            guard let number = frame.readInteger(as: UInt32.self), let methodLength = frame.readInteger(as: UInt8.self),
+                  let method = frame.readString(length: Int(methodLength)), let pathLength = frame.readInteger(as: UInt16.self),
+                  let path = frame.readString(length: Int(pathLength))
+            else { throw ProtocolViolation(description: "truncated api frame") }
+            return .apiRequest(invocationId: id, PlatformRequest(number: number, method: method, path: path, body: Array(frame.readableBytesView)))
+        case .invoke, .ping, .configure, .apiResponse:
             throw ProtocolViolation(description: "worker sent a request frame")
         }
     }

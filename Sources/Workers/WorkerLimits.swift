@@ -7,7 +7,10 @@ package enum WorkerLimits {
     package static let maxEmits = 1_000
     /// One command's data, as JSON.
     package static let maxCommandBytes = 256 * 1024
-    /// All commands of one invocation together.
+    /// A command's type and key.
+    public static let maxCommandTypeBytes = 256
+    public static let maxCommandKeyBytes = 1_024
+    /// All commands of one invocation together (data, types and keys).
     package static let maxEmitBytes = 1_024 * 1_024
     /// A function's return value, as JSON.
     package static let maxResultBytes = 1_024 * 1_024
@@ -28,6 +31,7 @@ package enum WorkerLimits {
     /// The limits the harness applies, as its configure frame names them.
     static let forHarness: [(String, Int)] = [
         ("maxEmits", maxEmits), ("maxCommandBytes", maxCommandBytes), ("maxEmitBytes", maxEmitBytes),
+        ("maxCommandTypeBytes", maxCommandTypeBytes), ("maxCommandKeyBytes", maxCommandKeyBytes),
         ("maxResultBytes", maxResultBytes), ("maxErrorMessageBytes", maxErrorMessageBytes), ("maxStackBytes", maxStackBytes),
         ("maxLogLineBytes", maxLogLineBytes),
     ]

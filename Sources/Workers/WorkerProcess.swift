@@ -40,9 +40,14 @@ package final class WorkerProcess: Sendable {
             throw error
         }
         let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
-        let table = InvocationTable(pid: child.pid, ready: eventLoop.makePromise(), memoryLimitMb: configuration.memoryLimitMb, logger: logger)
+        let platform = configuration.platform.flatMap(PlatformClient.init)
+        let answers = PlatformAnswers()
+        let table = InvocationTable(pid: child.pid, ready: eventLoop.makePromise(), memoryLimitMb: configuration.memoryLimitMb, logger: logger) { request in
+            Task { answers.send(await Self.answer(request, with: platform), to: request) }
+        }
         let exit = eventLoop.makePromise(of: ExitStatus.self)
         ChildProcess.awaitExit(of: child.pid) { status in
+            table.markExited()
             scratch.remove()
             table.close(reason: status.description)
             exit.succeed(status)
@@ -58,11 +63,18 @@ package final class WorkerProcess: Sendable {
                 }
                 .takingOwnershipOfDescriptors(input: child.replyFD, output: child.requestFD)
                 .get()
+            _ = try await NIOPipeBootstrap(group: eventLoop)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(WorkerOutputHandler(table: table)) }
+                }
+                .takingOwnershipOfDescriptor(input: child.outputFD)
+                .get()
         } catch {
             kill(child.pid, SIGKILL)
             throw WorkerError.launchFailed("could not attach to the worker's pipes: \(error)")
         }
         let worker = WorkerProcess(pid: child.pid, channel: channel, table: table, exit: exit, logger: logger)
+        answers.attach(channel)
         worker.configure(configuration)
         let startTimeout = eventLoop.scheduleTask(in: configuration.startTimeout.timeAmount) {
             table.ready.fail(WorkerError.launchFailed("worker \(child.pid) was not ready within \(configuration.startTimeout)"))
@@ -79,17 +91,21 @@ package final class WorkerProcess: Sendable {
         return worker
     }
 
-    /// The first frame: what the harness needs that must not be in its environment (the platform
-    /// token), and the limits it applies.
+    /// The first frame: the limits the harness applies.
     private func configure(_ configuration: WorkerConfiguration) {
         var header = JSONWriter(capacity: 256)
-        header.field("platformUrl", configuration.platform?.baseUrl)
-        header.field("platformToken", configuration.platform?.token)
         if let memoryLimitMb = configuration.memoryLimitMb { header.field("memoryMb", memoryLimitMb) }
         for (name, value) in WorkerLimits.forHarness { header.field(name, value) }
         var frame = channel.allocator.buffer(capacity: 512)
         WireFrame.writeRequest(.configure, header: header.finish(), into: &frame)
         channel.writeAndFlush(frame, promise: nil)
+    }
+
+    private static func answer(_ request: PlatformRequest, with platform: PlatformClient?) async -> PlatformResponse {
+        guard let platform else {
+            return PlatformResponse(pathname: "", attempts: 0, body: [], error: "no chat platform configured (runtime.platform.baseUrl in chatfn.json)")
+        }
+        return await platform.send(request)
     }
 
     /// Invocations sent and not yet ended.
@@ -99,13 +115,22 @@ package final class WorkerProcess: Sendable {
     package var invocationsStarted: Int { table.started }
 
     /// Takes no new work: once the callers that picked it (``beginUse()``) have their results, its
-    /// request pipe closes and the harness exits.
+    /// request pipe closes and the harness exits, or is killed ``retireGrace`` later (an invocation that
+    /// timed out here may never end there).
     package func retire() {
         let idle = users.withLock { users in
             users.retired = true
             return users.count == 0
         }
-        if idle { channel.close(mode: .output, promise: nil) }
+        if idle { closeRetired() }
+    }
+
+    static let retireGrace: Duration = .seconds(10)
+
+    private func closeRetired() {
+        channel.close(mode: .output, promise: nil)
+        let table = table
+        channel.eventLoop.scheduleTask(in: Self.retireGrace.timeAmount) { table.killProcess() }
     }
 
     /// A caller picked this process (under its pool's lock, so never after ``retire()``).
@@ -119,7 +144,7 @@ package final class WorkerProcess: Sendable {
             users.count -= 1
             return users.retired && users.count == 0
         }
-        if closeNow { channel.close(mode: .output, promise: nil) }
+        if closeNow { closeRetired() }
     }
 
     /// False once the process died or its pipes closed.
@@ -204,4 +229,27 @@ package final class WorkerProcess: Sendable {
 extension Duration {
     /// NIO's time amount, clamped (NIO schedules in signed 64-bit nanoseconds).
     var timeAmount: TimeAmount { .nanoseconds(wholeNanoseconds) }
+}
+
+/// Writes the answers to a worker's `context.api` requests on its request pipe, once attached.
+private final class PlatformAnswers: Sendable {
+    private let channel = Mutex<(any Channel)?>(nil)
+
+    func attach(_ channel: any Channel) {
+        self.channel.withLock { $0 = channel }
+    }
+
+    func send(_ response: PlatformResponse, to request: PlatformRequest) {
+        guard let channel = self.channel.withLock({ $0 }) else { return }
+        var header = JSONWriter(capacity: 128)
+        header.field("request", Int(request.number))
+        if let status = response.status { header.field("status", status) }
+        header.field("pathname", response.pathname)
+        header.field("attempts", response.attempts)
+        header.field("error", response.error)
+        if response.invalid { header.field("invalid", true) }
+        var frame = channel.allocator.buffer(capacity: 64 + response.body.count)
+        WireFrame.writeRequest(.apiResponse, header: header.finish(), payload: response.body, into: &frame)
+        channel.writeAndFlush(frame, promise: nil)
+    }
 }

@@ -247,7 +247,7 @@ struct PlatformAPITests {
             if fail { return (.serviceUnavailable, "text/plain", Array("busy".utf8)) }
             return (.ok, "application/json", Array(#"{"id":42,"echo":\#(String(decoding: request.body, as: UTF8.self).isEmpty ? "null" : String(decoding: request.body, as: UTF8.self))}"#.utf8))
         }
-        setenv("CHATFN_TEST_PLATFORM_TOKEN", "s3cret", 1)
+        setenv("CHATFN_PLATFORM_TOKEN_TEST", "s3cret", 1)
         let fixture = try FunctionsFixture(functions: [
             "test.api": """
                 module.exports = async (event, context) => {
@@ -259,7 +259,7 @@ struct PlatformAPITests {
                 """,
         ])
         defer { fixture.remove() }
-        let manifest: [String: Any] = ["runtime": ["platform": ["baseUrl": "\(platform.baseURL)/api", "tokenEnv": "CHATFN_TEST_PLATFORM_TOKEN"]]]
+        let manifest: [String: Any] = ["runtime": ["platform": ["baseUrl": "\(platform.baseURL)/api", "tokenEnv": "CHATFN_PLATFORM_TOKEN_TEST"]]]
         try JSONSerialization.data(withJSONObject: manifest).write(to: fixture.root.appendingPathComponent("chatfn.json"))
         let catalog = try await FunctionCatalog(directory: fixture.root.path, logger: testLogger)
         let worker = try await WorkerProcess.launch(configuration: try await catalog.workerConfiguration(), logger: testLogger)

@@ -15,23 +15,19 @@ const util = require('util');
 const Module = require('module');
 const { AsyncLocalStorage } = require('async_hooks');
 
-const KIND = { invoke: 1, ping: 2, configure: 3, ready: 10, log: 11, result: 12, emit: 13, pong: 14 };
+const KIND = { invoke: 1, ping: 2, configure: 3, apiResponse: 4, ready: 10, log: 11, result: 12, emit: 13, pong: 14, apiRequest: 15 };
 const LEVEL = { debug: 0, info: 1, warn: 2, error: 3 };
 const STATUS = { succeeded: 0, failed: 1, invalid_event: 2, crashed: 3 };
 const EMPTY = Buffer.alloc(0);
-// Captured before any user code runs: a function that replaces globalThis.fetch never sees what
-// context.api sends (the platform token).
-const realFetch = globalThis.fetch;
-const RealURL = URL;
 
 // chatfn's first frame sets these (WorkerLimits in Swift; chatfn checks them again on its side).
 const config = {
-  platformUrl: null,
-  platformToken: null,
   memoryMb: null,
   maxEmits: 1000,
   maxCommandBytes: 256 * 1024,
   maxEmitBytes: 1024 * 1024,
+  maxCommandTypeBytes: 256,
+  maxCommandKeyBytes: 1024,
   maxResultBytes: 1024 * 1024,
   maxErrorMessageBytes: 8 * 1024,
   maxStackBytes: 16 * 1024,
@@ -186,6 +182,9 @@ function makeEmitter(invocationId, allowed) {
     if (options.key !== undefined && options.key !== null && typeof options.key !== 'string') {
       throw new TypeError('context.emit(type, data, { key }): key must be a string');
     }
+    if (Buffer.byteLength(type) > config.maxCommandTypeBytes || Buffer.byteLength(options.key ?? '') > config.maxCommandKeyBytes) {
+      throw new RangeError(`context.emit: a command's type is limited to ${config.maxCommandTypeBytes} bytes and its key to ${config.maxCommandKeyBytes}`);
+    }
     if (count >= config.maxEmits) throw new Error(`context.emit: at most ${config.maxEmits} commands per invocation`);
     const body = data === undefined ? EMPTY : Buffer.from(JSON.stringify(data));
     if (body.length > config.maxCommandBytes) {
@@ -203,42 +202,40 @@ function makeEmitter(invocationId, allowed) {
 }
 
 // ---- context.api: the chat platform's HTTP API ----
-// The base URL and token come in chatfn's configure frame, never in the environment: functions use them
-// only through context.api, and only for paths under the base URL, so the token goes nowhere else.
-const API_ATTEMPTS = 4;
+// chatfn makes the requests itself, with the platform token, which never enters this process: a request
+// goes out as an apiRequest frame and its answer comes back as an apiResponse frame.
+const apiCalls = new Map(); // request number -> { resolve }
+let nextApiCall = 0;
 
-function platformURL(requestPath) {
-  if (!config.platformUrl) throw new Error('context.api: no chat platform configured (runtime.platform.baseUrl in chatfn.json)');
-  if (typeof requestPath !== 'string' || /^[a-z][a-z0-9+.-]*:/i.test(requestPath) || /^[\\/]{2}/.test(requestPath) || /[\\]/.test(requestPath)) {
-    throw new TypeError(`context.api: ${JSON.stringify(requestPath)} is not a path relative to the platform's base URL (absolute URLs are refused)`);
-  }
-  const base = new RealURL(config.platformUrl.endsWith('/') ? config.platformUrl : `${config.platformUrl}/`);
-  const url = new RealURL(requestPath.replace(/^\/+/, ''), base);
-  if (url.origin !== base.origin || !url.pathname.startsWith(base.pathname)) {
-    throw new TypeError(`context.api: ${JSON.stringify(requestPath)} leaves the platform's base URL`);
-  }
-  return url;
+function platformRequest(method, requestPath, body) {
+  const invocationId = invocationScope.getStore()?.id;
+  if (!invocationId) return Promise.reject(new Error('context.api: only while the invocation runs'));
+  if (typeof requestPath !== 'string') return Promise.reject(new TypeError('context.api: the path must be a string'));
+  const json = body === undefined ? EMPTY : Buffer.from(JSON.stringify(body));
+  nextApiCall += 1;
+  const request = nextApiCall;
+  const methodBytes = Buffer.from(method);
+  const pathBytes = Buffer.from(requestPath);
+  const pathLength = Buffer.allocUnsafe(2);
+  pathLength.writeUInt16BE(Math.min(pathBytes.length, 65535), 0);
+  return new Promise((resolve, reject) => {
+    apiCalls.set(request, { resolve, reject });
+    send(KIND.apiRequest, invocationId, [u32(request), u8(methodBytes.length), methodBytes, pathLength, pathBytes.subarray(0, 65535), json]);
+  }).then(({ header, text }) => {
+    if (header.error) {
+      throw Object.assign(new (header.invalid ? TypeError : Error)(`context.api: ${header.error}`), { status: header.status ?? undefined });
+    }
+    if (header.status >= 200 && header.status < 300) return text.length === 0 ? null : JSON.parse(text);
+    const retried = header.attempts > 1 ? ` after ${header.attempts} attempts` : '';
+    throw Object.assign(new Error(`context.api: ${method} ${header.pathname} answered ${header.status}${retried}: ${text.slice(0, 500)}`), { status: header.status });
+  });
 }
 
-async function platformRequest(method, requestPath, body) {
-  const url = platformURL(requestPath);
-  const headers = { accept: 'application/json' };
-  if (config.platformToken) headers.authorization = `Bearer ${config.platformToken}`;
-  if (body !== undefined) headers['content-type'] = 'application/json';
-  for (let attempt = 1; ; attempt += 1) {
-    const response = await realFetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    const text = await response.text();
-    if (response.ok) return text.length === 0 ? null : JSON.parse(text);
-    const retriable = response.status === 429 || response.status >= 500;
-    if (!retriable || attempt === API_ATTEMPTS) {
-      const error = new Error(`context.api: ${method} ${url.pathname} answered ${response.status}${retriable ? ` after ${attempt} attempts` : ''}: ${text.slice(0, 500)}`);
-      error.status = response.status;
-      throw error;
-    }
-    const retryAfter = Number(response.headers.get('retry-after'));
-    const backoff = Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter * 1000, 5000) : 100 * 2 ** (attempt - 1);
-    await new Promise((resolve) => setTimeout(resolve, backoff * (0.5 + Math.random() / 2)));
-  }
+function apiResponded(header, body) {
+  const call = apiCalls.get(header.request);
+  if (!call) return;
+  apiCalls.delete(header.request);
+  call.resolve({ header, text: body.toString('utf8') });
 }
 
 const api = Object.freeze({
@@ -388,6 +385,7 @@ input.on('data', (chunk) => {
     if (kind === KIND.invoke) invoke(header, Buffer.from(body));
     else if (kind === KIND.ping) send(KIND.pong, header.id, []);
     else if (kind === KIND.configure) Object.assign(config, header);
+    else if (kind === KIND.apiResponse) apiResponded(header, Buffer.from(body));
   }
 });
 
