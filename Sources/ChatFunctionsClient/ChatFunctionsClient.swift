@@ -71,10 +71,13 @@ public final class ChatFunctionsClient: Sendable {
         return await withTaskGroup(of: Void.self) { group in
             let decision = await withCheckedContinuation { continuation in
                 replies.register(correlationId, continuation)
-                // Armed only once the call is registered, so that even a zero timeout finds it.
+                // Armed only once the call is registered, so that even a zero timeout finds it. Cancelling
+                // the caller cancels it too: the call then ends with its fallback (a no-op once answered).
                 group.addTask {
-                    guard (try? await Task.sleep(for: timeout)) != nil else { return }
-                    replies.resolve(correlationId, with: Decision(decision: fallback, status: "timeout", reason: "no decision within \(timeout)"))
+                    let timedOut = (try? await Task.sleep(for: timeout)) != nil
+                    replies.resolve(correlationId, with: Decision(
+                        decision: fallback, status: timedOut ? "timeout" : "cancelled",
+                        reason: timedOut ? "no decision within \(timeout)" : "the call was cancelled"))
                 }
                 producer.sendInBackground(record)  // a lost request ends as the timeout fallback
             }

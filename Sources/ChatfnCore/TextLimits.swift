@@ -18,14 +18,15 @@ extension String {
 
 extension String {
     /// Control characters written visibly (`\n`, `\u{1b}`), so that text from outside (an event id, a
-    /// trigger, a function's output) cannot forge log lines or drive the terminal.
+    /// trigger, a function's output) cannot forge log lines or drive the terminal: C0/C1 controls, line
+    /// and paragraph separators, and the bidirectional overrides that reorder what a reader sees.
     /// - Parameter keepingNewlines: leave `\n` as it is, for text the caller splits into lines itself.
     package func escapingControlCharacters(keepingNewlines: Bool = false) -> String {
-        guard unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return self }
+        guard unicodeScalars.contains(where: Self.needsEscaping) else { return self }
         var escaped = ""
         escaped.reserveCapacity(utf8.count + 8)
         for scalar in unicodeScalars {
-            guard scalar.properties.generalCategory == .control, !(keepingNewlines && scalar == "\n") else {
+            guard Self.needsEscaping(scalar), !(keepingNewlines && scalar == "\n") else {
                 escaped.unicodeScalars.append(scalar)
                 continue
             }
@@ -37,5 +38,12 @@ extension String {
             }
         }
         return escaped
+    }
+
+    private static func needsEscaping(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .control, .lineSeparator, .paragraphSeparator: return true
+        default: return (0x202A...0x202E).contains(scalar.value) || (0x2066...0x2069).contains(scalar.value)
+        }
     }
 }

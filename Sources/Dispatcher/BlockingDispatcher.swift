@@ -31,6 +31,8 @@ package final class BlockingDispatcher: Sendable {
     package let overloaded = Atomic<Int>(0)
     /// Requests not answered: no usable reply address (a foreign topic, a partition that does not exist).
     package let refused = Atomic<Int>(0)
+    /// Dead letters the broker refused for good.
+    package let givenUp = Atomic<Int>(0)
     private let refusalLog: RateLimitedLog
 
     /// - Parameters:
@@ -63,30 +65,46 @@ package final class BlockingDispatcher: Sendable {
         }
     }
 
-    /// What to publish for `record`: the reply (none when expired or unaddressable), and a dead letter
-    /// for a trigger that does not belong on this lane.
-    package func answer(_ record: KafkaRecord) async -> [ProducerRecord] {
+    /// What to publish for a request.
+    package struct Answer: Sendable {
+        /// None when the request expired or names no usable reply address.
+        package var reply: ProducerRecord?
+        /// For a trigger that does not belong on this lane.
+        package var deadLetter: ProducerRecord?
+    }
+
+    /// A caller's deadline is honoured up to this far ahead: a request cannot hold the lane longer.
+    static let maxDeadlineAheadMs: Int64 = 60_000
+
+    /// What to publish for `record`: the reply, and a dead letter for a trigger that does not belong here.
+    package func answer(_ record: KafkaRecord) async -> Answer {
         let request: BlockingRequest
         switch BlockingRequest.read(record) {
         case .success(let read): request = read
         case .failure(let error):
+            // An ordinary event sent here by mistake is dead-lettered; anything else is refused.
+            if let (attributes, _) = try? CloudEventKafkaBinding.decode(record), !BlockingTriggers.isBlocking(attributes.type) {
+                let reason = DeadLetterReason.wrongLane(trigger: attributes.type, topic: record.topic)
+                return Answer(deadLetter: DeadLetter.record(for: record, topic: deadLetterTopic, reason: reason, functionVersion: nil))
+            }
             refuse("blocking request at \(record.position) cannot be answered: \(error.reason)")
-            return []
+            return Answer()
         }
         let known = replyTopics.withLock { $0[request.replyTo] }
         guard let partitions = known, request.replyPartition < partitions else {
             refuse(known == nil
                 ? "reply topic \(request.replyTo.escapingControlCharacters()) is not one of chatfn's (--reply-topic)"
-                : "reply partition \(request.replyPartition) of \(request.replyTo) does not exist")
-            return []
+                : "reply partition \(request.replyPartition) of \(request.replyTo.escapingControlCharacters()) does not exist")
+            return Answer()
         }
-        let remaining = request.deadlineMs.subtractingSaturated(EpochMilliseconds.now())
-        guard remaining > 0 else {
+        let now = EpochMilliseconds.now()
+        guard request.deadlineMs.subtractingSaturated(now) > 0 else {
             expired.add(1, ordering: .relaxed)
             logger.debug("expired blocking request not run", metadata: ["correlation": "\(request.correlationId.escapingControlCharacters())"])
-            return []
+            return Answer()
         }
-        let (decision, deadLetter) = await decide(record, deadlineMs: request.deadlineMs)
+        let deadlineMs = min(request.deadlineMs, now.addingSaturated(Self.maxDeadlineAheadMs))
+        let (decision, deadLetter) = await decide(record, deadlineMs: deadlineMs)
         if decision.decision == .allow {
             allowed.add(1, ordering: .relaxed)
         } else {
@@ -96,7 +114,7 @@ package final class BlockingDispatcher: Sendable {
             topic: request.replyTo, partition: request.replyPartition, key: record.key, value: decision.encoded(),
             headers: [KafkaHeader(key: BlockingHeaders.correlationId, string: request.correlationId),
                       KafkaHeader(key: "content-type", string: "application/json")])
-        return [reply] + (deadLetter.map { [$0] } ?? [])
+        return Answer(reply: reply, deadLetter: deadLetter)
     }
 
     private func refuse(_ reason: String) {

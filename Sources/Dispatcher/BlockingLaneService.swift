@@ -1,3 +1,4 @@
+import ChatfnCore
 import Functions
 import ChatEvents
 import KafkaClient
@@ -50,16 +51,24 @@ package struct BlockingLaneService: Service {
         let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
         onConsuming()
         logger.info("answering blocking requests", metadata: ["topics": "\(consumerConfiguration.topics.joined(separator: ","))"])
-        await consumeUntilShutdown(consumer) {
+        let stop = StopSignal()
+        let publisher = RecordPublisher(producer: producer, logger: logger) { dispatcher.givenUp.add(1, ordering: .relaxed) }
+        await consumeUntilShutdown(consumer, stopStarting: { stop.stop() }) {
             await withDiscardingTaskGroup { requests in
                 for await lease in consumer.records {
                     requests.addTask {
-                        for answer in await dispatcher.answer(lease.record) {
+                        let answer = await dispatcher.answer(lease.record)
+                        if let reply = answer.reply {
                             do {
-                                try await producer.send(answer)
+                                try await producer.send(reply)  // a reply lost is the caller's timeout: not retried
                             } catch {
-                                logger.warning("publishing to \(answer.topic)/\(answer.partition ?? 0) failed: \(error)")
+                                logger.warning("reply to \(reply.topic)/\(reply.partition ?? 0) failed: \(error)")
                             }
+                        }
+                        if let deadLetter = answer.deadLetter,
+                           await publisher.publish(deadLetter, reduce: DeadLetter.reduced, unlessAnyOf: [stop, lease.revocation]) == .stopped {
+                            lease.abandon()
+                            return
                         }
                         lease.complete()
                     }

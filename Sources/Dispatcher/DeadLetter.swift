@@ -37,7 +37,9 @@ package enum DeadLetter {
     /// it is reduced already.
     package static func reduced(_ deadLetter: ProducerRecord) -> ProducerRecord? {
         guard deadLetter.headers.last(named: valueOmitted) == nil else { return nil }
-        var headers = deadLetter.headers.filter { $0.key.hasPrefix(headerPrefix) || ($0.value?.count ?? 0) <= maxKeptBytes }
+        var headers = deadLetter.headers.filter {
+            $0.key.hasPrefix(headerPrefix) || ($0.key.utf8.count <= 256 && ($0.value?.count ?? 0) <= maxKeptBytes)
+        }
         let droppedHeaders = deadLetter.headers.count - headers.count
         headers.append(KafkaHeader(key: valueOmitted, string: "too_large"))
         headers.append(KafkaHeader(key: headerPrefix + "value_bytes", string: String(deadLetter.value.count)))

@@ -139,7 +139,7 @@ package final class EventDispatcher: Sendable {
         switch await publisher.publish(deadLetter, reduce: DeadLetter.reduced, unlessAnyOf: stopSignals) {
         case .stopped: return abandon()
         case .givenUp:
-            logger.error("event at \(record.position) could not be dead-lettered and is dropped: \(reason)")
+            logger.error("event at \(record.position) could not be dead-lettered and is dropped: \(reason.description.escapingControlCharacters())")
             return .processed
         case .delivered: break
         }

@@ -58,8 +58,12 @@ final class ConsumerCore: @unchecked Sendable {
 
     private func handOut(waitingMs: Int32, atMost limit: Int) {
         let records = client.poll(waitingMs: waitingMs, atMost: limit, rebalance: handleRebalance)
-        guard !records.isEmpty, let generations = withMachine({ $0.delivered(records.map(\.position)) }) else { return }
-        continuation.yield(zip(records, generations).map { RecordLease(record: $0, generation: $1, core: self) })
+        guard !records.isEmpty else { return }
+        let generations = withMachine { $0.delivered(records.map(\.position)) }
+        let leases = zip(records, generations).compactMap { record, generation in
+            generation.map { RecordLease(record: record, generation: $0, core: self) }
+        }
+        if !leases.isEmpty { continuation.yield(leases) }
     }
 
     private func storeCompletedOffsets() {

@@ -116,12 +116,14 @@ struct ConsumerStateMachine {
     // MARK: records
 
     /// Notes records handed to the application; returns each one's assignment generation, or nil for
-    /// all when the member is closing (nothing more is handed out: the next owner runs them).
-    mutating func delivered(_ positions: [RecordPosition]) -> [UInt64]? {
-        guard phase == .consuming else { return nil }
+    /// a record not to hand out: all of them while closing, and those of a partition this member no
+    /// longer holds (fetched before a revoke that the same poll served). Their next owner runs them.
+    mutating func delivered(_ positions: [RecordPosition]) -> [UInt64?] {
+        guard phase == .consuming else { return positions.map { _ in nil } }
         return positions.map { position in
             let key = TopicPartition(topic: position.topic, partition: position.partition)
-            // A record can arrive before its assignment is seen here (librdkafka assigned on its own).
+            // Before any assignment was seen, librdkafka assigned on its own: take the record.
+            guard partitions[key] != nil || !everAssigned else { return nil }
             var progress = partitions[key] ?? newAssignment()
             progress.delivered(position.offset)
             partitions[key] = progress
@@ -187,6 +189,9 @@ struct ConsumerStateMachine {
         case .revoke(let revoked, lost: true):
             // Another member may own them already: no drain, no commit; what ran will run again there.
             return forget(revoked) + [.unassign(revoked)]
+        case .revoke(let revoked, lost: false) where phase != .consuming:
+            // Leaving the group: everything was drained already, within the shutdown's own bound.
+            return [.signalRevocation(revoked)] + revokeDrained(revoked)
         case .revoke(let revoked, lost: false):
             return [.signalRevocation(revoked), .drain(revoked, until: now + drainTimeout)]
         case .failed(_, let partitions):

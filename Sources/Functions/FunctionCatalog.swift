@@ -2,6 +2,7 @@ import ChatfnCore
 import ChatEvents
 import Foundation
 import Logging
+import NIOPosix
 import Synchronization
 import Workers
 
@@ -54,7 +55,7 @@ package final class FunctionCatalog: Sendable {
             defer { problems[trigger] = problem }
             return problems[trigger] != problem
         }
-        if changed, let problem { logger.error("not deployed \(trigger): \(problem)") }
+        if changed, let problem { logger.error("not deployed \(trigger.escapingControlCharacters()): \(problem.escapingControlCharacters())") }
     }
 
     /// Where compiled (TypeScript, ES-module) functions are kept.
@@ -74,7 +75,8 @@ package final class FunctionCatalog: Sendable {
 
     /// Rescans the directory and `chatfn.json`, and logs what was deployed, changed or removed.
     package func reload() async throws {
-        let escapes = LinkEscapes.find(in: root)
+        let root = root
+        let escapes = try await NIOThreadPool.singleton.runIfActive { LinkEscapes.find(in: root) }
         guard escapes.isEmpty else {
             throw CatalogError("\(root) has links that lead outside the application, which functions could read through: "
                 + escapes.prefix(5).joined(separator: ", ") + " (remove them, or copy what they point at into the application)")
@@ -98,7 +100,10 @@ package final class FunctionCatalog: Sendable {
         var found: [String: FunctionDefinition] = [:]
         for entry in entries.sorted() {
             let url = URL(fileURLWithPath: directory).appendingPathComponent(entry)
-            guard Self.fileExtensions.contains(url.pathExtension), let content = FileManager.default.contents(atPath: url.path) else { continue }
+            // Only regular files: a FIFO named x.js would block the read.
+            guard Self.fileExtensions.contains(url.pathExtension),
+                  (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true,
+                  let content = FileManager.default.contents(atPath: url.path) else { continue }
             let trigger = url.deletingPathExtension().lastPathComponent
             let version = ContentHash.hex(of: content)
             var file = url.path
@@ -122,10 +127,10 @@ package final class FunctionCatalog: Sendable {
             return current
         }
         for function in found.values.sorted(by: { $0.trigger < $1.trigger }) where previous[function.trigger] != function {
-            logger.info("deployed \(function.trigger)", metadata: ["version": "\(function.version)", "file": "\(function.file)"])
+            logger.info("deployed \(function.trigger.escapingControlCharacters())", metadata: ["version": "\(function.version)"])
         }
         for trigger in previous.keys.sorted() where found[trigger] == nil {
-            logger.info("removed \(trigger)")
+            logger.info("removed \(trigger.escapingControlCharacters())")
         }
     }
 }

@@ -38,7 +38,11 @@ package struct RuntimeInstaller: Sendable {
         let runtimes = cacheRoot.appendingPathComponent("runtimes")
         let target = runtimes.appendingPathComponent(dependencies.cacheKey)
         let marker = target.appendingPathComponent(".chatfn-complete")
-        if FileManager.default.fileExists(atPath: marker.path) { return target.path }
+        if FileManager.default.fileExists(atPath: marker.path) {
+            // Installed earlier (perhaps by an older chatfn): checked again before it is used.
+            try Self.refuseLinkEscapes(in: target.path)
+            return target.path
+        }
 
         let staging = runtimes.appendingPathComponent("\(dependencies.cacheKey).staging-\(UUID().uuidString.lowercased())")
         try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
@@ -61,11 +65,7 @@ package struct RuntimeInstaller: Sendable {
         guard status == 0 else {
             throw CatalogError("npm install failed (exit \(status)) for \(dependencies.packages.sorted { $0.key < $1.key }.map { "\($0.key)@\($0.value)" }.joined(separator: ", ")):\n\(output.trimmingCharacters(in: .whitespacesAndNewlines))")
         }
-        let escapes = LinkEscapes.find(in: staging.path)
-        guard escapes.isEmpty else {
-            throw CatalogError("the runtime dependencies link outside their install directory (a file: or link: dependency?), which "
-                + "functions could read through: \(escapes.prefix(5).joined(separator: ", ")); only registry packages are installed")
-        }
+        try Self.refuseLinkEscapes(in: staging.path)
         try Data().write(to: staging.appendingPathComponent(".chatfn-complete"))
         do {
             try FileManager.default.moveItem(at: staging, to: target)
@@ -73,6 +73,14 @@ package struct RuntimeInstaller: Sendable {
             // Another chatfn on this machine installed the same runtime meanwhile: use that one.
         }
         return target.path
+    }
+
+    private static func refuseLinkEscapes(in directory: String) throws {
+        let escapes = LinkEscapes.find(in: directory)
+        guard escapes.isEmpty else {
+            throw CatalogError("the runtime dependencies link outside their install directory (a file: or link: dependency?), which "
+                + "functions could read through: \(escapes.prefix(5).joined(separator: ", ")); only registry packages are installed")
+        }
     }
 
     private static func locateNpm() throws -> String {

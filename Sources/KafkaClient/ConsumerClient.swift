@@ -51,9 +51,15 @@ package final class ConsumerClient: Sendable {
     }
 
     /// Waits up to `waitingMs` for a record, then takes what else is already here without waiting, at
-    /// most `limit` in all. Consumer errors are logged, not returned.
+    /// most `limit` in all, and stops early at a rebalance, so that a batch never spans one. Consumer
+    /// errors are logged, not returned.
     package func poll(waitingMs: Int32, atMost limit: Int, rebalance: (RebalanceEvent) -> Void) -> [KafkaRecord] {
-        relay.serving(rebalance) {
+        var rebalanced = false
+        let noting: (RebalanceEvent) -> Void = { event in
+            rebalanced = true
+            rebalance(event)
+        }
+        return relay.serving(noting) {
             var message = rd_kafka_consumer_poll(handle.pointer, waitingMs)
             var batch: [KafkaRecord] = []
             while let current = message {
@@ -63,7 +69,7 @@ package final class ConsumerClient: Sendable {
                     report(consumerError: current)
                 }
                 rd_kafka_message_destroy(current)
-                message = batch.count < limit ? rd_kafka_consumer_poll(handle.pointer, 0) : nil
+                message = batch.count < limit && !rebalanced ? rd_kafka_consumer_poll(handle.pointer, 0) : nil
             }
             return batch
         }

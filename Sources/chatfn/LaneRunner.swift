@@ -168,7 +168,7 @@ func laneMetrics(events: DispatchStatistics, blocking: BlockingDispatcher, pools
         Metric("chatfn_blocking_expired_total", .counter, help: "Blocking requests past their deadline, not run.", value: count(blocking.expired)),
         Metric("chatfn_blocking_overloaded_total", .counter, help: "Blocking requests answered overloaded: they could not start before their deadline.", value: count(blocking.overloaded)),
         Metric("chatfn_blocking_refused_total", .counter, help: "Blocking requests not answered: foreign reply topic or missing partition.", value: count(blocking.refused)),
-        Metric("chatfn_records_given_up_total", .counter, help: "Dead letters and commands the broker refused for good.", value: count(events.givenUp)),
+        Metric("chatfn_records_given_up_total", .counter, help: "Dead letters and commands the broker refused for good.", value: count(events.givenUp) + count(blocking.givenUp)),
     ]
     for (lane, pool) in pools.sorted(by: { $0.key < $1.key }) {
         metrics.append(Metric("chatfn_workers", .gauge, help: "Live Node worker processes.", labels: ["pool": lane], value: Double(pool.workers.count)))

@@ -117,8 +117,11 @@ struct HostileInputTests {
         #expect(allowed.decision == .allow)
         let wrongLane = await client.call(trigger: "test.ok", data: Array("{}".utf8), timeout: .seconds(10), fallback: .allow)
         #expect(wrongLane.decision == .deny && wrongLane.status == "rejected", "\(wrongLane)")
-        try await eventually("the wrong-lane request dead-lettered") {
-            try await Self.deadLetters(lane).contains { $0.reason == "wrong_lane" && $0.trigger == "test.ok" }
+        try await lane.producer.send(try eventRecord(topic: "chatfn.requests", trigger: "test.ok", id: "plain-on-requests", key: "k", data: [:]))
+        try await eventually("the wrong-lane request and the plain event on the request topic dead-lettered") {
+            let letters = try await Self.deadLetters(lane)
+            return letters.filter { $0.reason == "wrong_lane" && $0.trigger == "test.ok" }.count == 2
+                && letters.contains { $0.eventId == "plain-on-requests" }
         }
         #expect(try await TopicReader.readAll(topic: "chatfn.commands", configuration: lane.kafka).isEmpty, "nothing written to a foreign topic")
         let (status, topics) = try await lane.chatfn(["dlq", "list"])
@@ -172,6 +175,11 @@ struct NoTimerSynchronizationTests {
             return first
         }
         #expect(decision?.status == "timeout" && decision?.decision == .deny, "the call returned within 10 s: \(String(describing: decision))")
+
+        let cancelled = Task { await client.call(trigger: "user.attempted.start_session", data: Array("{}".utf8), timeout: .seconds(600), fallback: .allow) }
+        cancelled.cancel()
+        let afterCancel = await cancelled.value
+        #expect(afterCancel.status == "cancelled" && afterCancel.decision == .allow, "a cancelled call ends with its fallback")
         await client.shutdown()
     }
 

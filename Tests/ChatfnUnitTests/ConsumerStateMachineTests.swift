@@ -28,7 +28,7 @@ struct ConsumerStateMachineTests {
     @Test("at the bound it waits for room, pauses once the bound held for pauseAfter, and resumes at half")
     func flowControl() {
         var consumer = machine(maxInFlight: 4)
-        let generations = consumer.delivered(positions(0, 0...3))!
+        let generations = consumer.delivered(positions(0, 0...3)).compactMap { $0 }
         #expect(consumer.nextPollStep(now: t0) == .waitForRoom(until: t0 + .milliseconds(100)))
         #expect(consumer.nextPollStep(now: t0 + .milliseconds(500)) == .waitForRoom(until: t0 + .milliseconds(600)))
         #expect(consumer.nextPollStep(now: t0 + .seconds(1)) == .pause)
@@ -44,7 +44,7 @@ struct ConsumerStateMachineTests {
     @Test("room coming back before pauseAfter resets the wait")
     func roomBeforePausing() {
         var consumer = machine(maxInFlight: 2)
-        let generations = consumer.delivered(positions(0, 0...1))!
+        let generations = consumer.delivered(positions(0, 0...1)).compactMap { $0 }
         #expect(consumer.nextPollStep(now: t0) == .waitForRoom(until: t0 + .milliseconds(100)))
         _ = consumer.completed(RecordPosition(topic: "t", partition: 0, offset: 0), generation: generations[0])
         #expect(consumer.nextPollStep(now: t0 + .milliseconds(900)) == .poll(atMost: 1))
@@ -56,8 +56,8 @@ struct ConsumerStateMachineTests {
     @Test("completed offsets become one store per partition, at the contiguous prefix")
     func pendingStores() {
         var consumer = machine(maxInFlight: 100)
-        let first = consumer.delivered(positions(0, 0...2))!
-        let second = consumer.delivered(positions(1, 5...5))!
+        let first = consumer.delivered(positions(0, 0...2)).compactMap { $0 }
+        let second = consumer.delivered(positions(1, 5...5)).compactMap { $0 }
         _ = consumer.completed(RecordPosition(topic: "t", partition: 0, offset: 1), generation: first[1])
         #expect(consumer.takePendingStores().isEmpty, "offset 0 still running")
         _ = consumer.completed(RecordPosition(topic: "t", partition: 0, offset: 0), generation: first[0])
@@ -81,7 +81,7 @@ struct ConsumerStateMachineTests {
     func revokeAndDrain() {
         var consumer = machine(maxInFlight: 100)
         #expect(consumer.rebalance(.assign([p0, p1]), now: t0) == [.assign([p0, p1])])
-        let generations = consumer.delivered(positions(0, 0...1))!
+        let generations = consumer.delivered(positions(0, 0...1)).compactMap { $0 }
         let signal = consumer.revocationSignal(for: RecordPosition(topic: "t", partition: 0, offset: 0), generation: generations[0])
         #expect(consumer.rebalance(.revoke([p0], lost: false), now: t0) == [.signalRevocation([p0]), .drain([p0], until: t0 + .seconds(30))])
         #expect(consumer.running(in: [p0]) == 2 && consumer.running(in: [p1]) == 0)
@@ -97,7 +97,7 @@ struct ConsumerStateMachineTests {
     func lostAssignment() {
         var consumer = machine(maxInFlight: 100)
         _ = consumer.rebalance(.assign([p0]), now: t0)
-        let generations = consumer.delivered(positions(0, 0...0))!
+        let generations = consumer.delivered(positions(0, 0...0)).compactMap { $0 }
         let signal = consumer.revocationSignal(for: RecordPosition(topic: "t", partition: 0, offset: 0), generation: generations[0])
         #expect(consumer.rebalance(.revoke([p0], lost: true), now: t0) == [.unassign([p0])])
         #expect(signal.isStopped && consumer.inFlight == 0 && consumer.assignment.isEmpty)
@@ -112,10 +112,10 @@ struct ConsumerStateMachineTests {
         var consumer = machine(maxInFlight: 100)
         _ = consumer.rebalance(.assign([p0]), now: t0)
         let position = RecordPosition(topic: "t", partition: 0, offset: 4)
-        let old = consumer.delivered([position])![0]
+        let old = consumer.delivered([position]).compactMap { $0 }[0]
         _ = consumer.rebalance(.revoke([p0], lost: true), now: t0)
         _ = consumer.rebalance(.assign([p0]), now: t0)
-        let new = consumer.delivered([position])![0]
+        let new = consumer.delivered([position]).compactMap { $0 }[0]
         #expect(old != new)
         let oldCompleted = consumer.completed(position, generation: old)
         let storesAfterOld = consumer.takePendingStores()
@@ -137,10 +137,10 @@ struct ConsumerStateMachineTests {
     @Test("closing hands nothing more out, drains with the timeout, and stores what completed")
     func close() {
         var consumer = machine(maxInFlight: 100)
-        let generations = consumer.delivered(positions(0, 0...1))!
+        let generations = consumer.delivered(positions(0, 0...1)).compactMap { $0 }
         let (pause, deadline) = consumer.beginClose(now: t0)
         #expect(pause && deadline == t0 + .seconds(30) && consumer.phase == .closing)
-        #expect(consumer.delivered(positions(0, 2...2)) == nil, "records fetched while closing are not handed out")
+        #expect(consumer.delivered(positions(0, 2...2)) == [nil], "records fetched while closing are not handed out")
         _ = consumer.completed(RecordPosition(topic: "t", partition: 0, offset: 0), generation: generations[0])
         #expect(consumer.running(in: nil) == 1)
         #expect(consumer.closeDrained() == [.init(partition: p0, nextOffset: 1)])
@@ -151,10 +151,31 @@ struct ConsumerStateMachineTests {
     @Test("a record delivered before its assignment was seen gets a generation of its own")
     func deliveredBeforeAssignment() {
         var consumer = machine()
-        let generation = consumer.delivered(positions(1, 7...7))![0]
+        let generation = consumer.delivered(positions(1, 7...7)).compactMap { $0 }[0]
         #expect(consumer.assignment == [p1])
         let completed = consumer.completed(RecordPosition(topic: "t", partition: 1, offset: 7), generation: generation)
         #expect(completed)
         #expect(consumer.takePendingStores() == [.init(partition: p1, nextOffset: 8)])
+    }
+
+    @Test("records of a partition this member no longer holds are not handed out (a revoke inside the same poll)")
+    func phantomPartition() {
+        var consumer = machine(maxInFlight: 100)
+        _ = consumer.rebalance(.assign([p0, p1]), now: t0)
+        _ = consumer.rebalance(.revoke([p1], lost: true), now: t0)
+        let generations = consumer.delivered(positions(0, 0...0) + positions(1, 3...3))
+        #expect(generations[0] != nil && generations[1] == nil)
+        #expect(consumer.assignment == [p0] && consumer.inFlight == 1)
+    }
+
+    @Test("a revoke while closing does not drain again: it stores, commits and lets go")
+    func revokeWhileClosing() {
+        var consumer = machine(maxInFlight: 100)
+        _ = consumer.rebalance(.assign([p0]), now: t0)
+        let generation = consumer.delivered(positions(0, 0...0))[0]!
+        _ = consumer.beginClose(now: t0)
+        _ = consumer.completed(RecordPosition(topic: "t", partition: 0, offset: 0), generation: generation)
+        #expect(consumer.rebalance(.revoke([p0], lost: false), now: t0 + .seconds(40))
+                == [.signalRevocation([p0]), .storeOffsets([.init(partition: p0, nextOffset: 1)]), .commit, .unassign([p0])])
     }
 }

@@ -30,6 +30,7 @@ struct HardeningUnitTests {
         #expect("a\nb\u{1b}[2Jc\r\t".escapingControlCharacters() == #"a\nb\u{1b}[2Jc\r\t"#)
         #expect("line1\nline2\u{7}".escapingControlCharacters(keepingNewlines: true) == "line1\nline2\\u{7}")
         #expect("plain ünïcode".escapingControlCharacters() == "plain ünïcode")
+        #expect("a\u{2028}b\u{202E}c".escapingControlCharacters() == #"a\u{2028}b\u{202e}c"#, "separators and bidi overrides too")
     }
 
     @Test("truncation keeps whole characters and says how much was cut")
