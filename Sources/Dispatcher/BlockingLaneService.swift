@@ -52,6 +52,7 @@ package struct BlockingLaneService: Service {
         onConsuming()
         logger.info("answering blocking requests", metadata: ["topics": "\(consumerConfiguration.topics.joined(separator: ","))"])
         let stop = StopSignal()
+        let replyFailures = RateLimitedLog(logger: logger, interval: .seconds(10))
         let publisher = RecordPublisher(producer: producer, logger: logger) { dispatcher.givenUp.add(1, ordering: .relaxed) }
         await consumeUntilShutdown(consumer, stopStarting: { stop.stop() }) {
             await withDiscardingTaskGroup { requests in
@@ -62,7 +63,7 @@ package struct BlockingLaneService: Service {
                             do {
                                 try await producer.send(reply)  // a reply lost is the caller's timeout: not retried
                             } catch {
-                                logger.warning("reply to \(reply.topic)/\(reply.partition ?? 0) failed: \(error)")
+                                replyFailures.warning("reply to \(reply.topic)/\(reply.partition ?? 0) failed: \(error)")
                             }
                         }
                         if let deadLetter = answer.deadLetter,
