@@ -24,6 +24,8 @@ package final class FunctionCatalog: Sendable {
 
     static let fileExtensions: Set<String> = ["js", "cjs", "mjs", "ts", "mts", "cts"]
     private let compiler: FunctionCompiler
+    /// Where the application's snapshots are: what its workers may read.
+    private let snapshots: ApplicationSnapshot
     /// Why a function's latest save could not be deployed, by trigger (its previous version keeps serving).
     private let problems = Mutex<[String: String]>([:])
 
@@ -38,8 +40,10 @@ package final class FunctionCatalog: Sendable {
         let hasNested = FileManager.default.fileExists(atPath: nested.path, isDirectory: &nestedIsDirectory) && nestedIsDirectory.boolValue
         self.root = root.path
         self.directory = hasNested ? nested.path : root.path
-        self.compiler = FunctionCompiler(outputDirectory: RuntimeInstaller().cacheRoot
-            .appendingPathComponent("build/\(ContentHash.hex(of: Array(root.path.utf8)))"))
+        let cacheRoot = RuntimeInstaller().cacheRoot
+        let applicationKey = ContentHash.hex(of: Array(root.path.utf8))
+        self.compiler = FunctionCompiler(outputDirectory: cacheRoot.appendingPathComponent("build/\(applicationKey)"))
+        self.snapshots = ApplicationSnapshot(base: cacheRoot.appendingPathComponent("apps/\(applicationKey)"))
         self.logger = logger
         currentManifest.withLock { $0 = ApplicationManifest() }
         try await reload()
@@ -73,19 +77,24 @@ package final class FunctionCatalog: Sendable {
         functions.withLock { Array($0.values) }.sorted { $0.trigger < $1.trigger }
     }
 
-    /// Rescans the directory and `chatfn.json`, and logs what was deployed, changed or removed.
+    /// Rescans the directory and `chatfn.json`, and logs what was deployed, changed or removed. What
+    /// deploys is a checked snapshot of the directory (``ApplicationSnapshot``): workers read only that.
     package func reload() async throws {
-        let root = root
-        let escapes = try await NIOThreadPool.singleton.runIfActive { LinkEscapes.find(in: root) }
-        guard escapes.isEmpty else {
-            throw CatalogError("\(root) has links that lead outside the application, which functions could read through: "
-                + escapes.prefix(5).joined(separator: ", ") + " (remove them, or copy what they point at into the application)")
+        let (root, snapshots) = (root, snapshots)
+        let snapshot = try await NIOThreadPool.singleton.runIfActive { () throws -> String in
+            let escapes = LinkEscapes.find(in: root)
+            guard escapes.isEmpty else {
+                throw CatalogError("\(root) has links that lead outside the application, which functions could read through: "
+                    + escapes.prefix(5).joined(separator: ", ") + " (remove them, or copy what they point at into the application)")
+            }
+            return try snapshots.take(of: root)
         }
-        let manifest = try ApplicationManifest.load(fromDirectory: root)
+        let snapshotFunctions = snapshot + directory.dropFirst(root.count)
+        let manifest = try ApplicationManifest.load(fromDirectory: snapshot)
         var initScript: (file: String, version: String)?
         if let relative = manifest.runtime?.initScript {
-            let file = URL(fileURLWithPath: root).appendingPathComponent(relative).standardizedFileURL.path
-            guard let content = FileManager.default.contents(atPath: file) else {
+            let file = URL(fileURLWithPath: snapshot).appendingPathComponent(relative).standardizedFileURL.path
+            guard file.hasPrefix(snapshot + "/"), let content = FileManager.default.contents(atPath: file) else {
                 throw CatalogError("runtime.initScript \(relative) not found in \(root)")
             }
             initScript = (file, ContentHash.hex(of: content))
@@ -93,13 +102,13 @@ package final class FunctionCatalog: Sendable {
         currentManifest.withLock { $0 = manifest }
         let entries: [String]
         do {
-            entries = try FileManager.default.contentsOfDirectory(atPath: directory)
+            entries = try FileManager.default.contentsOfDirectory(atPath: snapshotFunctions)
         } catch {
             throw CatalogError("cannot read functions directory \(directory): \(error.localizedDescription)")
         }
         var found: [String: FunctionDefinition] = [:]
         for entry in entries.sorted() {
-            let url = URL(fileURLWithPath: directory).appendingPathComponent(entry)
+            let url = URL(fileURLWithPath: snapshotFunctions).appendingPathComponent(entry)
             // Only regular files: a FIFO named x.js would block the read.
             guard Self.fileExtensions.contains(url.pathExtension),
                   (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true,
@@ -109,7 +118,8 @@ package final class FunctionCatalog: Sendable {
             var file = url.path
             if FunctionCompiler.needsCompiling(url, content: content) {
                 do {
-                    file = try await compiler.compile(url, trigger: trigger, version: version)
+                    file = try await compiler.compile(url, trigger: trigger, version: version,
+                                                      displayedAs: URL(fileURLWithPath: directory).appendingPathComponent(entry))
                 } catch {
                     reportProblem(trigger, "\(error)")
                     if let previous = function(for: trigger) { found[trigger] = previous }
@@ -161,7 +171,7 @@ extension FunctionCatalog {
         if let runtimeDirectory { configuration.environment["NODE_PATH"] = "\(runtimeDirectory)/node_modules" }
         configuration.isolation = await WorkerIsolation.detected()
         if await configuration.supportsPermissionModel() {
-            configuration.sandbox = WorkerSandbox(readableDirectories: [root, buildDirectory] + (runtimeDirectory.map { [$0] } ?? []))
+            configuration.sandbox = WorkerSandbox(readableDirectories: [snapshots.base.path, buildDirectory] + (runtimeDirectory.map { [$0] } ?? []))
         }
         configuration.memoryLimitMb = all.compactMap(\.settings.memoryMb).max() ?? FunctionSettings.defaultMemoryMb
         return configuration

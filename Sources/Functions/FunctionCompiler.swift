@@ -18,7 +18,8 @@ struct FunctionCompiler: Sendable {
     }
 
     /// The compiled file for `source` (whose content hashes to `version`).
-    func compile(_ source: URL, trigger: String, version: String) async throws -> String {
+    /// - Parameter displayedAs: the file as its author knows it, for error messages.
+    func compile(_ source: URL, trigger: String, version: String, displayedAs: URL) async throws -> String {
         let output = outputDirectory.appendingPathComponent("\(trigger)-\(version).js")
         if FileManager.default.fileExists(atPath: output.path) { return output.path }
         try FileManager.default.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
@@ -28,7 +29,7 @@ struct FunctionCompiler: Sendable {
         ])
         guard status == 0 else {
             try? FileManager.default.removeItem(at: output)
-            throw CatalogError(Self.summarize(message, source: source))
+            throw CatalogError(Self.summarize(message, source: displayedAs))
         }
         return output.path
     }

@@ -152,6 +152,24 @@ struct FunctionIsolationTests {
         }
     }
 
+    @Test("a link that appears in the application after it was deployed leads nowhere: workers read a checked snapshot")
+    func linkAfterDeploy() async throws {
+        let fixture = try FunctionsFixture(functions: ["test.read": """
+            const fs = require('fs');
+            module.exports = async (event) => {
+              try { return { read: fs.readFileSync(event.path, 'utf8').length }; } catch (error) { return { code: error.code }; }
+            };
+            """])
+        let live = fixture.root.appendingPathComponent("functions/escape").path
+        try await withApplicationPool(fixture) { pool, catalog in
+            #expect(try await invoke(pool, catalog, "test.read", data: #"{"path":"\#(catalog.function(for: "test.read")!.file)"}"#).status == .succeeded)
+            try FileManager.default.createSymbolicLink(atPath: live, withDestinationPath: "/etc")
+            let result = try await invoke(pool, catalog, "test.read", data: #"{"path":"\#(live)/passwd"}"#)
+            #expect(object(result)["code"] as? String == "ERR_ACCESS_DENIED", "\(object(result))")
+            await #expect(throws: CatalogError.self) { try await catalog.reload() }
+        }
+    }
+
     @Test("context.api sends the token only under its base URL, whatever the function does to fetch or its dispatcher")
     func platformTokenStaysHome() async throws {
         let seen = Locked<[ReceivedRequest]>([])
