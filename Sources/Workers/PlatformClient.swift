@@ -54,7 +54,8 @@ struct PlatformClient: Sendable {
         guard let url = URL(string: relative, relativeTo: baseURL)?.absoluteURL else {
             return .failure(PlatformRefusal("\"\(described)\" is not a valid URL path"))
         }
-        guard url.scheme == baseURL.scheme, url.host == baseURL.host, url.port == baseURL.port, url.path.hasPrefix(baseURL.path) else {
+        let basePath = baseURL.path.hasSuffix("/") ? baseURL.path : baseURL.path + "/"
+        guard url.scheme == baseURL.scheme, url.host == baseURL.host, url.port == baseURL.port, (url.path + "/").hasPrefix(basePath) else {
             return .failure(PlatformRefusal("\"\(described)\" leaves the platform's base URL"))
         }
         return .success(url)

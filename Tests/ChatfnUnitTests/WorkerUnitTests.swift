@@ -141,3 +141,21 @@ struct SharedPiecesTests {
         #expect(!first.isStopped)
     }
 }
+
+@Suite("Platform API paths")
+struct PlatformPathTests {
+    let client = PlatformClient(PlatformAccess(baseUrl: "https://chat.example.com/api", token: "t"))!
+
+    @Test("paths resolve under the base URL, with or without a leading slash")
+    func underTheBase() throws {
+        #expect(try client.url(for: "v1/users").get().absoluteString == "https://chat.example.com/api/v1/users")
+        #expect(try client.url(for: "/v1/users?x=1").get().absoluteString == "https://chat.example.com/api/v1/users?x=1")
+    }
+
+    @Test("absolute, protocol-relative, backslash and escaping paths are refused", arguments: [
+        "https://attacker.example/x", "//attacker.example/x", "\\\\attacker/x", "/\\attacker/x", "../apix/y", "../../x", "javascript:alert(1)",
+    ])
+    func refused(path: String) {
+        #expect(throws: PlatformRefusal.self) { try client.url(for: path).get() }
+    }
+}
