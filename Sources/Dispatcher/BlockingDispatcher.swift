@@ -165,7 +165,7 @@ package final class BlockingDispatcher: Sendable {
     /// or `context.deny` denies; a timeout, a crash, a function that does not load, or bad data applies
     /// the trigger's `onFailure`.
     package static func decision(for result: InvocationResult, function: FunctionDefinition) -> Decision {
-        var decision = Decision(decision: .allow, status: result.status.rawValue, durationMs: result.duration.fractionalMilliseconds,
+        var decision = Decision(decision: .allow, status: result.status.rawValue, durationMs: (result.duration.fractionalMilliseconds * 1_000).rounded() / 1_000,
                                 functionVersion: function.version)
         switch result.status {
         case .succeeded:
