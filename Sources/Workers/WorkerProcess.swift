@@ -43,7 +43,15 @@ package final class WorkerProcess: Sendable {
         let platform = configuration.platform.flatMap(PlatformClient.init)
         let answers = PlatformAnswers()
         let table = InvocationTable(pid: child.pid, ready: eventLoop.makePromise(), memoryLimitMb: configuration.memoryLimitMb, logger: logger) { request in
-            Task { answers.send(await Self.answer(request, with: platform), to: request) }
+            guard answers.begin() else {
+                answers.send(PlatformResponse(pathname: "", attempts: 0, body: [],
+                                              error: "more than \(PlatformAnswers.maxInFlight) calls in flight in this process"), to: request)
+                return
+            }
+            Task {
+                answers.send(await Self.answer(request, with: platform), to: request)
+                answers.end()
+            }
         }
         let exit = eventLoop.makePromise(of: ExitStatus.self)
         ChildProcess.awaitExit(of: child.pid) { status in
@@ -233,7 +241,24 @@ extension Duration {
 
 /// Writes the answers to a worker's `context.api` requests on its request pipe, once attached.
 private final class PlatformAnswers: Sendable {
+    /// `context.api` calls one worker process may have chatfn make at once: a function cannot move
+    /// unbounded work (and memory) into chatfn.
+    static let maxInFlight = 32
+
     private let channel = Mutex<(any Channel)?>(nil)
+    private let inFlight = Mutex(0)
+
+    func begin() -> Bool {
+        inFlight.withLock { count in
+            guard count < Self.maxInFlight else { return false }
+            count += 1
+            return true
+        }
+    }
+
+    func end() {
+        inFlight.withLock { $0 -= 1 }
+    }
 
     func attach(_ channel: any Channel) {
         self.channel.withLock { $0 = channel }

@@ -154,8 +154,16 @@ struct PlatformPathTests {
 
     @Test("absolute, protocol-relative, backslash and escaping paths are refused", arguments: [
         "https://attacker.example/x", "//attacker.example/x", "\\\\attacker/x", "/\\attacker/x", "../apix/y", "../../x", "javascript:alert(1)",
+        "%2e%2e/admin", "..%2fadmin", "v1/%2E%2E/x", "./v1",
     ])
     func refused(path: String) {
         #expect(throws: PlatformRefusal.self) { try client.url(for: path).get() }
+    }
+
+    @Test("a Retry-After that is not a finite non-negative number is ignored")
+    func retryAfter() {
+        #expect(PlatformExchange.retryAfter("2") == 2)
+        #expect(PlatformExchange.retryAfter("nan") == nil && PlatformExchange.retryAfter("inf") == nil && PlatformExchange.retryAfter("-1") == nil)
+        #expect(PlatformExchange.retryAfter("Wed, 21 Oct 2015 07:28:00 GMT") == nil && PlatformExchange.retryAfter(nil) == nil)
     }
 }
