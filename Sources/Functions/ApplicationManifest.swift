@@ -38,7 +38,7 @@ package struct ApplicationManifest: Sendable, Decodable, Equatable {
         /// the permission model), the dynamic loader and libc of the programs that start a worker, or the
         /// worker's own paths.
         static func isReserved(_ name: String) -> Bool {
-            let prefixes = ["NODE_", "LD_", "GLIBC_", "MALLOC_", "CHATFN_", "UV_"]
+            let prefixes = ["NODE_", "LD_", "GLIBC_", "MALLOC_", "CHATFN_", "UV_", "OPENSSL_", "SSL_"]
             let names: Set<String> = ["PATH", "HOME", "TMPDIR", "ENV", "BASH_ENV", "IFS", "SHELLOPTS", "PS4", "GCONV_PATH",
                                       "LOCPATH", "NLSPATH", "HOSTALIASES", "RES_OPTIONS", "LOCALDOMAIN", "TZDIR"]
             let upper = name.uppercased()
@@ -52,7 +52,7 @@ package struct ApplicationManifest: Sendable, Decodable, Equatable {
         /// What is wrong with the environment or the platform settings, as `key: reason`.
         var problem: String? {
             if let reserved = environment?.keys.sorted().first(where: Self.isReserved) {
-                return "environment.\(reserved): reserved (NODE_*, LD_*, GLIBC_*, MALLOC_*, UV_*, CHATFN_*, PATH, HOME, TMPDIR and shell variables steer the runtime itself)"
+                return "environment.\(reserved): reserved (NODE_*, OPENSSL_*, SSL_*, LD_*, GLIBC_*, MALLOC_*, UV_*, CHATFN_*, PATH, HOME, TMPDIR and shell variables steer the runtime itself)"
             }
             if let tokenEnv = platform?.tokenEnv, !tokenEnv.hasPrefix(Self.tokenVariablePrefix) {
                 return "platform.tokenEnv: must name a variable starting with \(Self.tokenVariablePrefix) (got \(tokenEnv))"

@@ -136,12 +136,15 @@ package final class FunctionCatalog: Sendable {
             defer { current = found }
             return current
         }
-        for function in found.values.sorted(by: { $0.trigger < $1.trigger }) where previous[function.trigger] != function {
+        // A new snapshot moves every file: what counts as a change is the content and the settings.
+        for function in found.values.sorted(by: { $0.trigger < $1.trigger })
+        where previous[function.trigger]?.version != function.version || previous[function.trigger]?.settings != function.settings {
             logger.info("deployed \(function.trigger.escapingControlCharacters())", metadata: ["version": "\(function.version)"])
         }
         for trigger in previous.keys.sorted() where found[trigger] == nil {
             logger.info("removed \(trigger.escapingControlCharacters())")
         }
+        snapshots.prune(keeping: snapshot)
     }
 }
 

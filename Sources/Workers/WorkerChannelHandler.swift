@@ -17,7 +17,9 @@ final class WorkerChannelHandler: ChannelInboundHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         table.close(reason: "closed its protocol pipe")
-        table.killProcess()
+        // A harness that closed its pipe is exiting: killed only if it is still there 2 s later.
+        let table = table
+        context.eventLoop.scheduleTask(in: .seconds(2)) { table.killProcess() }
         context.fireChannelInactive()
     }
 

@@ -34,7 +34,9 @@ package struct WorkerConfiguration: Sendable {
 
     /// The command line of a worker with `scratch` as its scratch directory.
     func commandLine(scratch: ScratchDirectory) -> [String] {
-        var node = [nodePath, "--enable-source-maps"]  // stack traces of compiled functions point at their sources
+        // Source maps: stack traces of compiled functions point at their sources. An empty OpenSSL
+        // configuration: a config file can load native modules outside the permission model.
+        var node = [nodePath, "--enable-source-maps", "--openssl-config=/dev/null"]
         if let memoryLimitMb { node.append("--max-old-space-size=\(max(memoryLimitMb - Self.nodeReservedMb, 16))") }
         if let sandbox { node += sandbox.nodeArguments(harnessPath: harnessPath, scratchDirectory: scratch.path) }
         node.append(harnessPath)

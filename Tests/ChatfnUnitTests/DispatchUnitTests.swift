@@ -176,3 +176,48 @@ struct ConfigurationBoundsTests {
         #expect(LinkEscapes.find(in: directory.path) == ["etc -> /etc"])
     }
 }
+
+@Suite("Application snapshots")
+struct ApplicationSnapshotTests {
+    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("chatfn-snapshot-\(UUID().uuidString)")
+
+    func write(_ relative: String, _ text: String) throws {
+        let url = scratch.appendingPathComponent("app/\(relative)")
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(text.utf8).write(to: url)
+    }
+
+    @Test("a ConfigMap-style tree of links is copied as files; the same content is one snapshot; a change is a new one")
+    func configMapLayout() throws {
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        try write("..2026_11_26/x.js", "module.exports = 1;")
+        let app = scratch.appendingPathComponent("app")
+        try FileManager.default.createSymbolicLink(atPath: app.appendingPathComponent("..data").path, withDestinationPath: "..2026_11_26")
+        try FileManager.default.createDirectory(at: app.appendingPathComponent("functions"), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: app.appendingPathComponent("functions/x.js").path, withDestinationPath: "../..data/x.js")
+        try write(".git/HEAD", "ref")
+        #expect(mkfifo(app.appendingPathComponent("functions/pipe.js").path, 0o600) == 0)
+        let snapshots = ApplicationSnapshot(base: scratch.appendingPathComponent("snapshots"))
+        let first = try snapshots.take(of: app.path)
+        let copied = URL(fileURLWithPath: first).appendingPathComponent("functions/x.js")
+        #expect(try String(contentsOf: copied, encoding: .utf8) == "module.exports = 1;")
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: copied.path)) == nil, "a file, not a link")
+        #expect(!FileManager.default.fileExists(atPath: first + "/.git") && !FileManager.default.fileExists(atPath: first + "/functions/pipe.js"))
+        #expect(try snapshots.take(of: app.path) == first)
+        try write("..2026_11_26/x.js", "module.exports = 2;")  // same size, new content
+        #expect(try snapshots.take(of: app.path) != first)
+    }
+
+    @Test("a link out of the application, or a cycle, refuses the snapshot")
+    func refused() throws {
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        try write("functions/x.js", "1")
+        let app = scratch.appendingPathComponent("app")
+        let snapshots = ApplicationSnapshot(base: scratch.appendingPathComponent("snapshots"))
+        try FileManager.default.createSymbolicLink(atPath: app.appendingPathComponent("functions/etc").path, withDestinationPath: "/etc")
+        #expect(throws: CatalogError.self) { try snapshots.take(of: app.path) }
+        try FileManager.default.removeItem(atPath: app.appendingPathComponent("functions/etc").path)
+        try FileManager.default.createSymbolicLink(atPath: app.appendingPathComponent("functions/loop").path, withDestinationPath: "..")
+        #expect(throws: CatalogError.self) { try snapshots.take(of: app.path) }
+    }
+}

@@ -144,7 +144,7 @@ process.on('uncaughtException', (error) => {
 const EXPORT_TOP_LEVEL_HANDLER =
   '\n;if (typeof handleEvent === "function" && typeof module.exports !== "function" && !module.exports.handleEvent) module.exports.handleEvent = handleEvent;\n';
 
-const loaded = new Map(); // file -> { version, handler }
+const loaded = new Map(); // trigger -> { version, handler }
 
 function compileModule(file, suffix = '') {
   const source = fs.readFileSync(file, 'utf8');
@@ -155,15 +155,17 @@ function compileModule(file, suffix = '') {
   return compiled.exports;
 }
 
-function loadFunction(file, version) {
-  const cached = loaded.get(file);
+// Keyed by trigger (and the init script by runtime), not by path: a redeploy that moves the files
+// (a new snapshot) but keeps a version reuses what is loaded, and a new version replaces the old entry.
+function loadFunction(trigger, file, version) {
+  const cached = loaded.get(trigger);
   if (cached && cached.version === version) return cached.handler;
   const exported = compileModule(file, EXPORT_TOP_LEVEL_HANDLER);
   const handler = typeof exported === 'function' ? exported : exported.handleEvent ?? exported.default;
   if (typeof handler !== 'function') {
     throw new Error(`${file} defines no handleEvent(event, context): declare it, or export it with module.exports`);
   }
-  loaded.set(file, { version, handler });
+  loaded.set(trigger, { version, handler });
   return handler;
 }
 
@@ -254,7 +256,7 @@ const inits = new Map(); // file -> { version, promise }
 
 function runInit(file, version) {
   if (!file) return Promise.resolve(undefined);
-  const cached = inits.get(file);
+  const cached = inits.get('init');
   if (cached && cached.version === version) return cached.promise;
   const promise = (async () => {
     try {
@@ -267,7 +269,7 @@ function runInit(file, version) {
     }
   })();
   promise.catch(() => {}); // reported by the invocations that await it
-  inits.set(file, { version, promise });
+  inits.set('init', { version, promise });
   return promise;
 }
 
@@ -326,7 +328,7 @@ async function invoke(header, body) {
       const event = decodeEvent(header, body);
       let handler;
       try {
-        handler = loadFunction(header.file, header.version);
+        handler = loadFunction(header.trigger, header.file, header.version);
       } catch (error) {
         // The function could not be loaded (syntax error, missing module, no handleEvent): not a decision
         // of the function's, which blocking triggers answer with their fallback.
