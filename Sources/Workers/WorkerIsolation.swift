@@ -50,8 +50,9 @@ package struct WorkerIsolation: Sendable, Hashable {
         }
         let base = [unshare, "--pid", "--fork", "--kill-child", "--mount-proc"]
         let probe = "\(mount) -t tmpfs -o size=1m chatfn-probe /tmp"
-        // A user namespace of its own first (its capabilities reach nothing outside it), then without
-        // one (root, where a container forbids nested user namespaces).
+        // A user namespace of its own first (needed without root; under root it maps to root, so it
+        // limits what namespaced capabilities reach, not file access), then without one (where a
+        // container forbids nested user namespaces).
         for prefix in [base + ["--user", "--map-root-user"], base] {
             if let (status, _) = try? await ChildCommand.run(prefix[0], Array(prefix.dropFirst()) + [shell, "-c", probe]), status == 0 {
                 isolation.namespacePrefix = prefix
