@@ -132,10 +132,10 @@ final class ConsumerCore: @unchecked Sendable {
     /// Runs on the poll thread once the loop stopped: stop handing out and fetching, drain, commit,
     /// leave the group, end the lease stream.
     func close() {
-        let (_, deadline) = withMachine { $0.beginClose(now: .now) }
+        let deadline = withMachine { $0.beginClose(now: .now) }
         client.setPaused(true)
         drain(nil, until: deadline)
-        store(withMachine { $0.closeDrained() })
+        store(withMachine { $0.takePendingStores() })
         logCommitFailure(client.commitServingRebalances(until: deadline, rebalance: handleRebalance))
         let everAssigned = withMachine { $0.everAssigned }
         client.close(everAssigned: everAssigned, cooperativeStrategy: cooperativeStrategy, rebalance: handleRebalance)

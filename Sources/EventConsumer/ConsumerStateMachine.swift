@@ -188,26 +188,29 @@ struct ConsumerStateMachine {
             return [.assign(assigned)] + (flow == .paused ? [.pause(assigned)] : [])
         case .revoke(let revoked, lost: true):
             // Another member may own them already: no drain, no commit; what ran will run again there.
-            return forget(revoked) + [.unassign(revoked)]
+            forget(revoked)
+            return [.unassign(revoked)]
         case .revoke(let revoked, lost: false) where phase != .consuming:
             // Leaving the group: everything was drained already, within the shutdown's own bound.
             return [.signalRevocation(revoked)] + revokeDrained(revoked)
         case .revoke(let revoked, lost: false):
             return [.signalRevocation(revoked), .drain(revoked, until: now + drainTimeout)]
         case .failed(_, let partitions):
-            return forget(partitions) + [.unassignAll]
+            forget(partitions)
+            return [.unassignAll]
         }
     }
 
     /// After a revoke's drain: commit what completed, then let the partitions go.
     mutating func revokeDrained(_ revoked: [TopicPartition]) -> [RebalanceAction] {
         let stores = takePendingStores()
-        return (stores.isEmpty ? [] : [.storeOffsets(stores)]) + [.commit] + forget(revoked) + [.unassign(revoked)]
+        forget(revoked)
+        return (stores.isEmpty ? [] : [.storeOffsets(stores)]) + [.commit, .unassign(revoked)]
     }
 
     /// Drops the progress of `revoked` (firing their revocation signals, which are lock-free to fire);
     /// records of theirs that complete later are ignored.
-    private mutating func forget(_ revoked: [TopicPartition]) -> [RebalanceAction] {
+    private mutating func forget(_ revoked: [TopicPartition]) {
         for partition in revoked {
             if let progress = partitions.removeValue(forKey: partition) {
                 inFlight -= progress.inFlight
@@ -215,7 +218,6 @@ struct ConsumerStateMachine {
             }
             pendingStores[partition] = nil
         }
-        return []
     }
 
     private mutating func newAssignment() -> PartitionProgress {
@@ -225,16 +227,12 @@ struct ConsumerStateMachine {
 
     // MARK: shutdown
 
-    /// Shutdown: stop handing out, pause fetching, drain everything (bounded).
-    mutating func beginClose(now: ContinuousClock.Instant) -> (pause: Bool, drainUntil: ContinuousClock.Instant) {
+    /// Shutdown: stop handing out and fetching (the caller pauses the assignment), then drain everything
+    /// until the returned deadline and store what completed (``takePendingStores()``).
+    mutating func beginClose(now: ContinuousClock.Instant) -> ContinuousClock.Instant {
         phase = .closing
         flow = .paused
-        return (true, now + drainTimeout)
-    }
-
-    /// After the drain: the offsets to store before the last commit.
-    mutating func closeDrained() -> [StoredOffset] {
-        takePendingStores()
+        return now + drainTimeout
     }
 
     mutating func closed() {

@@ -138,12 +138,12 @@ struct ConsumerStateMachineTests {
     func close() {
         var consumer = machine(maxInFlight: 100)
         let generations = consumer.delivered(positions(0, 0...1)).compactMap { $0 }
-        let (pause, deadline) = consumer.beginClose(now: t0)
-        #expect(pause && deadline == t0 + .seconds(30) && consumer.phase == .closing)
+        let deadline = consumer.beginClose(now: t0)
+        #expect(deadline == t0 + .seconds(30) && consumer.phase == .closing && consumer.flow == .paused)
         #expect(consumer.delivered(positions(0, 2...2)) == [nil], "records fetched while closing are not handed out")
         _ = consumer.completed(RecordPosition(topic: "t", partition: 0, offset: 0), generation: generations[0])
         #expect(consumer.running(in: nil) == 1)
-        #expect(consumer.closeDrained() == [.init(partition: p0, nextOffset: 1)])
+        #expect(consumer.takePendingStores() == [.init(partition: p0, nextOffset: 1)])
         consumer.closed()
         #expect(consumer.phase == .closed)
     }
