@@ -188,11 +188,7 @@ package final class ConsumerClient: Sendable {
     package func endOffsets(_ partitions: [TopicPartition]) throws -> [TopicPartition: Int64] {
         var ends: [TopicPartition: Int64] = [:]
         for partition in partitions {
-            var low: Int64 = 0
-            var high: Int64 = 0
-            let result = rd_kafka_query_watermark_offsets(handle.pointer, partition.topic, partition.partition, &low, &high, 10_000)
-            guard result == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("could not read the end of \(partition)", rdError: result) }
-            ends[partition] = high
+            ends[partition] = try ClusterMetadata.watermarks(handle.pointer, of: partition).high
         }
         return ends
     }

@@ -22,10 +22,7 @@ package final class PartitionTail: Sendable {
             .merging(["socket.nagle.disable": "true"]).makeNativeConfiguration()
         let handle = try KafkaHandle(type: RD_KAFKA_CONSUMER, configuration: conf)
         try await DedicatedThread.run(name: "chatfn-tail-assign") {
-            var low: Int64 = 0
-            var high: Int64 = 0
-            let result = rd_kafka_query_watermark_offsets(handle.pointer, topic, partition, &low, &high, 10_000)
-            guard result == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("cannot read the end of \(topic)/\(partition)", rdError: result) }
+            let high = try ClusterMetadata.watermarks(handle.pointer, of: TopicPartition(topic: topic, partition: partition)).high
             let assignment = TopicPartition.makeNativeList([(TopicPartition(topic: topic, partition: partition), high)])
             defer { rd_kafka_topic_partition_list_destroy(assignment) }
             let assigned = rd_kafka_assign(handle.pointer, assignment)

@@ -19,10 +19,7 @@ package enum TopicReader {
         let partitions = try partitionCount(of: topic, handle: handle)
         var ends: [Int32: Int64] = [:]
         for partition in 0..<partitions {
-            var low: Int64 = 0
-            var high: Int64 = 0
-            let result = rd_kafka_query_watermark_offsets(handle, topic, partition, &low, &high, 10_000)
-            guard result == RD_KAFKA_RESP_ERR_NO_ERROR else { throw KafkaError("could not read offsets of \(topic)/\(partition)", rdError: result) }
+            let (low, high) = try ClusterMetadata.watermarks(handle, of: TopicPartition(topic: topic, partition: partition))
             if high > low { ends[partition] = high }
         }
         guard !ends.isEmpty else { return [] }
