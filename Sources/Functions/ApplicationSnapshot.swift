@@ -86,7 +86,9 @@ struct ApplicationSnapshot: Sendable {
                 let path = directory + "/" + name
                 let relativePath = relative.isEmpty ? name : relative + "/" + name
                 guard let resolved = LinkEscapes.resolved(path), resolved == root || resolved.hasPrefix(root + "/") else {
-                    throw CatalogError("\(relativePath) leads outside the application")
+                    let destination = (try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? "?"
+                    throw CatalogError("the application has a link that leads outside it, which functions could read through: "
+                        + "\(relativePath) -> \(destination) (remove it, or copy what it points at into the application)")
                 }
                 var info = stat()
                 guard stat(resolved, &info) == 0 else { throw CatalogError("\(relativePath) cannot be read") }

@@ -81,14 +81,8 @@ package final class FunctionCatalog: Sendable {
     /// deploys is a checked snapshot of the directory (``ApplicationSnapshot``): workers read only that.
     package func reload() async throws {
         let (root, snapshots) = (root, snapshots)
-        let snapshot = try await NIOThreadPool.singleton.runIfActive { () throws -> String in
-            let escapes = LinkEscapes.find(in: root)
-            guard escapes.isEmpty else {
-                throw CatalogError("\(root) has links that lead outside the application, which functions could read through: "
-                    + escapes.prefix(5).joined(separator: ", ") + " (remove them, or copy what they point at into the application)")
-            }
-            return try snapshots.take(of: root)
-        }
+        // One walk checks the links and copies the tree.
+        let snapshot = try await NIOThreadPool.singleton.runIfActive { try snapshots.take(of: root) }
         let snapshotFunctions = snapshot + directory.dropFirst(root.count)
         let manifest = try ApplicationManifest.load(fromDirectory: snapshot)
         var initScript: (file: String, version: String)?
