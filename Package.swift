@@ -8,6 +8,7 @@ import PackageDescription
 //   ChatEvents      the chat platform's protocol: CloudEvents binding, triggers, blocking requests and decisions
 //   Workers         Node worker processes, their isolation and the pipe protocol
 //   Functions       an application's functions: catalog, compiler, runtime installs, deployer
+//   Registry        the control plane's store: the compacted chatfn.registry topic, followed and written
 //   Dispatcher      the two lanes: key-ordered dispatch with retries and dead letters, blocking answers
 //   AdminServer     /healthz, /readyz, /metrics
 //   ChatFunctionsClient  the library chat servers link (the only public API)
@@ -27,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.0.0"),
         .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.0.0"),
     ],
     targets: [
         .systemLibrary(
@@ -72,6 +75,16 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "Registry",
+            dependencies: [
+                "ChatfnCore",
+                "Functions",
+                "KafkaClient",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(
@@ -142,6 +155,7 @@ let package = Package(
                 "EventConsumer",
                 "Functions",
                 "KafkaClient",
+                "Registry",
                 "Workers",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -26,6 +26,15 @@ package enum ChatfnEnvironment {
     /// `PATH`, else the usual system directories.
     package static var path: String { value("PATH") ?? "/usr/local/bin:/usr/bin:/bin" }
 
+    /// `CHATFN_API_TOKEN`: full access to the control plane's API (and what the CLI sends it).
+    package static var apiToken: String? { value("CHATFN_API_TOKEN") }
+    /// `CHATFN_API_READ_TOKEN`: read-only access to the control plane's API.
+    package static var apiReadToken: String? { value("CHATFN_API_READ_TOKEN") }
+    /// `CHATFN_API_URL`: the control plane the CLI talks to when `--api` is not given.
+    package static var apiUrl: String? { value("CHATFN_API_URL") }
+    /// `CHATFN_SECRETS_KEY`: the base64 of the 32-byte key that seals applications' secrets.
+    package static var secretsKey: String? { value("CHATFN_SECRETS_KEY") }
+
     /// The secret in the variable `name` (an application's `tokenEnv`), never logged.
     package static func secret(named name: String) -> String? { variables[name] }
 

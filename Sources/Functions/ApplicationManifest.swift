@@ -37,7 +37,7 @@ package struct ApplicationManifest: Sendable, Decodable, Equatable {
         /// Environment variables an application may not set: they steer Node (`NODE_OPTIONS` would lift
         /// the permission model), the dynamic loader and libc of the programs that start a worker, or the
         /// worker's own paths.
-        static func isReserved(_ name: String) -> Bool {
+        package static func isReserved(_ name: String) -> Bool {
             let prefixes = ["NODE_", "LD_", "GLIBC_", "MALLOC_", "CHATFN_", "UV_", "OPENSSL_", "SSL_"]
             let names: Set<String> = ["PATH", "HOME", "TMPDIR", "ENV", "BASH_ENV", "IFS", "SHELLOPTS", "PS4", "GCONV_PATH",
                                       "LOCPATH", "NLSPATH", "HOSTALIASES", "RES_OPTIONS", "LOCALDOMAIN", "TZDIR"]
@@ -69,7 +69,7 @@ package struct ApplicationManifest: Sendable, Decodable, Equatable {
 
     /// Where `context.api` sends requests. The bearer token is never written in `chatfn.json`: it is
     /// read from chatfn's environment variable `tokenEnv`, and functions cannot read it back.
-    package struct Platform: Sendable, Decodable, Equatable {
+    package struct Platform: Sendable, Codable, Hashable {
         package var baseUrl: String
         package var tokenEnv: String?
     }

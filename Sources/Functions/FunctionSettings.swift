@@ -2,7 +2,7 @@ import ChatEvents
 
 /// A function's limits and retry policy, as `chatfn.json` declares them under `functions.<trigger>`.
 /// Every key is optional.
-package struct FunctionSettings: Sendable, Decodable, Hashable {
+package struct FunctionSettings: Sendable, Codable, Hashable {
     /// How long one attempt may run.
     package var timeoutMs: Int?
     /// The V8 heap of the application's worker processes is the largest `memoryMb` of its functions.
@@ -62,7 +62,7 @@ package struct FunctionSettings: Sendable, Decodable, Hashable {
     ] }
 
     /// What is wrong with these settings, as `key: reason`; nil when they are usable.
-    var problem: String? {
+    package var problem: String? {
         if let problem = outOfBounds(self, Self.bounds) { return problem }
         if let retryBackoffMaxMs, retryBackoffMaxMs < (retryBackoffMs ?? 0) {
             return "retryBackoffMaxMs: must not be below retryBackoffMs (got \(retryBackoffMaxMs))"

@@ -272,5 +272,6 @@ extension KafkaRecord {
             position: RecordPosition(topic: topic, partition: raw.partition, offset: raw.offset),
             key: key, value: value, headers: headers,
             timestampMs: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp)
+        isTombstone = raw.payload == nil
     }
 }

@@ -120,8 +120,8 @@ package final class KafkaProducer: Sendable {
                     values[1].vtype = RD_KAFKA_VTYPE_PARTITION
                     values[1].u.i32 = record.partition ?? RD_KAFKA_PARTITION_UA
                     values[2].vtype = RD_KAFKA_VTYPE_VALUE
-                    values[2].u.mem.ptr = UnsafeMutableRawPointer(mutating: value.baseAddress)
-                    values[2].u.mem.size = value.count
+                    values[2].u.mem.ptr = record.isTombstone ? nil : UnsafeMutableRawPointer(mutating: value.baseAddress)
+                    values[2].u.mem.size = record.isTombstone ? 0 : value.count
                     values[3].vtype = RD_KAFKA_VTYPE_KEY
                     values[3].u.mem.ptr = key.map { UnsafeMutableRawPointer(mutating: $0.baseAddress) } ?? nil
                     values[3].u.mem.size = key?.count ?? 0

@@ -21,6 +21,8 @@ package struct KafkaRecord: Sendable {
     package var headers: [KafkaHeader]
     /// Milliseconds since the epoch, when the broker reported a timestamp.
     package var timestampMs: Int64?
+    /// The value is null (`value` is empty): on a compacted topic, the key was deleted.
+    package var isTombstone = false
 
     package init(position: RecordPosition, key: [UInt8]?, value: [UInt8], headers: [KafkaHeader], timestampMs: Int64?) {
         self.position = position

@@ -6,10 +6,13 @@ import Logging
 package struct TopicSpec: Sendable, Hashable {
     package var name: String
     package var partitions: Int32
+    /// Topic configuration to create it with (e.g. `cleanup.policy`).
+    package var configs: [String: String]
 
-    package init(name: String, partitions: Int32) {
+    package init(name: String, partitions: Int32, configs: [String: String] = [:]) {
         self.name = name
         self.partitions = partitions
+        self.configs = configs
     }
 }
 
@@ -53,6 +56,9 @@ package enum TopicProvisioner {
                 throw KafkaError("invalid topic \(topic.name): \(String(errorBuffer: errorBuffer))")
             }
             newTopics.append(newTopic)
+            for (name, value) in topic.configs.sorted(by: { $0.key < $1.key }) {
+                _ = rd_kafka_NewTopic_set_config(newTopic, name, value)
+            }
         }
         let options = rd_kafka_AdminOptions_new(handle.pointer, RD_KAFKA_ADMIN_OP_CREATETOPICS)
         defer { rd_kafka_AdminOptions_destroy(options) }
@@ -85,5 +91,46 @@ package enum TopicProvisioner {
 
     private static func existingTopics(handle: KafkaHandle, timeoutMs: Int32) throws -> Set<String> {
         Set(try ClusterMetadata.topics(handle.pointer, timeoutMs: timeoutMs).keys)
+    }
+
+    /// What the cluster says `topic` is configured with, for the keys of `keys`; nil when the broker does
+    /// not let chatfn describe topic configurations (an ACL, or a broker without the API).
+    package static func describeConfigs(of topic: String, keys: Set<String>, configuration: KafkaConfiguration,
+                                       timeout: Duration = .seconds(10)) async throws -> [String: String]? {
+        let handle = try KafkaHandle(type: RD_KAFKA_PRODUCER, configuration: try configuration.makeNativeConfiguration())
+        let timeoutMs = Int32(clamping: timeout.wholeMilliseconds)
+        return try await DedicatedThread.run(name: "chatfn-describe-configs") {
+            var resource = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic)
+            defer { rd_kafka_ConfigResource_destroy(resource) }
+            let options = rd_kafka_AdminOptions_new(handle.pointer, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS)
+            defer { rd_kafka_AdminOptions_destroy(options) }
+            var errorBuffer = [CChar](repeating: 0, count: 512)
+            _ = rd_kafka_AdminOptions_set_request_timeout(options, timeoutMs, &errorBuffer, errorBuffer.count)
+            let queue = rd_kafka_queue_new(handle.pointer)
+            defer { rd_kafka_queue_destroy(queue) }
+            rd_kafka_DescribeConfigs(handle.pointer, &resource, 1, options, queue)
+            guard let event = rd_kafka_queue_poll(queue, timeoutMs + 1_000) else { return nil }
+            defer { rd_kafka_event_destroy(event) }
+            guard rd_kafka_event_error(event) == RD_KAFKA_RESP_ERR_NO_ERROR,
+                  let result = rd_kafka_event_DescribeConfigs_result(event) else { return nil }
+            var count = 0
+            guard let resources = rd_kafka_DescribeConfigs_result_resources(result, &count), count == 1,
+                  rd_kafka_ConfigResource_error(resources[0]) == RD_KAFKA_RESP_ERR_NO_ERROR else { return nil }
+            var entryCount = 0
+            guard let entries = rd_kafka_ConfigResource_configs(resources[0], &entryCount) else { return nil }
+            var found: [String: String] = [:]
+            for index in 0..<entryCount {
+                let name = String(cString: rd_kafka_ConfigEntry_name(entries[index]))
+                if keys.contains(name) { found[name] = rd_kafka_ConfigEntry_value(entries[index]).map { String(cString: $0) } ?? "" }
+            }
+            return found
+        }
+    }
+
+    /// The partition count of each of `topics` that exists.
+    package static func partitionCounts(of topics: [String], configuration: KafkaConfiguration) async throws -> [String: Int32] {
+        let handle = try KafkaHandle(type: RD_KAFKA_PRODUCER, configuration: try configuration.makeNativeConfiguration())
+        let all = try await DedicatedThread.run(name: "chatfn-metadata") { try ClusterMetadata.topics(handle.pointer, timeoutMs: 10_000) }
+        return all.filter { topics.contains($0.key) }
     }
 }
