@@ -10,6 +10,8 @@ import PackageDescription
 //   Functions       an application's functions: catalog, compiler, runtime installs, deployer
 //   Registry        the control plane's store: the compacted chatfn.registry topic, followed and written
 //   Dispatcher      the two lanes: key-ordered dispatch with retries and dead letters, blocking answers
+//   Hosting         a worker's registry applications: started on their first event, redeployed on change, reaped when idle
+//   ControlPlane    the API over the registry (applications, versions, runtime, secrets, tests, invocations)
 //   AdminServer     /healthz, /readyz, /metrics
 //   ChatFunctionsClient  the library chat servers link (the only public API)
 //   chatfn          the command-line tool
@@ -100,6 +102,38 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
+        ),
+        .target(
+            name: "Hosting",
+            dependencies: [
+                "ChatEvents",
+                "ChatfnCore",
+                "Dispatcher",
+                "Functions",
+                "Registry",
+                "Workers",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "ControlPlane",
+            dependencies: [
+                "ChatEvents",
+                "ChatfnCore",
+                "Dispatcher",
+                "Functions",
+                "Hosting",
+                "KafkaClient",
+                "Registry",
+                "Workers",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdAuth", package: "hummingbird-auth"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("openapi.json")]
         ),
         .target(
             name: "ChatFunctionsClient",

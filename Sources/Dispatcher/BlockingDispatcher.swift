@@ -13,9 +13,7 @@ import Workers
 /// cannot start before its deadline is answered at once with the trigger's fallback, status `overloaded`.
 /// Replies go only to chatfn's own reply topics, never to a topic a request names on its own.
 package final class BlockingDispatcher: Sendable {
-    package let appId: String
-    private let catalog: FunctionCatalog
-    private let pool: WorkerPool
+    private let applications: any ApplicationLookup
     private let reporter: any InvocationReporter
     private let invocationIds = UniqueIdentifiers()
     private let admission: AdmissionControl
@@ -38,11 +36,9 @@ package final class BlockingDispatcher: Sendable {
     /// - Parameters:
     ///   - replyTopics: the topics replies may go to.
     ///   - capacity: requests run at once; the rest wait for a slot (admission control).
-    package init(appId: String, catalog: FunctionCatalog, pool: WorkerPool, reporter: any InvocationReporter, replyTopics: [String],
+    package init(applications: any ApplicationLookup, reporter: any InvocationReporter, replyTopics: [String],
                 deadLetterTopic: String = OutputTopics().deadLetters, capacity: Int, logger: Logger) {
-        self.appId = appId
-        self.catalog = catalog
-        self.pool = pool
+        self.applications = applications
         self.reporter = reporter
         self.admission = AdmissionControl(capacity: capacity)
         self.replyTopics = Mutex(Dictionary(replyTopics.map { ($0, Int32.max) }, uniquingKeysWith: { first, _ in first }))
@@ -130,16 +126,16 @@ package final class BlockingDispatcher: Sendable {
         } catch {
             return (Decision(decision: .deny, status: "failed", reason: "malformed request: \(error.reason)"), nil)
         }
-        guard attributes.appId == appId else {
-            return (Decision(decision: .deny, status: "failed", reason: "unknown application \(attributes.appId)"), nil)
-        }
         guard BlockingTriggers.isBlocking(attributes.type) else {
             let reason = DeadLetterReason.wrongLane(trigger: attributes.type, topic: record.topic)
             return (Decision(decision: .deny, status: "rejected", reason: reason.description),
                     DeadLetter.record(for: record, topic: deadLetterTopic, reason: reason, functionVersion: nil))
         }
-        let settings = catalog.manifest.settings(for: attributes.type)
-        guard let function = catalog.function(for: attributes.type) else {
+        guard let application = await applications.application(attributes.appId) else {
+            return (Decision(decision: .deny, status: "failed", reason: "unknown application \(attributes.appId)"), nil)
+        }
+        let settings = application.catalog.manifest.settings(for: attributes.type)
+        guard let function = application.catalog.function(for: attributes.type) else {
             return (Decision(decision: settings.onMissingDecision, status: "no_function",
                              reason: "no function deployed for \(attributes.type)"), nil)
         }
@@ -155,7 +151,7 @@ package final class BlockingDispatcher: Sendable {
             id: invocationIds.next(), event: attributes, mode: mode,
             attempt: 1, timeout: min(ownTimeout, .milliseconds(max(remainingMs, 1))), payload: record.value)
         request.allowsEmit = false
-        let result = await pool.invoke(request)
+        let result = await application.blocking.invoke(request)
         admission.release(heldFor: ContinuousClock.now - started)
         reporter.invocationFinished(InvocationReport(attributes: attributes, function: function, position: record.position, attempt: 1, result: result))
         return (Self.decision(for: result, function: function), nil)

@@ -26,22 +26,22 @@ package struct BlockingLaneService: Service {
 
     private let configuration: Configuration
     private let dispatcher: BlockingDispatcher
-    private let pool: WorkerPool
+    private let applications: any ApplicationLookup
     private let logger: Logger
     private let onConsuming: @Sendable () -> Void
 
     /// - Parameter onConsuming: called once the request consumer is up (readiness).
-    package init(configuration: Configuration, dispatcher: BlockingDispatcher, pool: WorkerPool, logger: Logger,
+    package init(configuration: Configuration, dispatcher: BlockingDispatcher, applications: any ApplicationLookup, logger: Logger,
                 onConsuming: @escaping @Sendable () -> Void = {}) {
         self.configuration = configuration
         self.onConsuming = onConsuming
         self.dispatcher = dispatcher
-        self.pool = pool
+        self.applications = applications
         self.logger = logger
     }
 
     package func run() async throws {
-        await pool.prewarm(logger: logger, lane: "blocking")
+        await applications.prewarm(.blocking)
         var consumerConfiguration = configuration.consumer
         consumerConfiguration.kafka = KafkaConfiguration(
             bootstrapServers: consumerConfiguration.kafka.bootstrapServers, properties: Configuration.lowLatencyProperties)
@@ -77,7 +77,7 @@ package struct BlockingLaneService: Service {
             }
         }
         await producer.shutdown()
-        await pool.shutdown()
+        await applications.shutdown(.blocking)
         logger.info("blocking lane stopped", metadata: ["expired": "\(dispatcher.expired.load(ordering: .relaxed))"])
     }
 }

@@ -30,7 +30,7 @@ func consumeUntilShutdown(_ consumer: KafkaConsumer, stopStarting: @escaping @Se
 extension WorkerPool {
     /// Starts the warm processes; a lane whose workers cannot start still runs (each invocation then
     /// reports the launch failure), so this logs rather than throws.
-    func prewarm(logger: Logger, lane: String) async {
+    package func prewarm(logger: Logger, lane: String) async {
         do {
             try await prewarm()
         } catch {

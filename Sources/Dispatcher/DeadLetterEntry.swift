@@ -9,6 +9,8 @@ package struct DeadLetterEntry: Sendable {
     package var record: KafkaRecord
     package var trigger: String?
     package var eventId: String?
+    /// The application (`ce_appid`) of the event.
+    package var appId: String?
     package var reason: String
     package var error: String
     package var status: String
@@ -24,6 +26,7 @@ package struct DeadLetterEntry: Sendable {
         self.record = record
         trigger = header("ce_type") ?? structured?.type
         eventId = header("ce_id") ?? structured?.id
+        appId = header("ce_appid") ?? structured?.appId
         reason = annotation("reason") ?? "unknown"
         error = annotation("error") ?? ""
         status = annotation("status") ?? ""

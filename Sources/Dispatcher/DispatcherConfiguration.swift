@@ -16,18 +16,15 @@ package struct OutputTopics: Sendable, Hashable {
     package var all: [String] { [deadLetters, invocations, commands] }
 }
 
-/// How the dispatcher treats the events of one application.
+/// How the dispatcher treats events.
 package struct DispatcherConfiguration: Sendable {
-    package var appId: String
     package var outputs: OutputTopics
     /// Records above this size are dead-lettered without running.
     package var maxRecordBytes: Int
     /// Publish one record per invocation to `outputs.invocations`.
     package var publishInvocationRecords: Bool
 
-    package init(appId: String = "default", outputs: OutputTopics = OutputTopics(), maxRecordBytes: Int = 1_048_576,
-                publishInvocationRecords: Bool = true) {
-        self.appId = appId
+    package init(outputs: OutputTopics = OutputTopics(), maxRecordBytes: Int = 1_048_576, publishInvocationRecords: Bool = true) {
         self.outputs = outputs
         self.maxRecordBytes = maxRecordBytes
         self.publishInvocationRecords = publishInvocationRecords

@@ -16,8 +16,7 @@ import Workers
 package final class EventDispatcher: Sendable {
     package let configuration: DispatcherConfiguration
     package let statistics: DispatchStatistics
-    private let catalog: FunctionCatalog
-    private let pool: WorkerPool
+    private let applications: any ApplicationLookup
     private let producer: KafkaProducer
     private let publisher: RecordPublisher
     private let reporter: any InvocationReporter
@@ -25,12 +24,11 @@ package final class EventDispatcher: Sendable {
     private let logger: Logger
     private let invocationIds = UniqueIdentifiers()
 
-    package init(configuration: DispatcherConfiguration, catalog: FunctionCatalog, pool: WorkerPool, producer: KafkaProducer,
+    package init(configuration: DispatcherConfiguration, applications: any ApplicationLookup, producer: KafkaProducer,
                 reporter: any InvocationReporter, stop: StopSignal, statistics: DispatchStatistics = DispatchStatistics(), logger: Logger) {
         self.configuration = configuration
         self.statistics = statistics
-        self.catalog = catalog
-        self.pool = pool
+        self.applications = applications
         self.producer = producer
         self.publisher = RecordPublisher(producer: producer, logger: logger) { statistics.givenUp.add(1, ordering: .relaxed) }
         self.reporter = reporter
@@ -54,22 +52,22 @@ package final class EventDispatcher: Sendable {
         } catch {
             return await deadLetter(record, eventId: nil, .malformed(error.reason), version: nil, stopSignals)
         }
-        guard attributes.appId == configuration.appId else {
-            return await deadLetter(record, eventId: attributes.id, .unknownApplication(attributes.appId), version: nil, stopSignals)
-        }
         guard !BlockingTriggers.isBlocking(attributes.type) else {
             return await deadLetter(record, eventId: attributes.id, .wrongLane(trigger: attributes.type, topic: record.topic),
                                     version: nil, stopSignals)
         }
-        guard let function = catalog.function(for: attributes.type) else {
+        guard let application = await applications.application(attributes.appId) else {
+            return await deadLetter(record, eventId: attributes.id, .unknownApplication(attributes.appId), version: nil, stopSignals)
+        }
+        guard let function = application.catalog.function(for: attributes.type) else {
             statistics.skippedNoFunction.add(1, ordering: .relaxed)
             reporter.recordSkipped(record.position, eventId: attributes.id, trigger: attributes.type)
             return .processed
         }
-        return await run(function, for: record, attributes: attributes, mode: mode, stopSignals)
+        return await run(function, on: application.events, for: record, attributes: attributes, mode: mode, stopSignals)
     }
 
-    private func run(_ function: FunctionDefinition, for record: KafkaRecord, attributes: CloudEventAttributes,
+    private func run(_ function: FunctionDefinition, on pool: WorkerPool, for record: KafkaRecord, attributes: CloudEventAttributes,
                      mode: CloudEventContentMode, _ stopSignals: [StopSignal]) async -> RecordOutcome {
         let policy = function.settings.retryPolicy
         var attempt = 1

@@ -25,8 +25,7 @@ package struct EventLaneService: Service {
     }
 
     private let configuration: Configuration
-    private let catalog: FunctionCatalog
-    private let pool: WorkerPool
+    private let applications: any ApplicationLookup
     private let reporter: any InvocationReporter
     private let logger: Logger
     /// What the dispatcher did so far.
@@ -34,19 +33,18 @@ package struct EventLaneService: Service {
     private let onConsuming: @Sendable () -> Void
 
     /// - Parameter onConsuming: called once the consumer is up (readiness).
-    package init(configuration: Configuration, catalog: FunctionCatalog, pool: WorkerPool, reporter: any InvocationReporter,
+    package init(configuration: Configuration, applications: any ApplicationLookup, reporter: any InvocationReporter,
                 statistics: DispatchStatistics = DispatchStatistics(), logger: Logger, onConsuming: @escaping @Sendable () -> Void = {}) {
         self.configuration = configuration
         self.statistics = statistics
         self.onConsuming = onConsuming
-        self.catalog = catalog
-        self.pool = pool
+        self.applications = applications
         self.reporter = reporter
         self.logger = logger
     }
 
     package func run() async throws {
-        await pool.prewarm(logger: logger, lane: "events")
+        await applications.prewarm(.events)
         let producer = try KafkaProducer(configuration: configuration.consumer.kafka)
         do {
             try await producer.prepare(topics: configuration.dispatcher.outputs.all)
@@ -56,7 +54,7 @@ package struct EventLaneService: Service {
         let consumer = try KafkaConsumer(configuration: configuration.consumer, logger: logger)
         let stop = StopSignal()
         let dispatcher = EventDispatcher(
-            configuration: configuration.dispatcher, catalog: catalog, pool: pool, producer: producer,
+            configuration: configuration.dispatcher, applications: applications, producer: producer,
             reporter: reporter, stop: stop, statistics: statistics, logger: logger)
         onConsuming()
         logger.info("consuming", metadata: [
@@ -64,7 +62,7 @@ package struct EventLaneService: Service {
         ])
         await consumeUntilShutdown(consumer, stopStarting: { stop.stop() }) { await dispatch(consumer, dispatcher) }
         await producer.shutdown()
-        await pool.shutdown()
+        await applications.shutdown(.events)
         logger.info("stopped", metadata: ["statistics": "\(dispatcher.statistics.summary)"])
     }
 

@@ -8,7 +8,7 @@ import Workers
 
 /// One invocation as published to `chatfn.invocations`: JSON, keyed by `app/trigger`.
 ///
-/// `{"invocationId", "appId", "trigger", "functionVersion", "eventId", "attempt", "status", "durationMs",
+/// `{"invocationId", "appId", "trigger", "functionVersion", "versionNumber" (registry functions), "eventId", "attempt", "status", "durationMs",
 ///   "coldStart", "workerPid", "error": {"name", "message", "stack"} | null, "logs": ["[level] text"],
 ///   "emitted", "source": {"topic", "partition", "offset"}, "timeMs"}`
 enum InvocationRecord {
@@ -19,6 +19,7 @@ enum InvocationRecord {
         json.field("appId", report.attributes.appId)
         json.field("trigger", report.attributes.type)
         json.field("functionVersion", report.function.version)
+        if let number = report.function.versionNumber { json.field("versionNumber", number) }
         json.field("eventId", report.attributes.id)
         json.field("attempt", report.attempt)
         json.field("status", result.status.rawValue)

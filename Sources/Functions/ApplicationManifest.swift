@@ -34,6 +34,11 @@ package struct ApplicationManifest: Sendable, Decodable, Equatable {
         /// A process is replaced after this many invocations.
         package var recycleAfter: Int?
 
+        package init() {}
+
+        /// The first bound a number breaks, as `key: reason`.
+        package var boundsProblem: String? { outOfBounds(self, Self.bounds) }
+
         /// Environment variables an application may not set: they steer Node (`NODE_OPTIONS` would lift
         /// the permission model), the dynamic loader and libc of the programs that start a worker, or the
         /// worker's own paths.
@@ -50,7 +55,7 @@ package struct ApplicationManifest: Sendable, Decodable, Equatable {
         static let tokenVariablePrefix = "CHATFN_PLATFORM_TOKEN"
 
         /// What is wrong with the environment or the platform settings, as `key: reason`.
-        var problem: String? {
+        package var problem: String? {
             if let reserved = environment?.keys.sorted().first(where: Self.isReserved) {
                 return "environment.\(reserved): reserved (NODE_*, OPENSSL_*, SSL_*, LD_*, GLIBC_*, MALLOC_*, UV_*, CHATFN_*, PATH, HOME, TMPDIR and shell variables steer the runtime itself)"
             }

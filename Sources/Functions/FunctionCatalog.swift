@@ -28,8 +28,13 @@ package final class FunctionCatalog: Sendable {
     private let snapshots: ApplicationSnapshot
     /// Why a function's latest save could not be deployed, by trigger (its previous version keeps serving).
     private let problems = Mutex<[String: String]>([:])
+    /// The application's secrets, opened (registry applications): workers get them with their first frame.
+    let secrets = Mutex<[String: String]>([:])
+    /// The initialization script of the last reload, and its version.
+    private let currentInitScript = Mutex<(file: String, version: String)?>(nil)
 
-    package init(directory: String, logger: Logger) async throws {
+    /// - Parameter versionNumbers: the registry's number of each function's version, when it comes from there.
+    package init(directory: String, versionNumbers: [String: Int] = [:], logger: Logger) async throws {
         let root = URL(fileURLWithPath: directory).standardizedFileURL
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: root.path, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -46,7 +51,7 @@ package final class FunctionCatalog: Sendable {
         self.snapshots = ApplicationSnapshot(base: cacheRoot.appendingPathComponent("apps/\(applicationKey)"))
         self.logger = logger
         currentManifest.withLock { $0 = ApplicationManifest() }
-        try await reload()
+        try await reload(versionNumbers: versionNumbers)
     }
 
     /// Why the latest save of `trigger` was not deployed, if it was not.
@@ -79,7 +84,7 @@ package final class FunctionCatalog: Sendable {
 
     /// Rescans the directory and `chatfn.json`, and logs what was deployed, changed or removed. What
     /// deploys is a checked snapshot of the directory (``ApplicationSnapshot``): workers read only that.
-    package func reload() async throws {
+    package func reload(versionNumbers: [String: Int] = [:]) async throws {
         let (root, snapshots) = (root, snapshots)
         // One walk checks the links and copies the tree.
         let snapshot = try await NIOThreadPool.singleton.runIfActive { try snapshots.take(of: root) }
@@ -94,6 +99,7 @@ package final class FunctionCatalog: Sendable {
             initScript = (file, ContentHash.hex(of: content))
         }
         currentManifest.withLock { $0 = manifest }
+        currentInitScript.withLock { $0 = initScript }
         let entries: [String]
         do {
             entries = try FileManager.default.contentsOfDirectory(atPath: snapshotFunctions)
@@ -124,6 +130,7 @@ package final class FunctionCatalog: Sendable {
             var function = FunctionDefinition(trigger: trigger, file: file, version: version, settings: manifest.settings(for: trigger))
             function.initScript = initScript?.file
             function.initScriptVersion = initScript?.version
+            function.versionNumber = versionNumbers[trigger]
             found[trigger] = function
         }
         let previous = functions.withLock { current in
@@ -133,7 +140,8 @@ package final class FunctionCatalog: Sendable {
         // A new snapshot moves every file: what counts as a change is the content and the settings.
         for function in found.values.sorted(by: { $0.trigger < $1.trigger })
         where previous[function.trigger]?.version != function.version || previous[function.trigger]?.settings != function.settings {
-            logger.info("deployed \(function.trigger.escapingControlCharacters())", metadata: ["version": "\(function.version)"])
+            logger.info("deployed \(function.trigger.escapingControlCharacters())",
+                        metadata: ["version": "\(function.versionNumber.map { "\($0) " } ?? "")\(function.version)"])
         }
         for trigger in previous.keys.sorted() where found[trigger] == nil {
             logger.info("removed \(trigger.escapingControlCharacters())")
@@ -171,6 +179,7 @@ extension FunctionCatalog {
             configuration.sandbox = WorkerSandbox(readableDirectories: [snapshots.base.path, buildDirectory] + (runtimeDirectory.map { [$0] } ?? []))
         }
         configuration.memoryLimitMb = all.compactMap(\.settings.memoryMb).max() ?? FunctionSettings.defaultMemoryMb
+        configuration.secrets = secrets.withLock { $0 }
         return configuration
     }
 }
@@ -201,5 +210,27 @@ extension FunctionCatalog {
         return WorkerPoolConfiguration(
             worker: worker, minWarm: runtime?.minWarm ?? minWarm, maxProcesses: runtime?.maxProcesses ?? maxProcesses,
             concurrencyPerProcess: all.compactMap(\.settings.concurrency).max() ?? 64, recycleAfter: runtime?.recycleAfter)
+    }
+}
+
+extension FunctionCatalog {
+    /// `script` as a function of `trigger` that is not deployed: what a test of a draft runs, with the
+    /// application's settings, runtime and initialization script.
+    package func draft(trigger: String, script: String, typescript: Bool) async throws -> FunctionDefinition {
+        let content = Data(script.utf8)
+        let version = "draft-" + ContentHash.hex(of: content)
+        let drafts = compiler.outputDirectory.appendingPathComponent("drafts")
+        try FileManager.default.createDirectory(at: drafts, withIntermediateDirectories: true)
+        let source = drafts.appendingPathComponent("\(version).\(typescript ? "ts" : "js")")
+        try content.write(to: source, options: .atomic)
+        var file = source.path
+        if FunctionCompiler.needsCompiling(source, content: content) {
+            file = try await compiler.compile(source, trigger: trigger, version: version, displayedAs: URL(fileURLWithPath: "\(trigger).\(typescript ? "ts" : "js")"))
+        }
+        var function = FunctionDefinition(trigger: trigger, file: file, version: version, settings: manifest.settings(for: trigger))
+        let initScript = currentInitScript.withLock { $0 }
+        function.initScript = initScript?.file
+        function.initScriptVersion = initScript?.version
+        return function
     }
 }

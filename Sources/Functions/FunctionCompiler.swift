@@ -5,7 +5,7 @@ import Foundation
 /// Turns TypeScript and ES-module functions into the CommonJS the harness loads, with esbuild (Debian's
 /// `esbuild` package): types stripped, `import`/`export` rewritten, an inline source map so stack traces
 /// point at the user's own lines. Compiled files are cached by content hash.
-struct FunctionCompiler: Sendable {
+package struct FunctionCompiler: Sendable {
     let outputDirectory: URL
 
     static let compiledExtensions: Set<String> = ["ts", "mts", "cts", "mjs"]
@@ -46,8 +46,54 @@ struct FunctionCompiler: Sendable {
         return "\(source.path):\(position): \(reason)"
     }
 
-    private static func locateEsbuild() throws -> String {
+    static func locateEsbuild() throws -> String {
         if let esbuild = ChatfnEnvironment.executable("esbuild") { return esbuild }
         throw CatalogError("esbuild was not found on PATH (set CHATFN_ESBUILD; scripts/bootstrap.sh installs Debian's esbuild): TypeScript and ES-module functions need it")
+    }
+}
+
+/// Where a script does not compile: what the API answers a save with, before anything is stored.
+package struct CompileProblem: Error, Sendable, CustomStringConvertible {
+    package var message: String
+    /// 1-based; nil when the compiler named no position.
+    package var line: Int?
+    package var column: Int?
+
+    package var description: String {
+        line.map { "line \($0), column \(column ?? 1): \(message)" } ?? message
+    }
+}
+
+extension FunctionCompiler {
+    /// Compiles `script` (TypeScript when `typescript`) the way deploying it would, and throws where
+    /// it does not compile.
+    package static func check(_ script: String, typescript: Bool) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("chatfn-check-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let source = directory.appendingPathComponent(typescript ? "function.ts" : "function.js")
+        try Data(script.utf8).write(to: source)
+        let (status, message) = try await ChildCommand.run(try locateEsbuild(), [
+            source.path, "--format=cjs", "--platform=node", "--target=node18", "--log-level=error", "--color=false",
+            "--outfile=\(directory.appendingPathComponent("out.js").path)",
+        ])
+        guard status != 0 else { return }
+        throw problem(in: message)
+    }
+
+    /// esbuild's first error: its message, and its position made 1-based (esbuild counts columns from 0).
+    static func problem(in output: String) -> CompileProblem {
+        let lines = output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let reason = lines.first { $0.contains("[ERROR]") }.map { $0.components(separatedBy: "[ERROR] ").last ?? $0 }
+            ?? output.trimmingCharacters(in: .whitespacesAndNewlines)
+        var problem = CompileProblem(message: reason)
+        if let location = lines.first(where: { $0.range(of: #"^\s+\S+:\d+:\d+:$"#, options: .regularExpression) != nil }) {
+            let numbers = location.trimmingCharacters(in: .whitespaces).dropLast().split(separator: ":").suffix(2).compactMap { Int($0) }
+            if numbers.count == 2 {
+                problem.line = numbers[0]
+                problem.column = numbers[1].addingReportingOverflow(1).overflow ? numbers[1] : numbers[1] + 1
+            }
+        }
+        return problem
     }
 }

@@ -10,6 +10,9 @@ package struct FunctionDefinition: Sendable, Hashable {
     package var file: String
     /// A hash of the file's content; workers reload the function when it changes.
     package var version: String
+    /// The registry's number of this version (its place in the function's history); nil for a function
+    /// served from a directory.
+    package var versionNumber: Int?
     /// Limits and retry policy from `chatfn.json`.
     package var settings: FunctionSettings
     /// The application's initialization script and its version, if it has one.

@@ -34,21 +34,43 @@ package struct FunctionDeployer: Service {
 
     /// One rescan; errors are logged, never fatal: what was deployed before keeps serving.
     package func deployChanges() async {
-        let runtimeBefore = catalog.manifest.runtime
+        await catalog.redeploy(to: pools, installer: installer, logger: logger)
+    }
+}
+
+extension FunctionCatalog {
+    /// Reloads the application and, when its runtime or secrets changed, installs the runtime and rolls
+    /// it onto fresh processes of `pools`. Errors are logged, never fatal: what was deployed before keeps
+    /// serving.
+    /// - Parameters:
+    ///   - versionNumbers: the registry's numbers of the functions' versions.
+    ///   - secrets: the application's secrets, opened; nil: unchanged.
+    package func redeploy(to pools: [WorkerPool], versionNumbers: [String: Int] = [:], secrets newSecrets: [String: String]? = nil,
+                          installer: RuntimeInstaller = RuntimeInstaller(), logger: Logger) async {
+        let runtimeBefore = manifest.runtime
         do {
-            try await catalog.reload()
+            try await reload(versionNumbers: versionNumbers)
         } catch {
             logger.error("not deployed: \(error)")
             return
         }
-        guard catalog.manifest.runtime != runtimeBefore else { return }
+        let secretsChanged = newSecrets.map { new in secrets.withLock { current in
+            defer { current = new }
+            return current != new
+        } } ?? false
+        guard manifest.runtime != runtimeBefore || secretsChanged else { return }
         do {
-            try await catalog.prepareRuntime(installer: installer)
-            let runtime = try await catalog.workerConfiguration()
+            try await prepareRuntime(installer: installer)
+            let runtime = try await workerConfiguration()
             pools.forEach { $0.adopt(runtime) }
             logger.info("runtime deployed: new worker processes take over")
         } catch {
             logger.error("runtime not deployed, the previous one keeps serving: \(error)")
         }
+    }
+
+    /// Sets the secrets before the first workers start.
+    package func setSecrets(_ values: [String: String]) {
+        secrets.withLock { $0 = values }
     }
 }

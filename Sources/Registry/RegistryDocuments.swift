@@ -48,6 +48,11 @@ package struct DependenciesDocument: Codable, Sendable, Equatable {
     package var dependencies: [Dependency]
     /// The npm registry to install from; nil: npm's default on each machine.
     package var npmRegistry: String?
+
+    package init(dependencies: [Dependency], npmRegistry: String?) {
+        self.dependencies = dependencies
+        self.npmRegistry = npmRegistry
+    }
 }
 
 /// `runtime/…/status`: how the latest change of the dependencies went.

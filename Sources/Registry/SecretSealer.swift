@@ -50,5 +50,5 @@ package struct SecretSealer: Sendable {
 
 package struct SecretError: Error, CustomStringConvertible, Sendable {
     package let description: String
-    init(_ description: String) { self.description = description }
+    package init(_ description: String) { self.description = description }
 }

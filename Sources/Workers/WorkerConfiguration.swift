@@ -28,6 +28,9 @@ package struct WorkerConfiguration: Sendable {
     /// The chat platform behind `context.api`; handed to the harness over its pipe, never in its
     /// environment.
     package var platform: PlatformAccess?
+    /// The application's secrets (`context.secrets`): sent over the pipe with the first frame, never in
+    /// the environment or on a command line.
+    package var secrets: [String: String] = [:]
 
     /// What Node itself needs of `memoryLimitMb` besides the V8 heap.
     static let nodeReservedMb = 64

@@ -104,6 +104,11 @@ package final class WorkerProcess: Sendable {
         var header = JSONWriter(capacity: 256)
         if let memoryLimitMb = configuration.memoryLimitMb { header.field("memoryMb", memoryLimitMb) }
         for (name, value) in WorkerLimits.forHarness { header.field(name, value) }
+        if !configuration.secrets.isEmpty {
+            var secrets = JSONWriter(capacity: 128)
+            for (name, value) in configuration.secrets.sorted(by: { $0.key < $1.key }) { secrets.field(name, value) }
+            header.field("secrets", json: secrets.finish())
+        }
         var frame = channel.allocator.buffer(capacity: 512)
         WireFrame.writeRequest(.configure, header: header.finish(), into: &frame)
         channel.writeAndFlush(frame, promise: nil)

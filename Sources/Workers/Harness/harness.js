@@ -93,9 +93,9 @@ function u32(value) {
 
 function sendResult(id, status, error, value = EMPTY) {
   if (error) {
-    error.message = truncate(error.message, config.maxErrorMessageBytes);
-    if (error.stack) error.stack = truncate(error.stack, config.maxStackBytes);
-    if (error.userMessage) error.userMessage = truncate(error.userMessage, config.maxErrorMessageBytes);
+    error.message = truncate(maskSecrets(String(error.message)), config.maxErrorMessageBytes);
+    if (error.stack) error.stack = truncate(maskSecrets(String(error.stack)), config.maxStackBytes);
+    if (error.userMessage) error.userMessage = truncate(maskSecrets(String(error.userMessage)), config.maxErrorMessageBytes);
   }
   const errorJSON = error ? Buffer.from(JSON.stringify(error)) : EMPTY;
   send(KIND.result, id, [u8(STATUS[status]), u32(errorJSON.length), errorJSON, value]);
@@ -104,9 +104,25 @@ function sendResult(id, status, error, value = EMPTY) {
 // ---- logs, attributed to the invocation whose async context wrote them ----
 const invocationScope = new AsyncLocalStorage();
 
+// The application's secrets (configure frame): `context.secrets`, and masked wherever a log line would
+// carry one of their values, so that a secret printed by mistake does not reach invocation records.
+let secrets = Object.freeze({});
+let secretValues = [];
+function setSecrets(values) {
+  secrets = Object.freeze({ ...values });
+  secretValues = Object.entries(values).filter(([, value]) => typeof value === 'string' && value.length >= 4)
+    .sort((a, b) => b[1].length - a[1].length);
+}
+function maskSecrets(text) {
+  for (const [name, value] of secretValues) {
+    if (text.includes(value)) text = text.split(value).join(`[secret ${name}]`);
+  }
+  return text;
+}
+
 function emitLog(level, text, invocationId) {
   const id = invocationId ?? invocationScope.getStore()?.id ?? null;
-  send(KIND.log, id, [u8(LEVEL[level]), Buffer.from(truncate(text, config.maxLogLineBytes))]);
+  send(KIND.log, id, [u8(LEVEL[level]), Buffer.from(truncate(maskSecrets(text), config.maxLogLineBytes))]);
 }
 
 const consoleLevels = { log: 'info', info: 'info', warn: 'warn', error: 'error', debug: 'debug', trace: 'debug' };
@@ -338,6 +354,7 @@ async function invoke(header, body) {
       const context = {
         init,
         env: process.env,
+        secrets,
         api,
         invocationId: id,
         eventId: header.eventId,
@@ -386,7 +403,11 @@ input.on('data', (chunk) => {
     pending = pending.subarray(4 + length);
     if (kind === KIND.invoke) invoke(header, Buffer.from(body));
     else if (kind === KIND.ping) send(KIND.pong, header.id, []);
-    else if (kind === KIND.configure) Object.assign(config, header);
+    else if (kind === KIND.configure) {
+      const { secrets: values, ...limits } = header;
+      Object.assign(config, limits);
+      if (values) setSecrets(values);
+    }
     else if (kind === KIND.apiResponse) apiResponded(header, Buffer.from(body));
   }
 });

@@ -1,0 +1,32 @@
+import Hummingbird
+import Logging
+
+/// The control plane's HTTP server: the API under `/v1/`, `/healthz`, and `/readyz` (ready once the
+/// registry has been read to its end).
+package enum ControlServer {
+    package static func application(
+        api: ControlAPI, tokens: APITokens, host: String, port: Int, logger: Logger,
+        onServerRunning: (@Sendable (Int) async -> Void)? = nil
+    ) -> some ApplicationProtocol {
+        let router = Router(context: ControlRequestContext.self)
+        router.add(middleware: JSONErrorMiddleware())
+        router.add(middleware: BearerTokenMiddleware(tokens: tokens))
+        router.get("healthz") { _, _ in "ok\n" }
+        router.get("readyz") { _, _ -> Response in
+            api.registry.follower.isCaughtUp
+                ? Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(string: "ready\n")))
+                : Response(status: .serviceUnavailable, body: ResponseBody(byteBuffer: ByteBuffer(string: "reading the registry\n")))
+        }
+        for route in ControlAPI.routes {
+            router.on(RouterPath(route.path), method: route.method) { request, context in
+                guard api.registry.follower.isCaughtUp else {
+                    throw APIError(.serviceUnavailable, "the control plane is still reading the registry")
+                }
+                return try await route.handle(api, request, context)
+            }
+        }
+        return Application(
+            router: router, configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: "chatfn"),
+            onServerRunning: { channel in await onServerRunning?(channel.localAddress?.port ?? port) }, logger: logger)
+    }
+}

@@ -1,0 +1,238 @@
+import ChatEvents
+import ChatfnCore
+import Dispatcher
+import Foundation
+import Functions
+import Logging
+import Registry
+import ServiceLifecycle
+import Synchronization
+import Workers
+
+/// Every application of the registry, served by this worker: an application gets its processes on its
+/// first event and loses them after it has been idle for ``Configuration/idleTimeout`` (unless it has
+/// a blocking function: a cold start there is felt by a user who is connecting). A change in the
+/// registry (a version, a rollback, settings, runtime, secrets) is deployed to the applications
+/// served at once; the others read the registry when their next event comes.
+///
+/// As a service it follows the registry's changes and reaps idle applications until shutdown.
+package final class RegistryApplications: ApplicationLookup, Service {
+    package struct Configuration: Sendable {
+        /// Most processes per application for non-blocking events.
+        package var eventWorkers: Int
+        /// Processes per application reserved for blocking requests.
+        package var blockingWorkers: Int
+        /// An application without events for this long gives its processes back.
+        package var idleTimeout: Duration
+
+        package init(eventWorkers: Int = 2, blockingWorkers: Int = 1, idleTimeout: Duration = .seconds(300)) {
+            self.eventWorkers = eventWorkers
+            self.blockingWorkers = blockingWorkers
+            self.idleTimeout = idleTimeout
+        }
+    }
+
+    private struct Hosted {
+        var entries: [String: Entry] = [:]
+        var launches: [String: Task<ServedApplication?, Never>] = [:]
+        /// Applications being redeployed, and whether another change came meanwhile.
+        var deploying: [String: Bool] = [:]
+        var shutDownLanes: Set<WorkerLane> = []
+    }
+
+    private struct Entry {
+        var served: ServedApplication
+        var generation: String
+        var lastUsed: ContinuousClock.Instant
+        var hasBlockingFunction: Bool
+    }
+
+    private let follower: RegistryFollower
+    private let sealer: SecretSealer?
+    private let configuration: Configuration
+    private let materializer: ApplicationMaterializer
+    private let logger: Logger
+    private let hosted = Mutex(Hosted())
+
+    /// - Parameter sealer: opens the applications' secrets; nil when this worker has no key (an
+    ///   application with secrets then does not start, and says why).
+    package init(follower: RegistryFollower, sealer: SecretSealer?, configuration: Configuration, logger: Logger) {
+        self.follower = follower
+        self.sealer = sealer
+        self.configuration = configuration
+        self.materializer = ApplicationMaterializer(cacheRoot: RuntimeInstaller().cacheRoot)
+        self.logger = logger
+    }
+
+    // MARK: ApplicationLookup
+
+    package func application(_ id: String) async -> ServedApplication? {
+        let now = ContinuousClock.now
+        enum Found { case served(ServedApplication), launching(Task<ServedApplication?, Never>), unknown }
+        let found = hosted.withLock { hosted -> Found in
+            if let served = hosted.entries[id]?.served {
+                hosted.entries[id]?.lastUsed = now
+                return .served(served)
+            }
+            if let launch = hosted.launches[id] { return .launching(launch) }
+            guard hosted.shutDownLanes.isEmpty, let application = follower.state.application(id) else { return .unknown }
+            let launch = Task { await self.launch(application) }
+            hosted.launches[id] = launch
+            return .launching(launch)
+        }
+        switch found {
+        case .served(let served): return served
+        case .launching(let launch): return await launch.value
+        case .unknown: return nil
+        }
+    }
+
+    package var served: [ServedApplication] {
+        hosted.withLock { $0.entries.values.map(\.served) }.sorted { $0.id < $1.id }
+    }
+
+    /// Nothing is started ahead of events: an application starts on its first.
+    package func prewarm(_ lane: WorkerLane) async {}
+
+    package func shutdown(_ lane: WorkerLane) async {
+        let pools = hosted.withLock { hosted in
+            hosted.shutDownLanes.insert(lane)
+            return hosted.entries.values.map { $0.served.pool(for: lane) }
+        }
+        await withDiscardingTaskGroup { group in
+            for pool in pools { group.addTask { await pool.shutdown() } }
+        }
+        if hosted.withLock({ $0.shutDownLanes.count == WorkerLane.allCases.count }) { materializer.removeAll() }
+    }
+
+    // MARK: Service
+
+    package func run() async throws {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.reapIdleApplications() }
+            group.addTask {
+                await cancelWhenGracefulShutdown {
+                    for await id in self.follower.changes { self.deploy(id) }
+                }
+            }
+        }
+    }
+
+    // MARK: starting and deploying
+
+    private func launch(_ application: RegistryState.Application) async -> ServedApplication? {
+        let id = application.id
+        defer { hosted.withLock { _ = $0.launches.removeValue(forKey: id) } }
+        do {
+            let directory = try materializer.write(application)
+            let catalog = try await FunctionCatalog(
+                directory: directory, versionNumbers: ApplicationMaterializer.versionNumbers(of: application), logger: applicationLogger(id))
+            catalog.setSecrets(try openSecrets(of: application))
+            do {
+                try await catalog.prepareRuntime()
+            } catch {
+                logger.error("application \(id): runtime dependencies not installed, its functions run without them: \(error)")
+            }
+            let worker = try await catalog.workerConfiguration()
+            var eventWorker = worker
+            eventWorker.niceness = 10  // a backlog yields the CPU to blocking requests
+            let events = WorkerPool(configuration: catalog.poolConfiguration(worker: eventWorker, minWarm: 0, maxProcesses: configuration.eventWorkers), logger: logger)
+            let blocking = WorkerPool(configuration: WorkerPoolConfiguration(
+                worker: worker, minWarm: configuration.blockingWorkers, maxProcesses: configuration.blockingWorkers), logger: logger)
+            let served = ServedApplication(id: id, catalog: catalog, events: events, blocking: blocking)
+            let hasBlocking = Self.hasBlockingFunction(application)
+            hosted.withLock { $0.entries[id] = Entry(served: served, generation: application.generation, lastUsed: .now, hasBlockingFunction: hasBlocking) }
+            logger.info("serving application \(id)", metadata: ["functions": "\(application.deployed.count)"])
+            if hasBlocking { Task { await blocking.prewarm(logger: logger, lane: "blocking") } }
+            // A change that came while this one started: deploy it now.
+            if follower.state.application(id)?.revision != application.revision { deploy(id) }
+            return served
+        } catch {
+            logger.error("application \(id) cannot be served: \(error)")
+            return nil
+        }
+    }
+
+    /// Deploys the registry's current state of `id` if it is served; changes that come while one
+    /// deploys are folded into one more deploy after it.
+    private func deploy(_ id: String) {
+        let start = hosted.withLock { hosted -> Bool in
+            guard hosted.entries[id] != nil || hosted.launches[id] != nil else { return false }
+            if hosted.deploying[id] != nil {
+                hosted.deploying[id] = true
+                return false
+            }
+            hosted.deploying[id] = false
+            return true
+        }
+        guard start else { return }
+        Task {
+            repeat {
+                await deployCurrentState(of: id)
+            } while hosted.withLock { hosted in
+                let again = hosted.deploying[id] == true
+                if again { hosted.deploying[id] = false } else { hosted.deploying[id] = nil }
+                return again
+            }
+        }
+    }
+
+    private func deployCurrentState(of id: String) async {
+        guard let entry = hosted.withLock({ $0.entries[id] }) else { return }
+        guard let application = follower.state.application(id), application.generation == entry.generation else {
+            await stopServing(id, reason: "deleted from the registry")
+            return
+        }
+        do {
+            _ = try materializer.write(application)
+            await entry.served.catalog.redeploy(
+                to: [entry.served.events, entry.served.blocking], versionNumbers: ApplicationMaterializer.versionNumbers(of: application),
+                secrets: try openSecrets(of: application), logger: applicationLogger(id))
+            let hasBlocking = Self.hasBlockingFunction(application)
+            hosted.withLock { $0.entries[id]?.hasBlockingFunction = hasBlocking }
+        } catch {
+            logger.error("application \(id): the registry's change was not deployed, the previous one keeps serving: \(error)")
+        }
+    }
+
+    private func stopServing(_ id: String, reason: String) async {
+        guard let entry = hosted.withLock({ $0.entries.removeValue(forKey: id) }) else { return }
+        logger.info("stopped serving application \(id): \(reason)")
+        await entry.served.events.shutdown()
+        await entry.served.blocking.shutdown()
+        materializer.remove(id)
+    }
+
+    private func reapIdleApplications() async {
+        let interval = min(max(configuration.idleTimeout / 4, .milliseconds(100)), .seconds(30))
+        while (try? await Task.sleep(for: interval)) != nil, !Task.isCancelled {
+            let now = ContinuousClock.now
+            let idle = hosted.withLock { hosted in
+                hosted.entries.filter { !$0.value.hasBlockingFunction && now - $0.value.lastUsed > configuration.idleTimeout }.map(\.key)
+            }
+            for id in idle.sorted() { await stopServing(id, reason: "idle for \(configuration.idleTimeout)") }
+        }
+    }
+
+    private func openSecrets(of application: RegistryState.Application) throws -> [String: String] {
+        guard !application.secrets.isEmpty else { return [:] }
+        guard let sealer else {
+            throw SecretError("it has secrets and this chatfn has no CHATFN_SECRETS_KEY to open them")
+        }
+        var opened: [String: String] = [:]
+        for (name, secret) in application.secrets {
+            opened[name] = try sealer.open(secret.sealed, application: application.id, name: name)
+        }
+        return opened
+    }
+
+    private func applicationLogger(_ id: String) -> Logger {
+        var logger = logger
+        logger[metadataKey: "app"] = "\(id)"
+        return logger
+    }
+
+    private static func hasBlockingFunction(_ application: RegistryState.Application) -> Bool {
+        application.deployed.contains { BlockingTriggers.isBlocking($0.trigger) }
+    }
+}
