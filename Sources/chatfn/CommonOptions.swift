@@ -74,6 +74,29 @@ enum DevBrokerFile {
     }
 }
 
+/// Where `chatfn dev` leaves its API's URL for `chatfn deploy`, `versions`, `logs`… in another terminal.
+enum DevAPIFile {
+    static var path: String {
+        ChatfnEnvironment.home + "/dev-api"
+    }
+
+    static func write(_ url: String) {
+        let file = URL(fileURLWithPath: path)
+        try? FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try? Data(url.utf8).write(to: file)
+    }
+
+    static func read() -> String? {
+        guard let data = FileManager.default.contents(atPath: path) else { return nil }
+        let value = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return value.isEmpty ? nil : value
+    }
+
+    static func remove(ifStill url: String) {
+        if read() == url { try? FileManager.default.removeItem(atPath: path) }
+    }
+}
+
 /// A command that could not do its work; ArgumentParser prints it as `Error: …` without the usage.
 struct CommandFailure: Error, CustomStringConvertible {
     let description: String
