@@ -152,6 +152,9 @@ let package = Package(
                 "AdminServer",
                 "ChatEvents",
                 "ChatFunctionsClient",
+                "ControlPlane",
+                "Hosting",
+                "Registry",
                 "ChatfnCore",
                 "Dispatcher",
                 "EventConsumer",
@@ -185,6 +188,7 @@ let package = Package(
             dependencies: [
                 "ChatEvents",
                 "ChatfnCore",
+                "ControlPlane",
                 "Dispatcher",
                 "EventConsumer",
                 "Functions",

@@ -18,7 +18,8 @@ package final class BlockingDispatcher: Sendable {
     private let invocationIds = UniqueIdentifiers()
     private let admission: AdmissionControl
     private let replyTopics: Mutex<[String: Int32]>
-    private let deadLetterTopic: String
+    private let outputs: OutputTopics
+    private var deadLetterTopic: String { outputs.deadLetters }
     private let logger: Logger
     /// Requests that arrived after their deadline, not run.
     package let expired = Atomic<Int>(0)
@@ -37,12 +38,12 @@ package final class BlockingDispatcher: Sendable {
     ///   - replyTopics: the topics replies may go to.
     ///   - capacity: requests run at once; the rest wait for a slot (admission control).
     package init(applications: any ApplicationLookup, reporter: any InvocationReporter, replyTopics: [String],
-                deadLetterTopic: String = OutputTopics().deadLetters, capacity: Int, logger: Logger) {
+                outputs: OutputTopics = OutputTopics(), capacity: Int, logger: Logger) {
         self.applications = applications
         self.reporter = reporter
         self.admission = AdmissionControl(capacity: capacity)
         self.replyTopics = Mutex(Dictionary(replyTopics.map { ($0, Int32.max) }, uniquingKeysWith: { first, _ in first }))
-        self.deadLetterTopic = deadLetterTopic
+        self.outputs = outputs
         self.logger = logger
         self.refusalLog = RateLimitedLog(logger: logger, interval: .seconds(10))
     }
@@ -67,6 +68,8 @@ package final class BlockingDispatcher: Sendable {
         package var reply: ProducerRecord?
         /// For a trigger that does not belong on this lane.
         package var deadLetter: ProducerRecord?
+        /// The invocation, for `chatfn.invocations`, when the function ran.
+        package var invocationRecord: ProducerRecord?
     }
 
     /// A caller's deadline is honoured up to this far ahead: a request cannot hold the lane longer.
@@ -100,7 +103,7 @@ package final class BlockingDispatcher: Sendable {
             return Answer()
         }
         let deadlineMs = min(request.deadlineMs, now.addingSaturated(Self.maxDeadlineAheadMs))
-        let (decision, deadLetter) = await decide(record, deadlineMs: deadlineMs)
+        let (decision, deadLetter, invocationRecord) = await decide(record, deadlineMs: deadlineMs)
         if decision.decision == .allow {
             allowed.add(1, ordering: .relaxed)
         } else {
@@ -110,7 +113,7 @@ package final class BlockingDispatcher: Sendable {
             topic: request.replyTo, partition: request.replyPartition, key: record.key, value: decision.encoded(),
             headers: [KafkaHeader(key: BlockingHeaders.correlationId, string: request.correlationId),
                       KafkaHeader(key: "content-type", string: "application/json")])
-        return Answer(reply: reply, deadLetter: deadLetter)
+        return Answer(reply: reply, deadLetter: deadLetter, invocationRecord: invocationRecord)
     }
 
     private func refuse(_ reason: String) {
@@ -118,31 +121,31 @@ package final class BlockingDispatcher: Sendable {
         refusalLog.warning(reason)
     }
 
-    private func decide(_ record: KafkaRecord, deadlineMs: Int64) async -> (Decision, deadLetter: ProducerRecord?) {
+    private func decide(_ record: KafkaRecord, deadlineMs: Int64) async -> (Decision, deadLetter: ProducerRecord?, invocationRecord: ProducerRecord?) {
         let attributes: CloudEventAttributes
         let mode: CloudEventContentMode
         do {
             (attributes, mode) = try CloudEventKafkaBinding.decode(record)
         } catch {
-            return (Decision(decision: .deny, status: "failed", reason: "malformed request: \(error.reason)"), nil)
+            return (Decision(decision: .deny, status: "failed", reason: "malformed request: \(error.reason)"), nil, nil)
         }
         guard BlockingTriggers.isBlocking(attributes.type) else {
             let reason = DeadLetterReason.wrongLane(trigger: attributes.type, topic: record.topic)
             return (Decision(decision: .deny, status: "rejected", reason: reason.description),
-                    DeadLetter.record(for: record, topic: deadLetterTopic, reason: reason, functionVersion: nil))
+                    DeadLetter.record(for: record, topic: deadLetterTopic, reason: reason, functionVersion: nil), nil)
         }
         guard let application = await applications.application(attributes.appId) else {
-            return (Decision(decision: .deny, status: "failed", reason: "unknown application \(attributes.appId)"), nil)
+            return (Decision(decision: .deny, status: "failed", reason: "unknown application \(attributes.appId)"), nil, nil)
         }
         let settings = application.catalog.manifest.settings(for: attributes.type)
         guard let function = application.catalog.function(for: attributes.type) else {
             return (Decision(decision: settings.onMissingDecision, status: "no_function",
-                             reason: "no function deployed for \(attributes.type)"), nil)
+                             reason: "no function deployed for \(attributes.type)"), nil, nil)
         }
         guard await admission.admit(deadlineMs: deadlineMs) else {
             overloaded.add(1, ordering: .relaxed)
             return (Decision(decision: function.settings.onFailure(for: function.trigger), status: "overloaded",
-                             reason: "chatfn could not start the function before the request's deadline (\(admission.capacity) running)"), nil)
+                             reason: "chatfn could not start the function before the request's deadline (\(admission.capacity) running)"), nil, nil)
         }
         let started = ContinuousClock.now
         let remainingMs = deadlineMs.subtractingSaturated(EpochMilliseconds.now())
@@ -153,8 +156,9 @@ package final class BlockingDispatcher: Sendable {
         request.allowsEmit = false
         let result = await application.blocking.invoke(request)
         admission.release(heldFor: ContinuousClock.now - started)
-        reporter.invocationFinished(InvocationReport(attributes: attributes, function: function, position: record.position, attempt: 1, result: result))
-        return (Self.decision(for: result, function: function), nil)
+        let report = InvocationReport(attributes: attributes, function: function, position: record.position, attempt: 1, result: result)
+        reporter.invocationFinished(report)
+        return (Self.decision(for: result, function: function), nil, InvocationRecord.producerRecord(for: report, topic: outputs.invocations))
     }
 
     /// Maps an invocation to a decision: a return allows (with the returned `user` or `message`); a throw

@@ -59,6 +59,7 @@ package struct BlockingLaneService: Service {
                 for await lease in consumer.records {
                     requests.addTask {
                         let answer = await dispatcher.answer(lease.record)
+                        if let invocationRecord = answer.invocationRecord { producer.sendInBackground(invocationRecord) }
                         if let reply = answer.reply {
                             do {
                                 try await producer.send(reply)  // a reply lost is the caller's timeout: not retried

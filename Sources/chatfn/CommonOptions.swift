@@ -22,7 +22,7 @@ struct KafkaOptions: ParsableArguments {
     func resolvedKafka() throws -> String {
         if let kafka, !kafka.isEmpty { return kafka }
         if let fromEnvironment = ChatfnEnvironment.kafka { return fromEnvironment }
-        if let devBroker = DevBrokerFile.read() { return devBroker }
+        if let devBroker = DevFile.broker.read() { return devBroker }
         throw ValidationError("no Kafka broker: pass --kafka HOST:PORT, set CHATFN_KAFKA, or start `chatfn dev` first")
     }
 
@@ -51,49 +51,31 @@ struct EventOptions: ParsableArguments {
     func payload() throws -> [UInt8] { try EventData.load(data) }
 }
 
-/// Where `chatfn dev` leaves its embedded broker's address for `chatfn emit` in another terminal.
-enum DevBrokerFile {
-    static var path: String {
-        ChatfnEnvironment.home + "/dev-broker"
-    }
+/// A file where `chatfn dev` leaves an address for the commands run in another terminal: its embedded
+/// broker's (`chatfn emit`, `call`, `dlq`) and its API's (`chatfn deploy`, `versions`, `logs`, …).
+struct DevFile: Sendable {
+    static let broker = DevFile(name: "dev-broker")
+    static let api = DevFile(name: "dev-api")
 
-    static func write(_ bootstrap: String) {
+    let name: String
+
+    var path: String { ChatfnEnvironment.home + "/" + name }
+
+    func write(_ value: String) {
         let url = URL(fileURLWithPath: path)
         try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try? Data(bootstrap.utf8).write(to: url)
+        try? Data(value.utf8).write(to: url)
     }
 
-    static func read() -> String? {
+    func read() -> String? {
         guard let data = FileManager.default.contents(atPath: path) else { return nil }
         let value = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
         return value.isEmpty ? nil : value
     }
 
-    static func remove(ifStill bootstrap: String) {
-        if read() == bootstrap { try? FileManager.default.removeItem(atPath: path) }
-    }
-}
-
-/// Where `chatfn dev` leaves its API's URL for `chatfn deploy`, `versions`, `logs`… in another terminal.
-enum DevAPIFile {
-    static var path: String {
-        ChatfnEnvironment.home + "/dev-api"
-    }
-
-    static func write(_ url: String) {
-        let file = URL(fileURLWithPath: path)
-        try? FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try? Data(url.utf8).write(to: file)
-    }
-
-    static func read() -> String? {
-        guard let data = FileManager.default.contents(atPath: path) else { return nil }
-        let value = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        return value.isEmpty ? nil : value
-    }
-
-    static func remove(ifStill url: String) {
-        if read() == url { try? FileManager.default.removeItem(atPath: path) }
+    /// Removes the file unless another `chatfn dev` has written its own since.
+    func remove(ifStill value: String) {
+        if read() == value { try? FileManager.default.removeItem(atPath: path) }
     }
 }
 

@@ -1,7 +1,117 @@
 import ArgumentParser
+import ChatfnCore
+import ControlPlane
+import Dispatcher
+import Foundation
+import Hosting
+import KafkaClient
+import Logging
+import Registry
+import ServiceLifecycle
 
-/// `chatfn control`: the control plane (placeholder while it is being wired).
+/// `chatfn control`: the control plane. Any number of replicas serve the same registry; any answers any
+/// request.
 struct Control: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the control plane: the API over the registry.")
-    func run() async throws {}
+    static let configuration = CommandConfiguration(
+        abstract: "Run the control plane: the API over the registry (applications, versions, runtime, secrets, invocations).",
+        discussion: """
+            Needs CHATFN_API_TOKEN (full access) unless it listens on a loopback address; CHATFN_API_READ_TOKEN may only read. \
+            CHATFN_SECRETS_KEY (base64 of 32 bytes) seals secrets; workers need the same key.
+            """)
+
+    @OptionGroup var kafkaOptions: KafkaOptions
+
+    @Option(name: .long, help: "Serve the API on HOST:PORT.")
+    var listen: String
+
+    @Option(name: .long, help: "Partitions of chatfn's event topics when they are created here.")
+    var partitions: Int32 = 4
+
+    func run() async throws {
+        let logger = try kafkaOptions.makeLogger()
+        let (host, port) = try parseListenAddress(listen, flag: "--listen")
+        let tokens = try ControlPlaneRunner.tokens(listeningOn: host)
+        let sealer = try ControlPlaneRunner.sealer(listeningOn: host, logger: logger)
+        let outputs = OutputTopics()
+        let topics = KafkaConnection.controlTopics + outputs.all.map { TopicSpec(name: $0, partitions: partitions) }
+        let connection = try await KafkaConnection.open(kafkaOptions, embeddedWhenUnnamed: false, topics: topics, logger: logger)
+        let follower = try await RegistryFollower.start(configuration: connection.configuration)
+        let applications = RegistryApplications(follower: follower, sealer: sealer, configuration: .init(eventWorkers: 1, blockingWorkers: 1, idleTimeout: .seconds(120)), logger: logger)
+        let control = try await ControlPlaneRunner.start(
+            connection: connection, follower: follower, applications: applications, sealer: sealer, tokens: tokens,
+            host: host, port: port, logger: logger) { url in
+            ConsoleOutput.write("chatfn: control plane listening on \(url) (ready once the registry is read: \(url)/readyz)")
+        }
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: control.services + [applications], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        await control.close()
+        await follower.shutdown()
+        connection.close()
+    }
+}
+
+/// What `chatfn control` and `chatfn dev` run of the control plane: the API server with its registry
+/// writer and invocation log.
+struct ControlPlaneRunner {
+    var services: [any Service]
+    private var producer: KafkaProducer
+    private var invocations: InvocationLog
+
+    /// The API's tokens from the environment; without a full-access token, only a loopback address.
+    static func tokens(listeningOn host: String) throws -> APITokens {
+        let tokens = APITokens(full: ChatfnEnvironment.apiToken, read: ChatfnEnvironment.apiReadToken)
+        if tokens.isOpen && !isLoopback(host) {
+            throw CommandFailure("set CHATFN_API_TOKEN to serve the API on \(host): without a token it may listen on a loopback address only (127.0.0.1, ::1, localhost)")
+        }
+        if tokens.isOpen && tokens.read != nil {
+            throw CommandFailure("CHATFN_API_READ_TOKEN is set without CHATFN_API_TOKEN: set both, or neither")
+        }
+        return tokens
+    }
+
+    /// The secrets key from `CHATFN_SECRETS_KEY`; on a loopback address without one, a development key.
+    static func sealer(listeningOn host: String, logger: Logger) throws -> SecretSealer {
+        if let key = ChatfnEnvironment.secretsKey { return try SecretSealer(base64Key: key) }
+        guard isLoopback(host) else {
+            throw CommandFailure("set CHATFN_SECRETS_KEY (the base64 of 32 bytes: openssl rand -base64 32): it seals applications' secrets, and workers need the same key")
+        }
+        logger.warning("CHATFN_SECRETS_KEY is not set: secrets are sealed with a development key, fit for this machine only")
+        return .development
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
+
+    /// Starts following the invocations and returns the services to run (the API server).
+    /// - Parameter announce: called with the API's URL once it listens.
+    static func start(
+        connection: KafkaConnection, follower: RegistryFollower, applications: RegistryApplications, sealer: SecretSealer, tokens: APITokens,
+        host: String, port: Int, logger: Logger, announce: @escaping @Sendable (String) -> Void
+    ) async throws -> ControlPlaneRunner {
+        let producer = try KafkaProducer(configuration: connection.configuration, lowLatency: true)
+        let registry = ApplicationRegistry(follower: follower, producer: producer, sealer: sealer, logger: logger)
+        let invocations = try await InvocationLog.start(configuration: connection.configuration, topic: OutputTopics().invocations, logger: logger)
+        let api = ControlAPI(registry: registry, invocations: invocations, applications: applications, kafka: connection.configuration)
+        let server = ControlServer.application(api: api, tokens: tokens, host: host, port: port, logger: logger) { boundPort in
+            let shownHost = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
+            announce("http://\(shownHost):\(boundPort)")
+        }
+        return ControlPlaneRunner(services: [server], producer: producer, invocations: invocations)
+    }
+
+    func close() async {
+        await invocations.shutdown()
+        await producer.shutdown()
+    }
+}
+
+/// "0.0.0.0:9090" as host and port.
+func parseListenAddress(_ address: String, flag: String) throws -> (String, Int) {
+    guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]), (0...65535).contains(port) else {
+        throw ValidationError("\(flag) \(address): expected HOST:PORT")
+    }
+    let host = String(address[..<colon])
+    return (host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host, port)
 }

@@ -1,38 +1,43 @@
-import ChatfnCore
 import AdminServer
 import ArgumentParser
-import Dispatcher
-import Functions
 import ChatEvents
-import KafkaClient
+import ChatfnCore
+import Dispatcher
 import EventConsumer
 import Foundation
+import Functions
+import Hosting
+import KafkaClient
 import Logging
+import Registry
 import ServiceLifecycle
 import Synchronization
 import Workers
 
-/// What `chatfn dev` and `chatfn run` share: the application, the consumer group, the workers.
+/// What `chatfn dev` and `chatfn run` share: the applications, the consumer group, the workers.
 struct LaneOptions: ParsableArguments {
     @OptionGroup var kafkaOptions: KafkaOptions
 
-    @Option(name: .long, help: "Directory holding functions/<trigger>.js.")
-    var functions: String = "."
+    @Option(name: .long, help: "Serve the application of this directory (chatfn.json, functions/<trigger>.js). `chatfn run` without it serves every application of the registry; `chatfn dev` syncs it (default .) into the registry.")
+    var functions: String?
 
     @Option(name: .long, help: "Consumer group id.")
     var group: String = "chatfn"
 
-    @Option(name: .long, help: "Application id this chatfn serves (the events' ce_appid). Default: chatfn.json's app, else default.")
+    @Option(name: .long, help: "Application id of the --functions directory (the events' ce_appid). Default: chatfn.json's app, else default.")
     var app: String?
 
     @Option(name: .long, help: "Partitions of the events topic when chatfn creates it.")
     var partitions: Int32 = 4
 
-    @Option(name: .long, help: "Most Node worker processes for non-blocking events.")
+    @Option(name: .long, help: "Most Node worker processes per application for non-blocking events.")
     var workers: Int = 2
 
-    @Option(name: .long, help: "Node worker processes reserved for blocking requests (kept warm).")
+    @Option(name: .long, help: "Node worker processes per application reserved for blocking requests (kept warm).")
     var blockingWorkers: Int = 1
+
+    @Option(name: .long, help: "Seconds without events after which a registry application's worker processes stop (it starts again on its next event).")
+    var idleTimeout: Int = 300
 
     @Option(name: .long, help: "Topic of blocking requests.")
     var requestTopic: String = "chatfn.requests"
@@ -50,110 +55,153 @@ struct LaneOptions: ParsableArguments {
         let bounds: [(String, Int, ClosedRange<Int>)] = [
             ("--partitions", Int(partitions), 1...10_000), ("--workers", workers, 1...256),
             ("--blocking-workers", blockingWorkers, 1...256), ("--max-in-flight", maxInFlight, 1...1_000_000),
+            ("--idle-timeout", idleTimeout, 1...604_800),
         ]
         for (flag, value, range) in bounds where !range.contains(value) {
             throw ValidationError("\(flag) must be between \(range.lowerBound) and \(range.upperBound) (got \(value))")
         }
     }
+
+    var topics: [TopicSpec] {
+        ([kafkaOptions.topic, requestTopic] + replyTopic + OutputTopics().all).map { TopicSpec(name: $0, partitions: partitions) }
+            + KafkaConnection.controlTopics
+    }
 }
 
-/// Runs chatfn — both lanes, and the deployer when `reload` — until SIGTERM or Ctrl-C.
-/// - Parameter embedded: start an embedded broker when no broker is named.
-func runChatfn(_ options: LaneOptions, embedded: Bool, reload: Bool) async throws {
+/// How the applications reach the lanes.
+enum ApplicationSource {
+    /// One application from a directory; `reload`: redeploy its saves.
+    case directory(String, reload: Bool)
+    /// Every application of the registry; `dev`: also the API on `listen`, and the directory synced into
+    /// the registry (when `sync`).
+    case registry(dev: DevControl?)
+
+    struct DevControl {
+        var listen: String
+        var directory: String
+        var sync: Bool
+    }
+}
+
+/// Runs chatfn's lanes until SIGTERM or Ctrl-C.
+func runChatfn(_ options: LaneOptions, source: ApplicationSource) async throws {
     let kafkaOptions = options.kafkaOptions
     let logger = try kafkaOptions.makeLogger()
-    let catalog = try await FunctionCatalog(directory: options.functions, logger: logger)
+    var dev: ApplicationSource.DevControl?
+    if case .registry(let control) = source { dev = control }
+    let connection = try await KafkaConnection.open(kafkaOptions, embeddedWhenUnnamed: dev != nil, topics: options.topics, logger: logger)
+    defer { connection.close() }
+    var services: [any Service] = []
+    var closers: [@Sendable () async -> Void] = []
+    let applications: any ApplicationLookup
+
+    switch source {
+    case .directory(let directory, let reload):
+        let served = try await serveDirectory(directory, options: options, logger: logger)
+        applications = SingleApplication(served, logger: logger)
+        if reload { services.append(FunctionDeployer(catalog: served.catalog, pools: [served.events, served.blocking], logger: logger)) }
+        var banner = ["chatfn: consuming \(kafkaOptions.topic) from \(connection.bootstrap) as group \(options.group); application \(served.id); functions in \(served.catalog.directory):"]
+        banner += served.catalog.all.map { "  \($0.trigger)  (\($0.version))" }
+        if served.catalog.all.isEmpty { banner.append("  (none yet: add functions/<trigger>.js)") }
+        ConsoleOutput.write(lines: banner)
+    case .registry(let dev):
+        warnAboutIsolation(logger: logger)
+        let follower = try await RegistryFollower.start(configuration: connection.configuration)
+        closers.append { await follower.shutdown() }
+        if !follower.isCaughtUp { logger.info("reading the registry") }
+        await follower.waitUntilCaughtUp()
+        let sealer: SecretSealer? = if dev != nil {
+            try ControlPlaneRunner.sealer(listeningOn: "127.0.0.1", logger: logger)
+        } else {
+            try ChatfnEnvironment.secretsKey.map { try SecretSealer(base64Key: $0) }
+        }
+        if sealer == nil { logger.warning("CHATFN_SECRETS_KEY is not set: applications with secrets cannot be served") }
+        let registryApplications = RegistryApplications(
+            follower: follower, sealer: sealer,
+            configuration: .init(eventWorkers: options.workers, blockingWorkers: options.blockingWorkers, idleTimeout: .seconds(options.idleTimeout)),
+            logger: logger)
+        applications = registryApplications
+        services.append(registryApplications)
+        if let dev, let sealer {
+            let (host, port) = try parseListenAddress(dev.listen, flag: "--listen")
+            let apiURL = Mutex<String?>(nil)
+            let control = try await ControlPlaneRunner.start(
+                connection: connection, follower: follower, applications: registryApplications, sealer: sealer,
+                tokens: try ControlPlaneRunner.tokens(listeningOn: host), host: host, port: port, logger: logger) { url in
+                apiURL.withLock { $0 = url }
+                DevFile.api.write(url)
+                ConsoleOutput.write("chatfn: API on \(url) (chatfn deploy, versions, logs… find it by themselves)")
+            }
+            services += control.services
+            closers.append {
+                await control.close()
+                if let url = apiURL.withLock({ $0 }) { DevFile.api.remove(ifStill: url) }
+            }
+            services.append(DirectorySync(directory: dev.directory, app: options.app, watch: dev.sync, apiURL: { apiURL.withLock { $0 } }, logger: logger))
+        }
+        let count = follower.state.applications.count
+        ConsoleOutput.write("chatfn: consuming \(kafkaOptions.topic) from \(connection.bootstrap) as group \(options.group); serving the registry's applications (\(count) now)")
+    }
+    ConsoleOutput.write("chatfn: emit an event with: chatfn emit user.sent.message --key user-1 --data '{\"user\":{\"name\":\"ada\"}}'")
+
+    let reporter = ConsoleInvocationReporter()
+    let readiness = Readiness(lanes: ["events", "blocking"])
+    let service = EventLaneService(
+        configuration: EventLaneService.Configuration(
+            consumer: KafkaConsumerConfiguration(kafka: connection.configuration, groupId: options.group, topics: [kafkaOptions.topic], maxInFlight: options.maxInFlight),
+            dispatcher: DispatcherConfiguration()),
+        applications: applications, reporter: reporter, logger: logger, onConsuming: { readiness.markReady("events") })
+    let blockingDispatcher = BlockingDispatcher(
+        applications: applications, reporter: reporter, replyTopics: options.replyTopic,
+        capacity: options.blockingWorkers * 64, logger: logger)
+    let blockingLane = BlockingLaneService(
+        configuration: BlockingLaneService.Configuration(consumer: KafkaConsumerConfiguration(
+            kafka: connection.configuration, groupId: "\(options.group)-blocking", topics: [options.requestTopic])),
+        dispatcher: blockingDispatcher, applications: applications, logger: logger, onConsuming: { readiness.markReady("blocking") })
+    services += [service, blockingLane]
+    if let admin = options.admin {
+        let (host, port) = try parseListenAddress(admin, flag: "--admin")
+        services.append(AdminServer.application(host: host, port: port, readiness: readiness, logger: logger) {
+            laneMetrics(events: service.statistics, blocking: blockingDispatcher, applications: applications)
+        })
+    }
+    let serviceGroup = ServiceGroup(configuration: ServiceGroupConfiguration(
+        services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+    try await serviceGroup.run()
+    for close in closers { await close() }
+}
+
+/// The application of a functions directory, its runtime installed and its pools sized.
+private func serveDirectory(_ directory: String, options: LaneOptions, logger: Logger) async throws -> ServedApplication {
+    let catalog = try await FunctionCatalog(directory: directory, logger: logger)
     try await catalog.prepareRuntime()
-    let manifest = catalog.manifest
-    let appId = options.app ?? manifest.app ?? CloudEventAttributes.defaultAppId
+    let appId = options.app ?? catalog.manifest.app ?? CloudEventAttributes.defaultAppId
     let workerConfiguration = try await catalog.workerConfiguration()
     if workerConfiguration.sandbox == nil {
         logger.warning("Node older than 20: functions run without file-system confinement")
     }
-    if !workerConfiguration.isolation.hasNamespaces {
+    warnAboutIsolation(logger: logger)
+    var laneWorker = workerConfiguration
+    laneWorker.niceness = 10  // a backlog yields the CPU to blocking requests
+    let events = WorkerPool(configuration: catalog.poolConfiguration(worker: laneWorker, minWarm: 1, maxProcesses: options.workers), logger: logger)
+    let blocking = WorkerPool(
+        configuration: WorkerPoolConfiguration(worker: workerConfiguration, minWarm: options.blockingWorkers, maxProcesses: options.blockingWorkers),
+        logger: logger)
+    return ServedApplication(id: appId, catalog: catalog, events: events, blocking: blocking)
+}
+
+private func warnAboutIsolation(logger: Logger) {
+    Task {
+        guard !(await WorkerIsolation.detected()).hasNamespaces else { return }
         logger.warning("""
             no PID or mount namespaces for workers (needs root, or unprivileged user namespaces): functions could signal \
             chatfn's processes, and scratch directories are bounded per file only (docs/security.md)
             """)
     }
-
-    let outputs = OutputTopics()
-    let topics = ([kafkaOptions.topic, options.requestTopic] + options.replyTopic + outputs.all).map { TopicSpec(name: $0, partitions: options.partitions) }
-    var embeddedBroker: EmbeddedKafkaBroker?
-    let bootstrap: String
-    var clientProperties: [String: String] = [:]
-    let named = kafkaOptions.kafka ?? ChatfnEnvironment.kafka
-    if !embedded, (named ?? "").isEmpty {
-        throw CommandFailure("no Kafka broker: pass --kafka HOST:PORT or set CHATFN_KAFKA (chatfn dev starts an embedded one)")
-    }
-    if let explicit = named, !explicit.isEmpty {
-        bootstrap = explicit
-        try await TopicProvisioner.ensure(
-            topics, configuration: KafkaConfiguration(bootstrapServers: bootstrap), logger: logger)
-    } else {
-        let broker = try EmbeddedKafkaBroker()
-        for topic in topics { try broker.createTopic(topic.name, partitions: topic.partitions) }
-        bootstrap = broker.bootstrapServers
-        embeddedBroker = broker
-        clientProperties = EmbeddedKafkaBroker.clientProperties
-        DevBrokerFile.write(bootstrap)
-        ConsoleOutput.write("chatfn: embedded Kafka broker listening on \(bootstrap)")
-    }
-    var banner = ["chatfn: consuming \(kafkaOptions.topic) from \(bootstrap) as group \(options.group); application \(appId); functions in \(catalog.directory):"]
-    banner += catalog.all.map { "  \($0.trigger)  (\($0.version))" }
-    if catalog.all.isEmpty { banner.append("  (none yet: add functions/<trigger>.js)") }
-    ConsoleOutput.write(lines: banner)
-    ConsoleOutput.write("chatfn: emit an event with: chatfn emit user.sent.message --key user-1 --data '{\"user\":{\"name\":\"ada\"}}'")
-
-    let reporter = ConsoleInvocationReporter()
-    let readiness = Readiness(lanes: ["events", "blocking"])
-    var laneWorker = workerConfiguration
-    laneWorker.niceness = 10  // a backlog yields the CPU to blocking requests
-    let pool = WorkerPool(
-        configuration: catalog.poolConfiguration(worker: laneWorker, minWarm: 1, maxProcesses: options.workers), logger: logger)
-    let service = EventLaneService(
-        configuration: EventLaneService.Configuration(
-            consumer: KafkaConsumerConfiguration(
-                kafka: KafkaConfiguration(bootstrapServers: bootstrap, properties: clientProperties), groupId: options.group, topics: [kafkaOptions.topic], maxInFlight: options.maxInFlight),
-            dispatcher: DispatcherConfiguration(appId: appId, outputs: outputs)),
-        catalog: catalog, pool: pool, reporter: reporter, logger: logger, onConsuming: { readiness.markReady("events") })
-    let blockingPool = WorkerPool(
-        configuration: WorkerPoolConfiguration(worker: workerConfiguration, minWarm: options.blockingWorkers, maxProcesses: options.blockingWorkers),
-        logger: logger)
-    let blockingDispatcher = BlockingDispatcher(
-        appId: appId, catalog: catalog, pool: blockingPool, reporter: reporter, replyTopics: options.replyTopic,
-        deadLetterTopic: outputs.deadLetters, capacity: blockingPool.configuration.maxProcesses * blockingPool.configuration.concurrencyPerProcess,
-        logger: logger)
-    let blockingLane = BlockingLaneService(
-        configuration: BlockingLaneService.Configuration(consumer: KafkaConsumerConfiguration(
-            kafka: KafkaConfiguration(bootstrapServers: bootstrap, properties: clientProperties),
-            groupId: "\(options.group)-blocking", topics: [options.requestTopic])),
-        dispatcher: blockingDispatcher, pool: blockingPool, logger: logger, onConsuming: { readiness.markReady("blocking") })
-    var services: [any Service] = [service, blockingLane]
-    if let admin = options.admin {
-        let (host, port) = try parseAdminAddress(admin)
-        services.append(AdminServer.application(host: host, port: port, readiness: readiness, logger: logger) {
-            laneMetrics(events: service.statistics, blocking: blockingDispatcher, pools: ["events": pool, "blocking": blockingPool])
-        })
-    }
-    if reload { services.append(FunctionDeployer(catalog: catalog, pools: [pool, blockingPool], logger: logger)) }
-    let serviceGroup = ServiceGroup(configuration: ServiceGroupConfiguration(
-        services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-    try await serviceGroup.run()
-    if embeddedBroker != nil { DevBrokerFile.remove(ifStill: bootstrap) }
-    withExtendedLifetime(embeddedBroker) {}
-}
-
-/// "0.0.0.0:9090" as host and port.
-func parseAdminAddress(_ address: String) throws -> (String, Int) {
-    guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]), (0...65535).contains(port) else {
-        throw ValidationError("--admin \(address): expected HOST:PORT")
-    }
-    return (String(address[..<colon]), port)
 }
 
 /// What `/metrics` reports.
-func laneMetrics(events: DispatchStatistics, blocking: BlockingDispatcher, pools: [String: WorkerPool]) -> [Metric] {
+func laneMetrics(events: DispatchStatistics, blocking: BlockingDispatcher, applications: any ApplicationLookup) -> [Metric] {
     func count(_ atomic: borrowing Atomic<Int>) -> Double { Double(atomic.load(ordering: .relaxed)) }
     var metrics = [
         Metric("chatfn_invocations_total", .counter, help: "Function attempts for non-blocking events.", value: count(events.invocations)),
@@ -170,8 +218,11 @@ func laneMetrics(events: DispatchStatistics, blocking: BlockingDispatcher, pools
         Metric("chatfn_blocking_refused_total", .counter, help: "Blocking requests not answered: foreign reply topic or missing partition.", value: count(blocking.refused)),
         Metric("chatfn_records_given_up_total", .counter, help: "Dead letters and commands the broker refused for good.", value: count(events.givenUp) + count(blocking.givenUp)),
     ]
-    for (lane, pool) in pools.sorted(by: { $0.key < $1.key }) {
-        metrics.append(Metric("chatfn_workers", .gauge, help: "Live Node worker processes.", labels: ["pool": lane], value: Double(pool.workers.count)))
+    let served = applications.served
+    metrics.append(Metric("chatfn_applications_served", .gauge, help: "Applications with worker processes now.", value: Double(served.count)))
+    for lane in WorkerLane.allCases {
+        let live = served.reduce(0) { $0 + $1.pool(for: lane).workers.count }
+        metrics.append(Metric("chatfn_workers", .gauge, help: "Live Node worker processes.", labels: ["pool": lane.rawValue], value: Double(live)))
     }
     return metrics
 }

@@ -66,7 +66,8 @@ struct LaneBenchmark {
                 consumer: KafkaConsumerConfiguration(
                     kafka: KafkaConfiguration(bootstrapServers: bootstrap, properties: EmbeddedKafkaBroker.clientProperties.merging(extraProperties) { $1 }), groupId: group, topics: [topic], maxInFlight: 5_000),
                 dispatcher: DispatcherConfiguration()),
-            catalog: catalog, pool: pool, reporter: reporter, statistics: statistics, logger: logger)
+            applications: SingleApplication(ServedApplication(id: "default", catalog: catalog, events: pool, blocking: pool), logger: logger),
+            reporter: reporter, statistics: statistics, logger: logger)
         let serviceGroup = ServiceGroup(configuration: ServiceGroupConfiguration(services: [service], logger: logger))
         let running = Task { try await serviceGroup.run() }
         try await body()

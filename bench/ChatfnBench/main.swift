@@ -134,16 +134,17 @@ func runBlockingBenchmark(producer: KafkaProducer) async throws {
     laneWorker.niceness = 10
     let lanePool = WorkerPool(configuration: WorkerPoolConfiguration(worker: laneWorker, minWarm: workers, maxProcesses: workers), logger: logger)
     let reporter = CountingReporter()
+    let application = SingleApplication(ServedApplication(id: "default", catalog: catalog, events: lanePool, blocking: blockingPool), logger: logger)
     let blocking = BlockingLaneService(
         configuration: BlockingLaneService.Configuration(consumer: KafkaConsumerConfiguration(kafka: kafka, groupId: "bench-blocking", topics: ["chatfn.requests"])),
-        dispatcher: BlockingDispatcher(appId: "default", catalog: catalog, pool: blockingPool, reporter: reporter, replyTopics: ["chatfn.replies"],
+        dispatcher: BlockingDispatcher(applications: application, reporter: reporter, replyTopics: ["chatfn.replies"],
                                        capacity: blockingPool.configuration.concurrencyPerProcess, logger: logger),
-        pool: blockingPool, logger: logger)
+        applications: application, logger: logger)
     let nonBlocking = EventLaneService(
         configuration: EventLaneService.Configuration(
             consumer: KafkaConsumerConfiguration(kafka: kafka, groupId: "bench-lane", topics: ["chatfn.events"], maxInFlight: 5_000),
             dispatcher: DispatcherConfiguration()),
-        catalog: catalog, pool: lanePool, reporter: reporter, logger: logger)
+        applications: application, reporter: reporter, logger: logger)
     let services = ServiceGroup(configuration: ServiceGroupConfiguration(services: [blocking, nonBlocking], logger: logger))
     let running = Task { try await services.run() }
 

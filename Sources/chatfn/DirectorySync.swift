@@ -1,0 +1,47 @@
+import ChatEvents
+import ChatfnCore
+import Foundation
+import Functions
+import Logging
+import ServiceLifecycle
+
+/// `chatfn dev`'s deployer: pushes its functions directory into the registry through the API, as
+/// `chatfn deploy` does, at start and then every second when `watch` (a push of an unchanged directory
+/// writes nothing). A push that fails is reported once, and what was deployed before keeps serving.
+struct DirectorySync: Service {
+    let directory: String
+    /// The application id; nil: chatfn.json's `app`, else `default`.
+    let app: String?
+    let watch: Bool
+    /// The API's URL once it listens.
+    let apiURL: @Sendable () -> String?
+    let logger: Logger
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            var lastProblem: String?
+            while !Task.isCancelled {
+                if let url = apiURL() {
+                    let problem = await push(to: url)
+                    if let problem, problem != lastProblem { logger.error("not deployed: \(problem)") }
+                    lastProblem = problem
+                    if !watch && problem == nil { return }
+                }
+                try await Task.sleep(for: .seconds(1))
+            }
+        }
+    }
+
+    /// One push; the problem when it failed.
+    private func push(to url: String) async -> String? {
+        let app = app ?? (try? ApplicationManifest.load(fromDirectory: directory))?.app ?? CloudEventAttributes.defaultAppId
+        do {
+            let client = try APIClient(url: url, token: ChatfnEnvironment.apiToken)
+            let report = try await ApplicationPush(directory: directory, app: app, client: client, prune: true).run()
+            for change in report.changes { logger.info("\(change)") }
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+}

@@ -1,0 +1,69 @@
+import ChatfnCore
+import Foundation
+import KafkaClient
+import Logging
+import Registry
+
+/// The cluster a command works with: the one it was told about (topics created where missing), or,
+/// for `chatfn dev`, an embedded broker started here.
+struct KafkaConnection {
+    var bootstrap: String
+    /// Settings every client of this cluster gets.
+    var properties: [String: String] = [:]
+    /// Kept alive as long as the command runs.
+    var embeddedBroker: EmbeddedKafkaBroker?
+
+    var configuration: KafkaConfiguration { KafkaConfiguration(bootstrapServers: bootstrap, properties: properties) }
+
+    /// The registry's topics: one partition (its order is the registry's), compacted (the latest record
+    /// of each key is kept forever), and an audit log that is not (compaction erases history).
+    static let controlTopics = [
+        TopicSpec(name: RegistryTopics.registry, partitions: 1, configs: ["cleanup.policy": "compact"]),
+        TopicSpec(name: RegistryTopics.audit, partitions: 1),
+    ]
+
+    /// - Parameter embeddedWhenUnnamed: start an embedded broker when no broker is named (`chatfn dev`).
+    static func open(_ options: KafkaOptions, embeddedWhenUnnamed: Bool, topics: [TopicSpec], logger: Logger) async throws -> KafkaConnection {
+        let named = options.kafka ?? ChatfnEnvironment.kafka
+        guard let named, !named.isEmpty else {
+            guard embeddedWhenUnnamed else {
+                throw CommandFailure("no Kafka broker: pass --kafka HOST:PORT or set CHATFN_KAFKA (chatfn dev starts an embedded one)")
+            }
+            let broker = try EmbeddedKafkaBroker()
+            for topic in topics { try broker.createTopic(topic.name, partitions: topic.partitions) }
+            DevFile.broker.write(broker.bootstrapServers)
+            ConsoleOutput.write("chatfn: embedded Kafka broker listening on \(broker.bootstrapServers)")
+            return KafkaConnection(bootstrap: broker.bootstrapServers, properties: EmbeddedKafkaBroker.clientProperties, embeddedBroker: broker)
+        }
+        let connection = KafkaConnection(bootstrap: named)
+        try await TopicProvisioner.ensure(topics, configuration: connection.configuration, logger: logger)
+        if topics.contains(where: { $0.name == RegistryTopics.registry }) { try await connection.checkRegistryTopic(logger: logger) }
+        return connection
+    }
+
+    /// Stops with a clear message when the registry topic would lose or reorder records; warns when
+    /// the broker does not let chatfn look.
+    private func checkRegistryTopic(logger: Logger) async throws {
+        let topic = RegistryTopics.registry
+        if let partitions = try await TopicProvisioner.partitionCounts(of: [topic], configuration: configuration)[topic], partitions != 1 {
+            throw CommandFailure("\(topic) has \(partitions) partitions: it must have exactly 1, since the registry's order is its partition's order")
+        }
+        guard let configs = try? await TopicProvisioner.describeConfigs(of: topic, keys: ["cleanup.policy"], configuration: configuration),
+              let policy = configs["cleanup.policy"] else {
+            logger.warning("could not check \(topic)'s cleanup.policy (the broker does not let chatfn describe topic configs): it must be compact")
+            return
+        }
+        guard policy.split(separator: ",").contains("compact"), !policy.split(separator: ",").contains("delete") else {
+            throw CommandFailure("""
+                \(topic) has cleanup.policy=\(policy): it must be compact, or retention deletes applications and versions \
+                (kafka-configs.sh --alter --entity-type topics --entity-name \(topic) --add-config cleanup.policy=compact)
+                """)
+        }
+    }
+
+    /// Ends the embedded broker's advertisement (another `chatfn dev` may have replaced it).
+    func close() {
+        if let embeddedBroker { DevFile.broker.remove(ifStill: embeddedBroker.bootstrapServers) }
+        withExtendedLifetime(embeddedBroker) {}
+    }
+}
