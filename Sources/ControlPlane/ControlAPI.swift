@@ -80,11 +80,16 @@ package struct ControlAPI: Sendable {
         }
     }
 
-    static func openAPIDocument() throws -> Response {
+    /// The OpenAPI document (`openapi.json`, a resource of this module), as served by `GET /v1/openapi.json`.
+    package static func openAPIDocumentData() throws -> Data {
         guard let url = Bundle.module.url(forResource: "openapi", withExtension: "json"), let data = FileManager.default.contents(atPath: url.path) else {
             throw APIError(.internalServerError, "the OpenAPI document is missing from chatfn's resources")
         }
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        return data
+    }
+
+    static func openAPIDocument() throws -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: try openAPIDocumentData())))
     }
 
     // MARK: request helpers
