@@ -108,10 +108,10 @@ package final class RegistryApplications: ApplicationLookup, Service {
     // MARK: Service
 
     package func run() async throws {
-        await withDiscardingTaskGroup { group in
-            group.addTask { await self.reapIdleApplications() }
-            group.addTask {
-                await cancelWhenGracefulShutdown {
+        try? await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.reapIdleApplications() }
+                group.addTask {
                     for await id in self.follower.changes { self.deploy(id) }
                 }
             }

@@ -15,6 +15,9 @@ struct DirectorySync: Service {
     let watch: Bool
     /// The API's URL once it listens.
     let apiURL: @Sendable () -> String?
+    /// Signalled once the first push is done (or failed): the lanes consume from then on, so that the
+    /// directory's first events find its functions.
+    let firstPushDone: StopSignal
     let logger: Logger
 
     func run() async throws {
@@ -25,6 +28,7 @@ struct DirectorySync: Service {
                     let problem = await push(to: url)
                     if let problem, problem != lastProblem { logger.error("not deployed: \(problem)") }
                     lastProblem = problem
+                    firstPushDone.stop()
                     if !watch && problem == nil { return }
                 }
                 try await Task.sleep(for: .seconds(1))
@@ -43,5 +47,20 @@ struct DirectorySync: Service {
         } catch {
             return "\(error)"
         }
+    }
+}
+
+/// Runs `service` once every one of `gates` is signalled; ends without running it when shutdown comes
+/// first.
+struct GatedService<Gated: Service>: Service {
+    let gates: [StopSignal]
+    let service: Gated
+
+    func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            for gate in gates { await gate.waitUntilStopped() }
+        }
+        guard gates.allSatisfy(\.isStopped) else { return }
+        try await service.run()
     }
 }

@@ -62,9 +62,10 @@ struct LaneOptions: ParsableArguments {
         }
     }
 
-    var topics: [TopicSpec] {
+    /// The topics the lanes use, and the registry's when they serve it.
+    func topics(withRegistry: Bool) -> [TopicSpec] {
         ([kafkaOptions.topic, requestTopic] + replyTopic + OutputTopics().all).map { TopicSpec(name: $0, partitions: partitions) }
-            + KafkaConnection.controlTopics
+            + (withRegistry ? KafkaConnection.controlTopics : [])
     }
 }
 
@@ -88,15 +89,21 @@ func runChatfn(_ options: LaneOptions, source: ApplicationSource) async throws {
     let kafkaOptions = options.kafkaOptions
     let logger = try kafkaOptions.makeLogger()
     var dev: ApplicationSource.DevControl?
-    if case .registry(let control) = source { dev = control }
-    let connection = try await KafkaConnection.open(kafkaOptions, embeddedWhenUnnamed: dev != nil, topics: options.topics, logger: logger)
+    var fromRegistry = false
+    if case .registry(let control) = source { (dev, fromRegistry) = (control, true) }
+    let connection = try await KafkaConnection.open(kafkaOptions, embeddedWhenUnnamed: dev != nil, topics: options.topics(withRegistry: fromRegistry), logger: logger)
     defer { connection.close() }
     var services: [any Service] = []
     var closers: [@Sendable () async -> Void] = []
     let applications: any ApplicationLookup
+    /// What the lanes wait for before they consume: the registry read to its end, and `chatfn dev`'s
+    /// first push of its directory.
+    let registryRead = StopSignal(), directoryPushed = StopSignal()
 
     switch source {
     case .directory(let directory, let reload):
+        registryRead.stop()
+        directoryPushed.stop()
         let served = try await serveDirectory(directory, options: options, logger: logger)
         applications = SingleApplication(served, logger: logger)
         if reload { services.append(FunctionDeployer(catalog: served.catalog, pools: [served.events, served.blocking], logger: logger)) }
@@ -108,8 +115,10 @@ func runChatfn(_ options: LaneOptions, source: ApplicationSource) async throws {
         warnAboutIsolation(logger: logger)
         let follower = try await RegistryFollower.start(configuration: connection.configuration)
         closers.append { await follower.shutdown() }
-        if !follower.isCaughtUp { logger.info("reading the registry") }
-        await follower.waitUntilCaughtUp()
+        Task {
+            await follower.waitUntilCaughtUp()
+            registryRead.stop()
+        }
         let sealer: SecretSealer? = if dev != nil {
             try ControlPlaneRunner.sealer(listeningOn: "127.0.0.1", logger: logger)
         } else {
@@ -137,10 +146,12 @@ func runChatfn(_ options: LaneOptions, source: ApplicationSource) async throws {
                 await control.close()
                 if let url = apiURL.withLock({ $0 }) { DevFile.api.remove(ifStill: url) }
             }
-            services.append(DirectorySync(directory: dev.directory, app: options.app, watch: dev.sync, apiURL: { apiURL.withLock { $0 } }, logger: logger))
+            services.append(DirectorySync(directory: dev.directory, app: options.app, watch: dev.sync, apiURL: { apiURL.withLock { $0 } },
+                                          firstPushDone: directoryPushed, logger: logger))
+        } else {
+            directoryPushed.stop()
         }
-        let count = follower.state.applications.count
-        ConsoleOutput.write("chatfn: consuming \(kafkaOptions.topic) from \(connection.bootstrap) as group \(options.group); serving the registry's applications (\(count) now)")
+        ConsoleOutput.write("chatfn: consuming \(kafkaOptions.topic) from \(connection.bootstrap) as group \(options.group); serving the registry's applications")
     }
     ConsoleOutput.write("chatfn: emit an event with: chatfn emit user.sent.message --key user-1 --data '{\"user\":{\"name\":\"ada\"}}'")
 
@@ -158,7 +169,8 @@ func runChatfn(_ options: LaneOptions, source: ApplicationSource) async throws {
         configuration: BlockingLaneService.Configuration(consumer: KafkaConsumerConfiguration(
             kafka: connection.configuration, groupId: "\(options.group)-blocking", topics: [options.requestTopic])),
         dispatcher: blockingDispatcher, applications: applications, logger: logger, onConsuming: { readiness.markReady("blocking") })
-    services += [service, blockingLane]
+    let gates = [registryRead, directoryPushed]
+    services += [GatedService(gates: gates, service: service), GatedService(gates: gates, service: blockingLane)]
     if let admin = options.admin {
         let (host, port) = try parseListenAddress(admin, flag: "--admin")
         services.append(AdminServer.application(host: host, port: port, readiness: readiness, logger: logger) {

@@ -16,6 +16,8 @@ struct LaneFixture {
     static func make(functions: [String: String], settings: [String: [String: any Sendable]] = [:], partitions: Int32 = 4) async throws -> LaneFixture {
         let broker = try EmbeddedKafkaBroker()
         for topic in topics { try broker.createTopic(topic, partitions: partitions) }
+        // The registry `chatfn dev` deploys the directory into (the embedded broker cannot create topics on request).
+        for topic in ["chatfn.registry", "chatfn.audit"] { try broker.createTopic(topic, partitions: 1) }
         let recorder = try await HTTPRecorder.start()
         let application = try FunctionsFixture(functions: functions, environment: ["RECORDER_URL": recorder.url], settings: settings)
         let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: broker.bootstrapServers))

@@ -1,0 +1,269 @@
+import Foundation
+import KafkaClient
+import Synchronization
+import Testing
+
+/// The control plane with the fleet that follows it: `chatfn control` replicas writing the registry,
+/// `chatfn run` workers serving every application in it, all over the embedded broker's Kafka protocol,
+/// with real Node workers and real HTTP.
+@Suite("Control plane", .serialized)
+struct ControlPlaneTests {
+    /// A function that tells the recorder which version of it ran.
+    static func taggedFunction(_ tag: String) -> String {
+        """
+        async function handleEvent(event, context) {
+          console.log('ran \(tag) for', context.eventId);
+          await fetch(process.env.RECORDER_URL, { method: 'POST', headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ tag: '\(tag)', eventId: context.eventId }) });
+        }
+        """
+    }
+
+    static let trigger = "user.received.notification"
+
+    /// Publishes a probe to every partition until each of them has run `tag`: then every worker, each
+    /// owning some of the partitions, runs that version.
+    static func waitUntilEveryPartitionRuns(_ tag: String, fleet: ControlFleet, app: String, round: Locked<Int>) async throws {
+        try await eventually("every partition runs \(tag)", timeout: .seconds(60)) {
+            let n = round.withLock { $0 += 1; return $0 }
+            let ids = (0..<4).map { "probe-\(tag)-\(n)-\($0)" }
+            for (partition, id) in ids.enumerated() {
+                try await fleet.publish(trigger, app: app, id: id, key: "k\(partition)", partition: Int32(partition))
+            }
+            try await eventually("probes ran") { Set(fleet.recorder.received().compactMap { $0["eventId"] as? String }).isSuperset(of: ids) }
+            let tags = fleet.recorder.received().filter { ids.contains($0["eventId"] as? String ?? "") }.compactMap { $0["tag"] as? String }
+            return tags.count == 4 && tags.allSatisfy { $0 == tag }
+        }
+    }
+
+    @Test("two replicas and three workers: a save, a rollback and concurrent saves reach every worker; a compile error keeps the live version; a late worker catches up")
+    func fleet() async throws {
+        let fleet = try await ControlFleet.make()
+        defer { Task { await fleet.tearDown() } }
+        let (control1, api1) = try await fleet.startControl()
+        let (control2, api2) = try await fleet.startControl()
+        var workers: [ChatfnProcess] = []
+        for _ in 0..<3 { workers.append(try await fleet.startWorker()) }
+        defer { (workers + [control1, control2]).forEach { $0.signal(SIGTERM) } }
+
+        let app = "\(api1)/v1/applications/acme"
+        #expect(try await callAPI("PUT", app).status == 201)
+        #expect(try await callAPI("PUT", "\(api2)/v1/applications/acme").status == 200, "any replica answers; creating is idempotent")
+        #expect(try await callAPI("PUT", "\(app)/runtime/environment-variables", json: ["RECORDER_URL": fleet.recorder.url]).status == 200)
+
+        let versions = "\(app)/functions/\(Self.trigger)/versions"
+        let first = try await callAPI("POST", versions, json: ["handlerScript": Self.taggedFunction("one"), "language": "javascript"])
+        #expect(first.status == 201)
+        #expect(first.object["versionNumber"] as? Int == 1)
+        let round = Locked(0)
+        try await Self.waitUntilEveryPartitionRuns("one", fleet: fleet, app: "acme", round: round)
+
+        let second = try await callAPI("POST", "\(api2)/v1/applications/acme/functions/\(Self.trigger)/versions",
+                                       json: ["handlerScript": Self.taggedFunction("two")])
+        #expect(second.object["versionNumber"] as? Int == 2)
+        try await Self.waitUntilEveryPartitionRuns("two", fleet: fleet, app: "acme", round: round)
+
+        // A script that does not compile: 422 at its line and column, nothing saved, the live version stays.
+        let broken = try await callAPI("POST", versions, json: ["handlerScript": "async function handleEvent(event) {\n  return event.;\n}"])
+        #expect(broken.status == 422)
+        #expect(broken.object["line"] as? Int == 2)
+        #expect(broken.object["column"] as? Int != nil)
+        #expect(try await callAPI("GET", "\(app)/functions/\(Self.trigger)/current-version").object["versionNumber"] as? Int == 2)
+        #expect(try await callAPI("GET", versions).array.count == 2)
+
+        let rollback = try await callAPI("POST", "\(app)/functions/\(Self.trigger)/rollback", json: ["versionNumber": 1])
+        #expect(rollback.status == 201)
+        #expect(rollback.object["versionNumber"] as? Int == 3)
+        let current = try await callAPI("GET", "\(api2)/v1/applications/acme/functions/\(Self.trigger)/current-version").object
+        #expect(current["rollbackOf"] as? Int == 1)
+        #expect((current["handlerScript"] as? String)?.contains("'one'") == true)
+        try await Self.waitUntilEveryPartitionRuns("one", fleet: fleet, app: "acme", round: round)
+
+        // Concurrent saves on both replicas: all succeed with distinct numbers; none is lost.
+        let concurrentTrigger = "custom.concurrent"
+        let numbers = try await withThrowingTaskGroup(of: Int?.self) { group in
+            for index in 0..<16 {
+                let api = index % 2 == 0 ? api1 : api2
+                group.addTask {
+                    try await callAPI("POST", "\(api)/v1/applications/acme/functions/\(concurrentTrigger)/versions",
+                                      json: ["handlerScript": "async function handleEvent() { return \(index); }"]).object["versionNumber"] as? Int
+                }
+            }
+            return try await group.reduce(into: [Int?]()) { $0.append($1) }
+        }
+        #expect(numbers.compactMap { $0 }.sorted() == Array(1...16))
+        for api in [api1, api2] {
+            let listed = try await callAPI("GET", "\(api)/v1/applications/acme/functions/\(concurrentTrigger)/versions").array
+            #expect(listed.compactMap { $0["versionNumber"] as? Int }.sorted() == Array(1...16))
+        }
+
+        // A worker started now reads the registry from its start and runs the live version.
+        let late = try await fleet.startWorker()
+        workers.append(late)
+        try await eventually("the late worker ran an event", timeout: .seconds(60)) {
+            let n = round.withLock { $0 += 1; return $0 }
+            for partition in 0..<4 { try await fleet.publish(Self.trigger, app: "acme", id: "late-\(n)-\(partition)", key: "k", partition: Int32(partition)) }
+            try await Task.sleep(for: .milliseconds(300))
+            return late.stdout.contains(" \(Self.trigger) late-")
+        }
+        let lateRuns = fleet.recorder.received().filter { ($0["eventId"] as? String)?.hasPrefix("late-") == true }
+        #expect(!lateRuns.isEmpty && lateRuns.allSatisfy { $0["tag"] as? String == "one" })
+    }
+
+    @Test("tokens: none or a wrong one is 401, the read-only token reads and gets 403 on a write; errors are JSON")
+    func authentication() async throws {
+        let fleet = try await ControlFleet.make()
+        defer { Task { await fleet.tearDown() } }
+        let (control, api) = try await fleet.startControl()
+        defer { control.signal(SIGTERM) }
+        let missing = try await callAPI("GET", "\(api)/v1/applications", token: nil)
+        #expect(missing.status == 401)
+        #expect(missing.object["error"] is String)
+        #expect(try await callAPI("GET", "\(api)/v1/applications", token: "wrong").status == 401)
+        #expect(try await callAPI("GET", "\(api)/v1/applications", token: ControlFleet.readToken).status == 200)
+        let write = try await callAPI("PUT", "\(api)/v1/applications/acme", token: ControlFleet.readToken)
+        #expect(write.status == 403)
+        #expect(write.object["error"] as? String == "the read-only token cannot make changes")
+        #expect(try await callAPI("GET", "\(api)/v1/applications/acme").status == 404)
+        #expect(try await callAPI("PUT", "\(api)/v1/applications/bad%2Fname").status == 400)
+        #expect(try await callAPI("GET", "\(api)/v1/openapi.json", token: nil).object["openapi"] is String)
+        #expect(try await callAPI("GET", "\(api)/v1/nothing-here").status == 404)
+    }
+
+    @Test("the control plane refuses to serve a non-loopback address without a token")
+    func tokenRequired() async throws {
+        let (status, output) = try await ChatfnProcess.run(["control", "--kafka", "127.0.0.1:1", "--listen", "0.0.0.0:0"],
+                                                            environment: ["CHATFN_API_TOKEN": "", "CHATFN_SECRETS_KEY": ControlFleet.secretsKey])
+        #expect(status != 0)
+        #expect(output.contains("CHATFN_API_TOKEN"))
+    }
+
+    @Test("applications are isolated; secrets reach functions and nowhere else; a test runs a draft; invocations carry logs; a deleted application's events are dead-lettered")
+    func applicationsAndSecrets() async throws {
+        let fleet = try await ControlFleet.make()
+        defer { Task { await fleet.tearDown() } }
+        let (control, api) = try await fleet.startControl()
+        let worker = try await fleet.startWorker()
+        defer { [control, worker].forEach { $0.signal(SIGTERM) } }
+        let secret = "s3cr3t-value-4242-do-not-leak"
+        let alpha = "\(api)/v1/applications/alpha", beta = "\(api)/v1/applications/beta"
+        for app in [alpha, beta] {
+            #expect(try await callAPI("PUT", app).status == 201)
+        }
+        #expect(try await callAPI("PUT", "\(alpha)/runtime/environment-variables", json: ["RECORDER_URL": fleet.recorder.url, "ALPHA_ONLY": "1"]).status == 200)
+        #expect(try await callAPI("PUT", "\(beta)/runtime/environment-variables", json: ["RECORDER_URL": fleet.recorder.url]).status == 200)
+        #expect(try await callAPI("PUT", "\(alpha)/secrets/API_KEY", json: ["value": secret]).status == 204)
+        let alphaFunction = """
+            async function handleEvent(event, context) {
+              console.log('using key', context.secrets.API_KEY);
+              await fetch(process.env.RECORDER_URL, { method: 'POST', body: JSON.stringify({ app: 'alpha', eventId: context.eventId,
+                keyWorks: context.secrets.API_KEY === '\(secret)' }) });
+            }
+            """
+        let betaFunction = """
+            const fs = require('fs'); const path = require('path');
+            async function handleEvent(event, context) {
+              let listing;
+              try { listing = fs.readdirSync(path.resolve(__dirname, '..', '..', '..')); } catch (error) { listing = 'denied: ' + error.code; }
+              await fetch(process.env.RECORDER_URL, { method: 'POST', body: JSON.stringify({ app: 'beta', eventId: context.eventId,
+                env: Object.keys(process.env), secrets: Object.keys(context.secrets), listing }) });
+            }
+            """
+        #expect(try await callAPI("POST", "\(alpha)/functions/\(Self.trigger)/versions", json: ["handlerScript": alphaFunction]).status == 201)
+        #expect(try await callAPI("POST", "\(beta)/functions/\(Self.trigger)/versions", json: ["handlerScript": betaFunction]).status == 201)
+
+        try await fleet.publish(Self.trigger, app: "alpha", id: "alpha-1", key: "a")
+        try await fleet.publish(Self.trigger, app: "beta", id: "beta-1", key: "b")
+        let runs = try await fleet.recorder.waitForCount(2)
+        let alphaRun = try #require(runs.first { $0["app"] as? String == "alpha" })
+        let betaRun = try #require(runs.first { $0["app"] as? String == "beta" })
+        #expect(alphaRun["keyWorks"] as? Bool == true)
+        #expect((betaRun["env"] as? [String])?.contains("ALPHA_ONLY") == false)
+        #expect((betaRun["secrets"] as? [String])?.isEmpty == true)
+        #expect((betaRun["listing"] as? String)?.hasPrefix("denied") == true, "beta cannot list what lies beside its own files: \(betaRun["listing"] ?? "")")
+
+        // The invocation log carries each run's output, with the secret masked.
+        try await eventually("alpha's invocation listed") {
+            try await !callAPI("GET", "\(alpha)/functions/\(Self.trigger)/invocations?limit=10").array.isEmpty
+        }
+        let invocations = try await callAPI("GET", "\(alpha)/functions/\(Self.trigger)/invocations?limit=10").array
+        #expect(invocations.first?["versionNumber"] as? Int == 1)
+        #expect(invocations.first?["eventId"] as? String == "alpha-1")
+        #expect((invocations.first?["logs"] as? [String])?.first?.contains("using key [secret API_KEY]") == true)
+
+        // A test runs a draft in the application's sandbox, with its secrets, and deploys nothing.
+        let test = try await callAPI("POST", "\(alpha)/functions/\(Self.trigger)/test", json: [
+            "event": ["hello": "world"],
+            "handlerScript": "async function handleEvent(event, context) { console.log('draft sees', event.hello, context.secrets.API_KEY.length); return { ok: true }; }",
+        ])
+        #expect(test.status == 200)
+        #expect(test.object["status"] as? String == "succeeded")
+        #expect((test.object["result"] as? [String: Any])?["ok"] as? Bool == true)
+        #expect((test.object["logs"] as? [String]) == ["[info] draft sees world \(secret.count)"])
+        #expect(try await callAPI("GET", "\(alpha)/functions/\(Self.trigger)/versions").array.count == 1)
+
+        // The secret's value is nowhere but in the function: not in the registry, the audit log, the API, or the logs.
+        let listed = try await callAPI("GET", "\(alpha)/secrets")
+        #expect(listed.array.first?["name"] as? String == "API_KEY")
+        let kafka = KafkaConfiguration(bootstrapServers: fleet.broker.bootstrapServers)
+        let dumps = try await ["chatfn.registry", "chatfn.audit", "chatfn.invocations"].asyncMap { topic in
+            try await TopicReader.readAll(topic: topic, configuration: kafka).map { String(decoding: $0.value, as: UTF8.self) }.joined()
+        }
+        #expect(!dumps[0].isEmpty && dumps.allSatisfy { !$0.contains(secret) })
+        #expect(dumps[1].contains("secret.set") && dumps[1].contains("sha256:"), "the audit log says who set it")
+        for path in ["", "/runtime", "/secrets", "/functions/\(Self.trigger)/invocations"] {
+            #expect(try await !callAPI("GET", "\(alpha)\(path)").text.contains(secret))
+        }
+        #expect(!control.stdout.contains(secret) && !worker.stdout.contains(secret))
+
+        // Deleting beta: its events are dead-lettered as an unknown application.
+        #expect(try await callAPI("DELETE", beta).status == 204)
+        #expect(try await callAPI("GET", beta).status == 404)
+        try await fleet.publish(Self.trigger, app: "beta", id: "beta-after-delete", key: "b")
+        try await eventually("beta's event dead-lettered") {
+            let letters = try await callAPI("GET", "\(alpha)/dead-letters").array  // alpha's: none of beta's
+            #expect(letters.isEmpty)
+            let records = try await TopicReader.readAll(topic: "chatfn.dlq", configuration: kafka)
+            return records.contains { record in
+                record.headers.contains { $0.key == "ce_id" && $0.stringValue == "beta-after-delete" }
+                    && record.headers.contains { $0.key == "chatfn_dlq_reason" && $0.stringValue == "unknown_application" }
+            }
+        }
+    }
+
+    @Test("stopping everything and starting again: the registry is intact and a new worker runs the live version with its secrets")
+    func restart() async throws {
+        let fleet = try await ControlFleet.make()
+        defer { Task { await fleet.tearDown() } }
+        var (control, api) = try await fleet.startControl()
+        let app = "\(api)/v1/applications/acme"
+        #expect(try await callAPI("PUT", app).status == 201)
+        #expect(try await callAPI("PUT", "\(app)/runtime/environment-variables", json: ["RECORDER_URL": fleet.recorder.url]).status == 200)
+        #expect(try await callAPI("PUT", "\(app)/secrets/TOKEN", json: ["value": "restart-secret"]).status == 204)
+        for tag in ["a", "b", "c"] {
+            #expect(try await callAPI("POST", "\(app)/functions/\(Self.trigger)/versions", json: ["handlerScript": Self.taggedFunction(tag)]).status == 201)
+        }
+        #expect(try await callAPI("POST", "\(app)/functions/\(Self.trigger)/rollback", json: ["versionNumber": 2]).status == 201)
+        control.signal(SIGTERM)
+        #expect(try await control.waitForExit() == 0)
+
+        (control, api) = try await fleet.startControl()
+        let worker = try await fleet.startWorker()
+        defer { [control, worker].forEach { $0.signal(SIGTERM) } }
+        let versions = try await callAPI("GET", "\(api)/v1/applications/acme/functions/\(Self.trigger)/versions").array
+        #expect(versions.compactMap { $0["versionNumber"] as? Int } == [1, 2, 3, 4])
+        #expect(versions.last?["rollbackOf"] as? Int == 2)
+        #expect(try await callAPI("GET", "\(api)/v1/applications/acme/secrets").array.first?["name"] as? String == "TOKEN")
+        try await fleet.publish(Self.trigger, app: "acme", id: "after-restart", key: "k")
+        let runs = try await fleet.recorder.waitForCount(1)
+        #expect(runs.first?["tag"] as? String == "b")
+    }
+}
+
+extension Array {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var results: [T] = []
+        for element in self { results.append(try await transform(element)) }
+        return results
+    }
+}

@@ -1,0 +1,82 @@
+import ChatEvents
+import Foundation
+import KafkaClient
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// A control plane and its workers on an embedded broker: `chatfn control` replicas and `chatfn run`
+/// workers serving the registry, with tokens and a secrets key, and an HTTP recorder functions POST to.
+struct ControlFleet {
+    static let fullToken = "full-token-for-tests-7c1f"
+    static let readToken = "read-token-for-tests-51a0"
+    static let secretsKey = Data((0..<32).map { UInt8(($0 * 7 + 3) % 256) }).base64EncodedString()
+    static let topics: [(String, Int32)] = LaneFixture.topics.map { ($0, 4) } + [("chatfn.registry", 1), ("chatfn.audit", 1)]
+
+    let broker: EmbeddedKafkaBroker
+    let recorder: HTTPRecorder
+    let producer: KafkaProducer
+
+    static func make() async throws -> ControlFleet {
+        let broker = try EmbeddedKafkaBroker()
+        for (topic, partitions) in topics { try broker.createTopic(topic, partitions: partitions) }
+        return ControlFleet(broker: broker, recorder: try await HTTPRecorder.start(),
+                            producer: try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: broker.bootstrapServers)))
+    }
+
+    var environment: [String: String] {
+        ["CHATFN_API_TOKEN": Self.fullToken, "CHATFN_API_READ_TOKEN": Self.readToken, "CHATFN_SECRETS_KEY": Self.secretsKey]
+    }
+
+    /// Starts a control replica and waits until it has read the registry; returns it and its URL.
+    func startControl() async throws -> (process: ChatfnProcess, url: String) {
+        let port = try await freeLocalPort()
+        let process = try ChatfnProcess(["control", "--kafka", broker.bootstrapServers, "--listen", "127.0.0.1:\(port)", "--log-level", "warning"],
+                                        environment: environment, includingErrors: true)
+        let url = "http://127.0.0.1:\(port)"
+        try await eventually("control plane ready") { (try? await httpGet("\(url)/readyz"))?.0 == 200 }
+        return (process, url)
+    }
+
+    /// Starts a worker serving the registry and waits until both lanes consume.
+    func startWorker(group: String = "fleet") async throws -> ChatfnProcess {
+        let port = try await freeLocalPort()
+        let process = try ChatfnProcess(["run", "--kafka", broker.bootstrapServers, "--group", group, "--admin", "127.0.0.1:\(port)",
+                                         "--log-level", "warning"], environment: ["CHATFN_SECRETS_KEY": Self.secretsKey], includingErrors: true)
+        try await eventually("worker ready", timeout: .seconds(60)) { (try? await httpGet("http://127.0.0.1:\(port)/readyz"))?.0 == 200 }
+        return process
+    }
+
+    func publish(_ trigger: String, app: String, id: String, key: String, data: [String: Any] = [:], partition: Int32? = nil) async throws {
+        try await producer.send(try eventRecord(trigger: trigger, id: id, key: key, data: data, appId: app, partition: partition))
+    }
+
+    func tearDown() async {
+        await producer.shutdown()
+        await recorder.shutdown()
+    }
+}
+
+/// One API call: the status and the body (parsed JSON when it is JSON, else the text).
+struct APIResponse {
+    var status: Int
+    var body: Any?
+    var text: String
+
+    var object: [String: Any] { body as? [String: Any] ?? [:] }
+    var array: [[String: Any]] { body as? [[String: Any]] ?? [] }
+}
+
+func callAPI(_ method: String, _ url: String, token: String? = ControlFleet.fullToken, json: Any? = nil) async throws -> APIResponse {
+    var request = URLRequest(url: URL(string: url)!)
+    request.httpMethod = method
+    if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+    if let json {
+        request.httpBody = try JSONSerialization.data(withJSONObject: json, options: [.fragmentsAllowed])
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+    }
+    let (data, response) = try await URLSession.shared.data(for: request)
+    return APIResponse(status: (response as? HTTPURLResponse)?.statusCode ?? 0,
+                       body: try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]),
+                       text: String(decoding: data, as: UTF8.self))
+}
