@@ -42,9 +42,7 @@ struct Control: AsyncParsableCommand {
             host: host, port: port, logger: logger) { url in
             ConsoleOutput.write("chatfn: control plane listening on \(url) (ready once the registry is read: \(url)/readyz)")
         }
-        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
-            services: control.services + [applications], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
+        try await serviceGroup([applications] + control.services, finite: [RegistryTopicCheck(connection: connection, logger: logger)], logger: logger).run()
         await control.close()
         await follower.shutdown()
         connection.close()
@@ -91,6 +89,7 @@ struct ControlPlaneRunner {
         host: String, port: Int, logger: Logger, announce: @escaping @Sendable (String) -> Void
     ) async throws -> ControlPlaneRunner {
         let producer = try KafkaProducer(configuration: connection.configuration, lowLatency: true)
+        try? await producer.prepare(topics: [RegistryTopics.registry, RegistryTopics.audit])
         let registry = ApplicationRegistry(follower: follower, producer: producer, sealer: sealer, logger: logger)
         let invocations = try await InvocationLog.start(configuration: connection.configuration, topic: OutputTopics().invocations, logger: logger)
         let api = ControlAPI(registry: registry, invocations: invocations, applications: applications, kafka: connection.configuration)

@@ -13,8 +13,9 @@ struct DirectorySync: Service {
     /// The application id; nil: chatfn.json's `app`, else `default`.
     let app: String?
     let watch: Bool
-    /// The API's URL once it listens.
+    /// The API's URL, once every one of `apiReady` is signalled (it listens, the registry is read).
     let apiURL: @Sendable () -> String?
+    let apiReady: [StopSignal]
     /// Signalled once the first push is done (or failed): the lanes consume from then on, so that the
     /// directory's first events find its functions.
     let firstPushDone: StopSignal
@@ -22,16 +23,16 @@ struct DirectorySync: Service {
 
     func run() async throws {
         try? await cancelWhenGracefulShutdown {
+            for signal in apiReady { await signal.waitUntilStopped() }
+            guard let url = apiURL() else { return }
             var lastProblem: String?
             while !Task.isCancelled {
-                if let url = apiURL() {
-                    let problem = await push(to: url)
-                    if let problem, problem != lastProblem { logger.error("not deployed: \(problem)") }
-                    lastProblem = problem
-                    firstPushDone.stop()
-                    if !watch && problem == nil { return }
-                }
-                try await Task.sleep(for: .seconds(1))
+                let problem = await push(to: url)
+                if let problem, problem != lastProblem { logger.error("not deployed: \(problem)") }
+                lastProblem = problem
+                firstPushDone.stop()
+                if !watch { return }
+                try await Task.sleep(for: .seconds(1))  // the rescan interval
             }
         }
     }

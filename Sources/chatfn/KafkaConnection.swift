@@ -3,6 +3,7 @@ import Foundation
 import KafkaClient
 import Logging
 import Registry
+import ServiceLifecycle
 
 /// The cluster a command works with: the one it was told about (topics created where missing), or,
 /// for `chatfn dev`, an embedded broker started here.
@@ -37,18 +38,32 @@ struct KafkaConnection {
         }
         let connection = KafkaConnection(bootstrap: named)
         try await TopicProvisioner.ensure(topics, configuration: connection.configuration, logger: logger)
-        if topics.contains(where: { $0.name == RegistryTopics.registry }) { try await connection.checkRegistryTopic(logger: logger) }
         return connection
     }
 
-    /// Stops with a clear message when the registry topic would lose or reorder records; warns when
-    /// the broker does not let chatfn look.
-    private func checkRegistryTopic(logger: Logger) async throws {
+    /// Ends the embedded broker's advertisement (another `chatfn dev` may have replaced it).
+    func close() {
+        if let embeddedBroker { DevFile.broker.remove(ifStill: embeddedBroker.bootstrapServers) }
+        withExtendedLifetime(embeddedBroker) {}
+    }
+}
+
+/// Stops chatfn with a clear message when the registry topic would lose or reorder records, and warns
+/// when the broker does not let chatfn look. A service, so that a broker slow to answer does not hold
+/// up the start.
+struct RegistryTopicCheck: Service {
+    let connection: KafkaConnection
+    let logger: Logger
+
+    func run() async throws {
+        guard connection.embeddedBroker == nil else { return }  // created here, as it must be
+        let configuration = connection.configuration
         let topic = RegistryTopics.registry
         if let partitions = try await TopicProvisioner.partitionCounts(of: [topic], configuration: configuration)[topic], partitions != 1 {
             throw CommandFailure("\(topic) has \(partitions) partitions: it must have exactly 1, since the registry's order is its partition's order")
         }
-        guard let configs = try? await TopicProvisioner.describeConfigs(of: topic, keys: ["cleanup.policy"], configuration: configuration),
+        // A broker that does not answer DescribeConfigs (librdkafka's mock among them) holds it to the timeout.
+        guard let configs = try? await TopicProvisioner.describeConfigs(of: topic, keys: ["cleanup.policy"], configuration: configuration, timeout: .seconds(2)),
               let policy = configs["cleanup.policy"] else {
             logger.warning("could not check \(topic)'s cleanup.policy (the broker does not let chatfn describe topic configs): it must be compact")
             return
@@ -60,10 +75,16 @@ struct KafkaConnection {
                 """)
         }
     }
+}
 
-    /// Ends the embedded broker's advertisement (another `chatfn dev` may have replaced it).
-    func close() {
-        if let embeddedBroker { DevFile.broker.remove(ifStill: embeddedBroker.bootstrapServers) }
-        withExtendedLifetime(embeddedBroker) {}
+/// A service group configuration: `finite` services may return before shutdown (a check, a one-off
+/// push) without stopping the others; any other service returning, or any throwing, stops chatfn.
+func serviceGroup(_ services: [any Service], finite: [any Service] = [], logger: Logger) -> ServiceGroup {
+    func named(_ service: any Service, ending: ServiceGroupConfiguration.ServiceConfiguration.TerminationBehavior) -> ServiceGroupConfiguration.ServiceConfiguration {
+        .init(service: service, successTerminationBehavior: ending, failureTerminationBehavior: .cancelGroup,
+              serviceName: String(describing: type(of: service)))
     }
+    return ServiceGroup(configuration: ServiceGroupConfiguration(
+        services: services.map { named($0, ending: .cancelGroup) } + finite.map { named($0, ending: .ignore) },
+        gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
 }

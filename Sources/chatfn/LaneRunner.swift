@@ -94,6 +94,8 @@ func runChatfn(_ options: LaneOptions, source: ApplicationSource) async throws {
     let connection = try await KafkaConnection.open(kafkaOptions, embeddedWhenUnnamed: dev != nil, topics: options.topics(withRegistry: fromRegistry), logger: logger)
     defer { connection.close() }
     var services: [any Service] = []
+    /// Services that may end before shutdown: a check, a one-off push.
+    var finiteServices: [any Service] = []
     var closers: [@Sendable () async -> Void] = []
     let applications: any ApplicationLookup
     /// What the lanes wait for before they consume: the registry read to its end, and `chatfn dev`'s
@@ -113,6 +115,7 @@ func runChatfn(_ options: LaneOptions, source: ApplicationSource) async throws {
         ConsoleOutput.write(lines: banner)
     case .registry(let dev):
         warnAboutIsolation(logger: logger)
+        finiteServices.append(RegistryTopicCheck(connection: connection, logger: logger))
         let follower = try await RegistryFollower.start(configuration: connection.configuration)
         closers.append { await follower.shutdown() }
         Task {
@@ -134,10 +137,12 @@ func runChatfn(_ options: LaneOptions, source: ApplicationSource) async throws {
         if let dev, let sealer {
             let (host, port) = try parseListenAddress(dev.listen, flag: "--listen")
             let apiURL = Mutex<String?>(nil)
+            let apiListening = StopSignal()
             let control = try await ControlPlaneRunner.start(
                 connection: connection, follower: follower, applications: registryApplications, sealer: sealer,
                 tokens: try ControlPlaneRunner.tokens(listeningOn: host), host: host, port: port, logger: logger) { url in
                 apiURL.withLock { $0 = url }
+                apiListening.stop()
                 DevFile.api.write(url)
                 ConsoleOutput.write("chatfn: API on \(url) (chatfn deploy, versions, logs… find it by themselves)")
             }
@@ -146,8 +151,8 @@ func runChatfn(_ options: LaneOptions, source: ApplicationSource) async throws {
                 await control.close()
                 if let url = apiURL.withLock({ $0 }) { DevFile.api.remove(ifStill: url) }
             }
-            services.append(DirectorySync(directory: dev.directory, app: options.app, watch: dev.sync, apiURL: { apiURL.withLock { $0 } },
-                                          firstPushDone: directoryPushed, logger: logger))
+            finiteServices.append(DirectorySync(directory: dev.directory, app: options.app, watch: dev.sync, apiURL: { apiURL.withLock { $0 } },
+                                          apiReady: [apiListening, registryRead], firstPushDone: directoryPushed, logger: logger))
         } else {
             directoryPushed.stop()
         }
@@ -177,9 +182,7 @@ func runChatfn(_ options: LaneOptions, source: ApplicationSource) async throws {
             laneMetrics(events: service.statistics, blocking: blockingDispatcher, applications: applications)
         })
     }
-    let serviceGroup = ServiceGroup(configuration: ServiceGroupConfiguration(
-        services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-    try await serviceGroup.run()
+    try await serviceGroup(services, finite: finiteServices, logger: logger).run()
     for close in closers { await close() }
 }
 

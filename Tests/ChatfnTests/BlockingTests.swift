@@ -36,7 +36,8 @@ struct BlockingTests {
         try await LaneFixture.make(
             functions: [
                 "user.attempted.start_session": startSession, "user.attempted.send_message": sendMessage,
-                "user.attempted.broken": "async function handleEvent(event) { return {{ }",
+                // Compiles (a script that does not is refused when saved) but does not load.
+                "user.attempted.broken": "require('no-such-module-for-chatfn'); async function handleEvent(event) { return {}; }",
             ].merging(extraFunctions) { $1 },
             settings: [
                 "user.attempted.start_session": ["timeoutMs": 2_000],
@@ -118,7 +119,7 @@ struct BlockingTests {
         #expect(locked.decision == .deny && locked.status == "no_function", "onMissing from chatfn.json")
         let broken = try await Self.call(client, "user.attempted.broken", ["user": "ada"])
         #expect(broken.decision == .allow && broken.status == "failed", "a function that does not load applies onFailure")
-        #expect(broken.reason?.contains("Unexpected token") == true, "\(broken.reason ?? "")")
+        #expect(broken.reason?.contains("Cannot find module 'no-such-module-for-chatfn'") == true, "\(broken.reason ?? "")")
         await client.shutdown()
         chatfn.signal(SIGTERM)
         #expect(try await chatfn.waitForExit() == 0)
