@@ -132,10 +132,10 @@ struct ControlPlaneTests {
 
     @Test("the control plane refuses to serve a non-loopback address without a token")
     func tokenRequired() async throws {
-        let (status, output) = try await ChatfnProcess.run(["control", "--kafka", "127.0.0.1:1", "--listen", "0.0.0.0:0"],
-                                                            environment: ["CHATFN_API_TOKEN": "", "CHATFN_SECRETS_KEY": ControlFleet.secretsKey])
-        #expect(status != 0)
-        #expect(output.contains("CHATFN_API_TOKEN"))
+        let control = try ChatfnProcess(["control", "--kafka", "127.0.0.1:1", "--listen", "0.0.0.0:0"],
+                                        environment: ["CHATFN_API_TOKEN": "", "CHATFN_SECRETS_KEY": ControlFleet.secretsKey], includingErrors: true)
+        #expect(try await control.waitForExit() != 0)
+        #expect(control.stdout.contains("set CHATFN_API_TOKEN to serve the API on 0.0.0.0"))
     }
 
     @Test("applications are isolated; secrets reach functions and nowhere else; a test runs a draft; invocations carry logs; a deleted application's events are dead-lettered")
@@ -157,7 +157,7 @@ struct ControlPlaneTests {
             async function handleEvent(event, context) {
               console.log('using key', context.secrets.API_KEY);
               await fetch(process.env.RECORDER_URL, { method: 'POST', body: JSON.stringify({ app: 'alpha', eventId: context.eventId,
-                keyWorks: context.secrets.API_KEY === '\(secret)' }) });
+                keyWorks: context.secrets.API_KEY.split('').reverse().join('') === '\(String(secret.reversed()))' }) });
             }
             """
         let betaFunction = """
