@@ -5,6 +5,10 @@ import Functions
 /// `app/…`: the application exists.
 package struct ApplicationDocument: Codable, Sendable {
     package var createdTime: Int64
+
+    package init(createdTime: Int64) {
+        self.createdTime = createdTime
+    }
 }
 
 package enum FunctionLanguage: String, Codable, Sendable, CaseIterable {
@@ -26,6 +30,15 @@ package struct VersionDocument: Codable, Sendable {
     package var author: String
     /// When made by a rollback: the version whose code it carries.
     package var rollbackOf: Int?
+
+    package init(handlerScript: String, language: FunctionLanguage, sha256: String, createdTime: Int64, author: String, rollbackOf: Int?) {
+        self.handlerScript = handlerScript
+        self.language = language
+        self.sha256 = sha256
+        self.createdTime = createdTime
+        self.author = author
+        self.rollbackOf = rollbackOf
+    }
 }
 
 /// `undeploy/…`

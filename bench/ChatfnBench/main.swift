@@ -10,6 +10,7 @@ import Synchronization
 import Workers
 import ServiceLifecycle
 import ChatFunctionsClient
+import Registry
 
 // chatfn benchmarks. Usage: swift run -c release ChatfnBench [lane] [--events N] [--rate R] [--seconds S]
 // Numbers go to stdout; see bench/README.md for how to read them.
@@ -52,6 +53,31 @@ if arguments.first == "pool" {
     print("cold start, new worker to first result: \(Percentiles(cold).summary(unit: "ms"))")
     let idle = try await WorkerBenchmark.idleResidentMegabytes(functionFile: file, logger: logger)
     print("resident memory of an idle warm worker: \((idle * 10).rounded() / 10) MB")
+    exit(0)
+}
+
+if arguments.first == "registry" {
+    for (topic, count) in [("chatfn.registry", Int32(1)), ("chatfn.audit", 1), ("chatfn.events", 4), ("chatfn.requests", 4), ("chatfn.replies", 4)] {
+        try broker.createTopic(topic, partitions: count)
+    }
+    let kafka = KafkaConfiguration(bootstrapServers: broker.bootstrapServers, properties: EmbeddedKafkaBroker.clientProperties)
+    let deploys = option("--deploys", default: 100)
+    let live = try await RegistryBenchmark.deployToLive(kafka: kafka, workers: 3, deploys: deploys, logger: logger)
+    print("save (compile check + registry write + read-back) → live on every one of 3 workers: \(Percentiles(live).summary(unit: "ms"))")
+    let applications = option("--applications", default: 1_000)
+    let perApplication = option("--functions", default: 10)
+    let filled = ContinuousClock.now
+    try await RegistryBenchmark.fillRegistry(kafka: kafka, applications: applications, functions: perApplication)
+    print("registry of \(applications) applications × \(perApplication) functions written in \((ContinuousClock.now - filled).fractionalSeconds) s")
+    let follower = try await RegistryFollower.start(configuration: kafka)
+    let reading = ContinuousClock.now
+    await follower.waitUntilCaughtUp()
+    print("registry read to its end by a follower: \((ContinuousClock.now - reading).fractionalMilliseconds) ms, \(follower.state.applications.count) applications")
+    let chatfn = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("chatfn")
+    for run in 1...3 {
+        let (startUp, resident) = try await RegistryBenchmark.workerStartUp(bootstrap: broker.bootstrapServers, chatfn: chatfn)
+        print("chatfn run #\(run) against it: ready in \((startUp * 1_000).rounded()) ms, resident \((resident * 10).rounded() / 10) MB")
+    }
     exit(0)
 }
 
