@@ -58,7 +58,7 @@ extension ControlAPI {
         var invocation = function.invocation(id: attributes.id, event: attributes, mode: .binary, attempt: 1,
                                              timeout: function.settings.timeout, payload: try JSONCoding.encode(body.event))
         invocation.allowsEmit = !blocking
-        let result = await (blocking ? served.blocking : served.events).invoke(invocation)
+        let result = await (blocking ? served.blocking : served.events).invoke(invocation, memoryMb: function.settings.memoryLimitMb)
         let outcome = TestOutcome(
             status: result.status.rawValue,
             result: result.value.flatMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0)) },

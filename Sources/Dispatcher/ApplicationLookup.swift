@@ -1,3 +1,4 @@
+import ChatEvents
 import Functions
 import Logging
 import Workers
@@ -7,19 +8,32 @@ package struct ServedApplication: Sendable {
     package let id: String
     package let catalog: FunctionCatalog
     /// Processes for non-blocking events (nicer: a backlog yields the CPU to blocking requests).
-    package let events: WorkerPool
+    package let events: WorkerPools
     /// Processes reserved for blocking requests, kept warm.
-    package let blocking: WorkerPool
+    package let blocking: WorkerPools
 
-    package init(id: String, catalog: FunctionCatalog, events: WorkerPool, blocking: WorkerPool) {
+    package init(id: String, catalog: FunctionCatalog, events: WorkerPools, blocking: WorkerPools) {
         self.id = id
         self.catalog = catalog
         self.events = events
         self.blocking = blocking
     }
 
-    package func pool(for lane: WorkerLane) -> WorkerPool {
+    package func pools(for lane: WorkerLane) -> WorkerPools {
         lane == .events ? events : blocking
+    }
+
+    /// Starts the warm processes of `lane`: one set per memory limit its functions have (the default
+    /// limit when it has none yet). A lane whose workers cannot start still runs (each invocation then
+    /// reports why), so this logs rather than throws.
+    package func prewarm(_ lane: WorkerLane, logger: Logger) async {
+        let functions = catalog.all.filter { BlockingTriggers.isBlocking($0.trigger) == (lane == .blocking) }
+        let limits = Set(functions.map(\.settings.memoryLimitMb))
+        do {
+            try await pools(for: lane).prewarm(memoryLimits: limits.isEmpty ? [FunctionSettings.defaultMemoryMb] : limits)
+        } catch {
+            logger.error("no warm worker for the \(lane.rawValue) lane of \(id): \(error)")
+        }
     }
 }
 
@@ -59,10 +73,10 @@ package struct SingleApplication: ApplicationLookup {
     package var served: [ServedApplication] { [application] }
 
     package func prewarm(_ lane: WorkerLane) async {
-        await application.pool(for: lane).prewarm(logger: logger, lane: lane.rawValue)
+        await application.prewarm(lane, logger: logger)
     }
 
     package func shutdown(_ lane: WorkerLane) async {
-        await application.pool(for: lane).shutdown()
+        await application.pools(for: lane).shutdown()
     }
 }

@@ -154,7 +154,7 @@ package final class BlockingDispatcher: Sendable {
             id: invocationIds.next(), event: attributes, mode: mode,
             attempt: 1, timeout: min(ownTimeout, .milliseconds(max(remainingMs, 1))), payload: record.value)
         request.allowsEmit = false
-        let result = await application.blocking.invoke(request)
+        let result = await application.blocking.invoke(request, memoryMb: function.settings.memoryLimitMb)
         admission.release(heldFor: ContinuousClock.now - started)
         let report = InvocationReport(attributes: attributes, function: function, position: record.position, attempt: 1, result: result)
         reporter.invocationFinished(report)

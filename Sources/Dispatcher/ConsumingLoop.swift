@@ -26,15 +26,3 @@ func consumeUntilShutdown(_ consumer: KafkaConsumer, stopStarting: @escaping @Se
         group.cancelAll()
     }
 }
-
-extension WorkerPool {
-    /// Starts the warm processes; a lane whose workers cannot start still runs (each invocation then
-    /// reports the launch failure), so this logs rather than throws.
-    package func prewarm(logger: Logger, lane: String) async {
-        do {
-            try await prewarm()
-        } catch {
-            logger.error("no warm worker for the \(lane) lane: \(error)")
-        }
-    }
-}

@@ -23,6 +23,8 @@ package final class EventDispatcher: Sendable {
     private let stop: StopSignal
     private let logger: Logger
     private let invocationIds = UniqueIdentifiers()
+    /// Each function's `concurrency`.
+    private let concurrency = ConcurrencyLimits()
 
     package init(configuration: DispatcherConfiguration, applications: any ApplicationLookup, producer: KafkaProducer,
                 reporter: any InvocationReporter, stop: StopSignal, statistics: DispatchStatistics = DispatchStatistics(), logger: Logger) {
@@ -64,10 +66,10 @@ package final class EventDispatcher: Sendable {
             reporter.recordSkipped(record.position, eventId: attributes.id, trigger: attributes.type)
             return .processed
         }
-        return await run(function, on: application.events, for: record, attributes: attributes, mode: mode, stopSignals)
+        return await run(function, of: application, for: record, attributes: attributes, mode: mode, stopSignals)
     }
 
-    private func run(_ function: FunctionDefinition, on pool: WorkerPool, for record: KafkaRecord, attributes: CloudEventAttributes,
+    private func run(_ function: FunctionDefinition, of application: ServedApplication, for record: KafkaRecord, attributes: CloudEventAttributes,
                      mode: CloudEventContentMode, _ stopSignals: [StopSignal]) async -> RecordOutcome {
         let policy = function.settings.retryPolicy
         var attempt = 1
@@ -75,9 +77,12 @@ package final class EventDispatcher: Sendable {
             let request = function.invocation(
                 id: invocationIds.next(), event: attributes, mode: mode,
                 attempt: attempt, timeout: function.settings.timeout, payload: record.value)
+            guard let permit = await concurrency.acquire("\(application.id)/\(function.trigger)", limit: function.settings.concurrency,
+                                                         unlessAnyOf: stopSignals) else { return abandon() }
             statistics.running.add(1, ordering: .relaxed)
-            let result = await pool.invoke(request)
+            let result = await application.events.invoke(request, memoryMb: function.settings.memoryLimitMb)
             statistics.running.subtract(1, ordering: .relaxed)
+            concurrency.release(permit)
             statistics.invocations.add(1, ordering: .relaxed)
             let message = result.error?.message ?? result.status.rawValue
 

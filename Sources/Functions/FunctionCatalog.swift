@@ -158,7 +158,8 @@ package struct CatalogError: Error, CustomStringConvertible, Sendable {
 
 extension FunctionCatalog {
     /// How the application's worker processes start: the runtime's environment over PATH/HOME/TMPDIR,
-    /// confined to the application directory (Node 20+), with the largest `memoryMb` of its functions.
+    /// confined to the application directory (Node 20+). The memory limit is each pool's
+    /// (``WorkerPools``); this one is the default.
     package func workerConfiguration() async throws -> WorkerConfiguration {
         var configuration = try WorkerConfiguration(
             environment: WorkerConfiguration.baseEnvironment().merging(manifest.environment) { _, declared in declared })
@@ -178,7 +179,7 @@ extension FunctionCatalog {
         if await configuration.supportsPermissionModel() {
             configuration.sandbox = WorkerSandbox(readableDirectories: [snapshots.base.path, buildDirectory] + (runtimeDirectory.map { [$0] } ?? []))
         }
-        configuration.memoryLimitMb = all.compactMap(\.settings.memoryMb).max() ?? FunctionSettings.defaultMemoryMb
+        configuration.memoryLimitMb = FunctionSettings.defaultMemoryMb
         configuration.secrets = secrets.withLock { $0 }
         return configuration
     }
@@ -209,7 +210,7 @@ extension FunctionCatalog {
         let runtime = manifest.runtime
         return WorkerPoolConfiguration(
             worker: worker, minWarm: runtime?.minWarm ?? minWarm, maxProcesses: runtime?.maxProcesses ?? maxProcesses,
-            concurrencyPerProcess: all.compactMap(\.settings.concurrency).max() ?? 64, recycleAfter: runtime?.recycleAfter)
+            recycleAfter: runtime?.recycleAfter)
     }
 }
 

@@ -9,12 +9,12 @@ import Workers
 /// install fails the previous runtime keeps serving.
 package struct FunctionDeployer: Service {
     private let catalog: FunctionCatalog
-    private let pools: [WorkerPool]
+    private let pools: [any AdoptsRuntime]
     private let installer: RuntimeInstaller
     private let interval: Duration
     private let logger: Logger
 
-    package init(catalog: FunctionCatalog, pools: [WorkerPool], installer: RuntimeInstaller = RuntimeInstaller(),
+    package init(catalog: FunctionCatalog, pools: [any AdoptsRuntime], installer: RuntimeInstaller = RuntimeInstaller(),
                 interval: Duration = .seconds(1), logger: Logger) {
         self.catalog = catalog
         self.pools = pools
@@ -45,7 +45,7 @@ extension FunctionCatalog {
     /// - Parameters:
     ///   - versionNumbers: the registry's numbers of the functions' versions.
     ///   - secrets: the application's secrets, opened; nil: unchanged.
-    package func redeploy(to pools: [WorkerPool], versionNumbers: [String: Int] = [:], secrets newSecrets: [String: String]? = nil,
+    package func redeploy(to pools: [any AdoptsRuntime], versionNumbers: [String: Int] = [:], secrets newSecrets: [String: String]? = nil,
                           installer: RuntimeInstaller = RuntimeInstaller(), logger: Logger) async {
         let runtimeBefore = manifest.runtime
         do {

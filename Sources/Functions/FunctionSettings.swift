@@ -5,10 +5,11 @@ import ChatEvents
 package struct FunctionSettings: Sendable, Codable, Hashable {
     /// How long one attempt may run.
     package var timeoutMs: Int?
-    /// The V8 heap of the application's worker processes is the largest `memoryMb` of its functions.
+    /// The memory of the worker processes this function runs in (its heap and everything else): functions
+    /// of one application with different limits run in different processes.
     package var memoryMb: Int?
-    /// Invocations one worker process runs at once before the pool prefers (or starts) another; the
-    /// application's processes take the largest `concurrency` of its functions (default 64).
+    /// Invocations of this function running at once in one chatfn (non-blocking lane); more wait for one
+    /// to end. Unset: no limit but the lane's.
     package var concurrency: Int?
     /// Attempts before the event is dead-lettered (1: no retry).
     package var maxAttempts: Int?
@@ -40,6 +41,9 @@ package struct FunctionSettings: Sendable, Codable, Hashable {
     package static let defaultMaxBackoff: Duration = .seconds(60)
 
     package var timeout: Duration { timeoutMs.map { .milliseconds($0) } ?? Self.defaultTimeout }
+
+    /// The memory limit of the processes this function runs in.
+    package var memoryLimitMb: Int { memoryMb ?? Self.defaultMemoryMb }
 
     package var retryPolicy: RetryPolicy {
         RetryPolicy(

@@ -97,7 +97,7 @@ package final class RegistryApplications: ApplicationLookup, Service {
     package func shutdown(_ lane: WorkerLane) async {
         let pools = hosted.withLock { hosted in
             hosted.shutDownLanes.insert(lane)
-            return hosted.entries.values.map { $0.served.pool(for: lane) }
+            return hosted.entries.values.map { $0.served.pools(for: lane) }
         }
         await withDiscardingTaskGroup { group in
             for pool in pools { group.addTask { await pool.shutdown() } }
@@ -136,14 +136,14 @@ package final class RegistryApplications: ApplicationLookup, Service {
             let worker = try await catalog.workerConfiguration()
             var eventWorker = worker
             eventWorker.niceness = 10  // a backlog yields the CPU to blocking requests
-            let events = WorkerPool(configuration: catalog.poolConfiguration(worker: eventWorker, minWarm: 0, maxProcesses: configuration.eventWorkers), logger: logger)
-            let blocking = WorkerPool(configuration: WorkerPoolConfiguration(
+            let events = WorkerPools(configuration: catalog.poolConfiguration(worker: eventWorker, minWarm: 0, maxProcesses: configuration.eventWorkers), logger: logger)
+            let blocking = WorkerPools(configuration: WorkerPoolConfiguration(
                 worker: worker, minWarm: configuration.blockingWorkers, maxProcesses: configuration.blockingWorkers), logger: logger)
             let served = ServedApplication(id: id, catalog: catalog, events: events, blocking: blocking)
             let hasBlocking = Self.hasBlockingFunction(application)
             hosted.withLock { $0.entries[id] = Entry(served: served, generation: application.generation, lastUsed: .now, hasBlockingFunction: hasBlocking) }
             logger.info("serving application \(id)", metadata: ["functions": "\(application.deployed.count)"])
-            if hasBlocking { Task { await blocking.prewarm(logger: logger, lane: "blocking") } }
+            if hasBlocking { Task { await served.prewarm(.blocking, logger: logger) } }
             // A change that came while this one started: deploy it now.
             if follower.state.application(id)?.revision != application.revision { deploy(id) }
             return served

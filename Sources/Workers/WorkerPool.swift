@@ -50,11 +50,12 @@ package final class WorkerPool: Sendable {
     }
 
     /// Starts new processes with `runtime` (a new environment, dependencies, init script) from now on,
-    /// keeping this pool's niceness; current processes finish their invocations and exit.
+    /// keeping this pool's niceness and memory limit; current processes finish their invocations and exit.
     package func adopt(_ runtime: WorkerConfiguration) {
         let retiring = state.withLock { state in
             var worker = runtime
             worker.niceness = state.worker.niceness
+            worker.memoryLimitMb = state.worker.memoryLimitMb
             state.worker = worker
             defer { state.workers.removeAll() }
             return state.workers

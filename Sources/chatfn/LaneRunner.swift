@@ -198,8 +198,8 @@ private func serveDirectory(_ directory: String, options: LaneOptions, logger: L
     warnAboutIsolation(logger: logger)
     var laneWorker = workerConfiguration
     laneWorker.niceness = 10  // a backlog yields the CPU to blocking requests
-    let events = WorkerPool(configuration: catalog.poolConfiguration(worker: laneWorker, minWarm: 1, maxProcesses: options.workers), logger: logger)
-    let blocking = WorkerPool(
+    let events = WorkerPools(configuration: catalog.poolConfiguration(worker: laneWorker, minWarm: 1, maxProcesses: options.workers), logger: logger)
+    let blocking = WorkerPools(
         configuration: WorkerPoolConfiguration(worker: workerConfiguration, minWarm: options.blockingWorkers, maxProcesses: options.blockingWorkers),
         logger: logger)
     return ServedApplication(id: appId, catalog: catalog, events: events, blocking: blocking)
@@ -236,7 +236,7 @@ func laneMetrics(events: DispatchStatistics, blocking: BlockingDispatcher, appli
     let served = applications.served
     metrics.append(Metric("chatfn_applications_served", .gauge, help: "Applications with worker processes now.", value: Double(served.count)))
     for lane in WorkerLane.allCases {
-        let live = served.reduce(0) { $0 + $1.pool(for: lane).workers.count }
+        let live = served.reduce(0) { $0 + $1.pools(for: lane).workers.count }
         metrics.append(Metric("chatfn_workers", .gauge, help: "Live Node worker processes.", labels: ["pool": lane.rawValue], value: Double(live)))
     }
     return metrics

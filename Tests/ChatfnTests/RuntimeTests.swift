@@ -284,7 +284,7 @@ struct PlatformAPITests {
 
 @Suite("Runtime settings")
 struct RuntimeSettingsTests {
-    @Test("chatfn.json sizes the pool: min warm, max processes, recycling, and the largest per-function concurrency")
+    @Test("chatfn.json sizes the pools: min warm, max processes, recycling; memoryMb and concurrency stay each function's")
     func poolSizing() async throws {
         let fixture = try FunctionsFixture(
             functions: ["a.b": "module.exports = async () => 1;", "c.d": "module.exports = async () => 2;"],
@@ -298,8 +298,9 @@ struct RuntimeSettingsTests {
         let catalog = try await FunctionCatalog(directory: fixture.root.path, logger: testLogger)
         let worker = try await catalog.workerConfiguration()
         let pool = catalog.poolConfiguration(worker: worker, minWarm: 1, maxProcesses: 1)
-        #expect(pool.minWarm == 2 && pool.maxProcesses == 3 && pool.recycleAfter == 50 && pool.concurrencyPerProcess == 32)
-        #expect(worker.memoryLimitMb == 128)
+        #expect(pool.minWarm == 2 && pool.maxProcesses == 3 && pool.recycleAfter == 50 && pool.concurrencyPerProcess == 64)
+        #expect(worker.memoryLimitMb == FunctionSettings.defaultMemoryMb, "each pool sets its own (WorkerPools)")
+        #expect(catalog.function(for: "c.d")?.settings.memoryLimitMb == 128 && catalog.function(for: "a.b")?.settings.concurrency == 8)
 
         let invalid: [String: Any] = ["functions": ["a.b": ["concurrency": 0]]]
         try JSONSerialization.data(withJSONObject: invalid).write(to: fixture.root.appendingPathComponent("chatfn.json"))

@@ -10,8 +10,11 @@ func withApplicationPool(_ fixture: FunctionsFixture, recycleAfter: Int? = nil,
                          _ body: (WorkerPool, FunctionCatalog) async throws -> Void) async throws {
     defer { fixture.remove() }
     let catalog = try await FunctionCatalog(directory: fixture.root.path, logger: testLogger)
+    // One process for every function of the fixture: its memory limit is the largest they set.
+    var worker = try await catalog.workerConfiguration()
+    worker.memoryLimitMb = catalog.all.compactMap(\.settings.memoryMb).max() ?? worker.memoryLimitMb
     let pool = WorkerPool(
-        configuration: WorkerPoolConfiguration(worker: try await catalog.workerConfiguration(), minWarm: 1, maxProcesses: 1, recycleAfter: recycleAfter),
+        configuration: WorkerPoolConfiguration(worker: worker, minWarm: 1, maxProcesses: 1, recycleAfter: recycleAfter),
         logger: testLogger)
     try await body(pool, catalog)
     await pool.shutdown()
