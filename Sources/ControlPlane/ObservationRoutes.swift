@@ -41,7 +41,12 @@ extension ControlAPI {
         let body = try await decode(TestRequest.self, request, context)
         _ = try registry.existing(app)
         if let problem = RegistryNames.problem(trigger: trigger) { throw APIError(.badRequest, problem) }
-        guard let served = await applications.application(app) else { throw APIError(.serviceUnavailable, "\(app) cannot run functions now (see the control plane's log)") }
+        let served: ServedApplication
+        switch await applications.application(app) {
+        case .served(let application): served = application
+        case .unknown: throw APIError(.notFound, "no application \(app)")
+        case .unavailable(let reason): throw APIError(.serviceUnavailable, "\(app) cannot run functions: \(reason)")
+        }
         let function: FunctionDefinition
         if let script = body.handlerScript {
             let typescript = body.language == .typescript

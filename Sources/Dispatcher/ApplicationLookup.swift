@@ -42,12 +42,21 @@ package enum WorkerLane: String, Sendable, CaseIterable {
     case blocking
 }
 
+/// What an event's application is to this chatfn.
+package enum ApplicationLookupResult: Sendable {
+    case served(ServedApplication)
+    /// Not served here: its events are dead-lettered as `unknown_application`.
+    case unknown
+    /// It exists but cannot be started, and why: its events are dead-lettered as
+    /// `application_unavailable`, to be replayed once it is fixed.
+    case unavailable(String)
+}
+
 /// Which applications a chatfn serves and where their events run: one application from a directory
 /// (``SingleApplication``), or every application of the registry.
 package protocol ApplicationLookup: Sendable {
-    /// The application `id` (the events' `ce_appid`), its processes started if it had none; nil when
-    /// this chatfn does not serve it (its events are dead-lettered as `unknown application`).
-    func application(_ id: String) async -> ServedApplication?
+    /// The application `id` (the events' `ce_appid`), its processes started if it had none.
+    func application(_ id: String) async -> ApplicationLookupResult
     /// The applications that have processes now.
     var served: [ServedApplication] { get }
     /// Starts what `lane` keeps warm before it consumes.
@@ -66,8 +75,8 @@ package struct SingleApplication: ApplicationLookup {
         self.logger = logger
     }
 
-    package func application(_ id: String) async -> ServedApplication? {
-        id == application.id ? application : nil
+    package func application(_ id: String) async -> ApplicationLookupResult {
+        id == application.id ? .served(application) : .unknown
     }
 
     package var served: [ServedApplication] { [application] }

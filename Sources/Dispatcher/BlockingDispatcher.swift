@@ -134,8 +134,13 @@ package final class BlockingDispatcher: Sendable {
             return (Decision(decision: .deny, status: "rejected", reason: reason.description),
                     DeadLetter.record(for: record, topic: deadLetterTopic, reason: reason, functionVersion: nil), nil)
         }
-        guard let application = await applications.application(attributes.appId) else {
-            return (Decision(decision: .deny, status: "failed", reason: "unknown application \(attributes.appId)"), nil, nil)
+        let application: ServedApplication
+        switch await applications.application(attributes.appId) {
+        case .served(let served): application = served
+        case .unknown: return (Decision(decision: .deny, status: "failed", reason: "unknown application \(attributes.appId)"), nil, nil)
+        case .unavailable(let reason):
+            let fallback = FunctionSettings().onFailure(for: attributes.type)
+            return (Decision(decision: fallback, status: "failed", reason: "application \(attributes.appId) cannot be served: \(reason)"), nil, nil)
         }
         let settings = application.catalog.manifest.settings(for: attributes.type)
         guard let function = application.catalog.function(for: attributes.type) else {

@@ -9,6 +9,9 @@ package enum DeadLetterReason: Sendable, Hashable, CustomStringConvertible {
     case malformed(String)
     /// The event names an application this chatfn does not serve.
     case unknownApplication(String)
+    /// The application exists but cannot be started (its secrets do not open, its directory cannot be
+    /// written): replay the event once it is fixed.
+    case applicationUnavailable(application: String, reason: String)
     /// A blocking trigger on the events topic, or a non-blocking one on the request topic.
     case wrongLane(trigger: String, topic: String)
     /// The record is larger than chatfn accepts.
@@ -25,6 +28,7 @@ package enum DeadLetterReason: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .malformed: "malformed"
         case .unknownApplication: "unknown_application"
+        case .applicationUnavailable: "application_unavailable"
         case .wrongLane: "wrong_lane"
         case .tooLarge: "too_large"
         case .invalidEvent: "invalid_event"
@@ -53,6 +57,7 @@ package enum DeadLetterReason: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .malformed(let reason): "malformed event: \(reason)"
         case .unknownApplication(let appId): "unknown application \(appId)"
+        case .applicationUnavailable(let application, let reason): "application \(application) cannot be served: \(reason)"
         case .wrongLane(let trigger, let topic):
             BlockingTriggers.isBlocking(trigger)
                 ? "\(trigger) is a blocking trigger: send it as a request (docs/protocol.md), not to \(topic)"

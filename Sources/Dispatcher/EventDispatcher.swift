@@ -58,8 +58,14 @@ package final class EventDispatcher: Sendable {
             return await deadLetter(record, eventId: attributes.id, .wrongLane(trigger: attributes.type, topic: record.topic),
                                     version: nil, stopSignals)
         }
-        guard let application = await applications.application(attributes.appId) else {
+        let application: ServedApplication
+        switch await applications.application(attributes.appId) {
+        case .served(let served): application = served
+        case .unknown:
             return await deadLetter(record, eventId: attributes.id, .unknownApplication(attributes.appId), version: nil, stopSignals)
+        case .unavailable(let reason):
+            return await deadLetter(record, eventId: attributes.id, .applicationUnavailable(application: attributes.appId, reason: reason),
+                                    version: nil, stopSignals)
         }
         guard let function = application.catalog.function(for: attributes.type) else {
             statistics.skippedNoFunction.add(1, ordering: .relaxed)

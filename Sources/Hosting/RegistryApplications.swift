@@ -34,7 +34,7 @@ package final class RegistryApplications: ApplicationLookup, Service {
 
     private struct Hosted {
         var entries: [String: Entry] = [:]
-        var launches: [String: Task<ServedApplication?, Never>] = [:]
+        var launches: [String: Task<ApplicationLookupResult, Never>] = [:]
         /// Applications being redeployed, and whether another change came meanwhile.
         var deploying: [String: Bool] = [:]
         var shutDownLanes: Set<WorkerLane> = []
@@ -66,9 +66,9 @@ package final class RegistryApplications: ApplicationLookup, Service {
 
     // MARK: ApplicationLookup
 
-    package func application(_ id: String) async -> ServedApplication? {
+    package func application(_ id: String) async -> ApplicationLookupResult {
         let now = ContinuousClock.now
-        enum Found { case served(ServedApplication), launching(Task<ServedApplication?, Never>), unknown }
+        enum Found { case served(ServedApplication), launching(Task<ApplicationLookupResult, Never>), unknown }
         let found = hosted.withLock { hosted -> Found in
             if let served = hosted.entries[id]?.served {
                 hosted.entries[id]?.lastUsed = now
@@ -81,9 +81,9 @@ package final class RegistryApplications: ApplicationLookup, Service {
             return .launching(launch)
         }
         switch found {
-        case .served(let served): return served
+        case .served(let served): return .served(served)
         case .launching(let launch): return await launch.value
-        case .unknown: return nil
+        case .unknown: return .unknown
         }
     }
 
@@ -120,7 +120,7 @@ package final class RegistryApplications: ApplicationLookup, Service {
 
     // MARK: starting and deploying
 
-    private func launch(_ application: RegistryState.Application) async -> ServedApplication? {
+    private func launch(_ application: RegistryState.Application) async -> ApplicationLookupResult {
         let id = application.id
         defer { hosted.withLock { _ = $0.launches.removeValue(forKey: id) } }
         do {
@@ -146,10 +146,10 @@ package final class RegistryApplications: ApplicationLookup, Service {
             if hasBlocking { Task { await served.prewarm(.blocking, logger: logger) } }
             // A change that came while this one started: deploy it now.
             if follower.state.application(id)?.revision != application.revision { deploy(id) }
-            return served
+            return .served(served)
         } catch {
             logger.error("application \(id) cannot be served: \(error)")
-            return nil
+            return .unavailable("\(error)")
         }
     }
 

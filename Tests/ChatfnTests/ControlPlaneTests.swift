@@ -258,6 +258,29 @@ struct ControlPlaneTests {
         let runs = try await fleet.recorder.waitForCount(1)
         #expect(runs.first?["tag"] as? String == "b")
     }
+
+    @Test("an application that exists but cannot start (its secrets do not open here) dead-letters its events as application_unavailable, to replay once fixed")
+    func unavailableApplication() async throws {
+        let fleet = try await ControlFleet.make()
+        defer { Task { await fleet.tearDown() } }
+        let (control, api) = try await fleet.startControl()
+        let worker = try await fleet.startWorker(secretsKey: "")
+        defer { [control, worker].forEach { $0.signal(SIGTERM) } }
+        let app = "\(api)/v1/applications/keyed"
+        #expect(try await callAPI("PUT", app).status == 201)
+        #expect(try await callAPI("PUT", "\(app)/secrets/API_KEY", json: ["value": "v"]).status == 204)
+        #expect(try await callAPI("POST", "\(app)/functions/\(Self.trigger)/versions", json: ["handlerScript": Self.taggedFunction("x")]).status == 201)
+        try await fleet.publish(Self.trigger, app: "keyed", id: "keyed-1", key: "k")
+        let kafka = KafkaConfiguration(bootstrapServers: fleet.broker.bootstrapServers)
+        try await eventually("the event dead-lettered with the reason") {
+            try await TopicReader.readAll(topic: "chatfn.dlq", configuration: kafka).contains { record in
+                record.headers.contains { $0.key == "chatfn_dlq_reason" && $0.stringValue == "application_unavailable" }
+                    && record.headers.contains { $0.key == "chatfn_dlq_error" && ($0.stringValue ?? "").contains("CHATFN_SECRETS_KEY") }
+            }
+        }
+        let listed = try await callAPI("GET", "\(app)/dead-letters").array
+        #expect(listed.first?["reason"] as? String == "application_unavailable")
+    }
 }
 
 extension Array {

@@ -57,7 +57,7 @@ struct LaneBenchmark {
     func run(topic: String, group: String, reporter: CountingReporter, workers: Int, statistics: DispatchStatistics = DispatchStatistics(),
              _ body: @escaping @Sendable () async throws -> Void) async throws -> Duration {
         let catalog = try await FunctionCatalog(directory: functionsDirectory, logger: logger)
-        let pool = WorkerPool(
+        let pool = WorkerPools(
             configuration: WorkerPoolConfiguration(worker: try await productionWorker(), minWarm: workers, maxProcesses: workers,
                                                    concurrencyPerProcess: 512),
             logger: logger)

@@ -33,7 +33,7 @@ enum RegistryBenchmark {
             await follower.waitUntilCaughtUp()
             let applications = RegistryApplications(follower: follower, sealer: .development, configuration: .init(eventWorkers: 1), logger: logger)
             let running = Task { try await applications.run() }
-            guard let served = await applications.application("deploy-bench") else { throw BenchError("the application was not served") }
+            guard case .served(let served) = await applications.application("deploy-bench") else { throw BenchError("the application was not served") }
             fleet.append((applications, running, served))
         }
         var samples: [Double] = []

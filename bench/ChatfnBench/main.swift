@@ -155,10 +155,10 @@ func runBlockingBenchmark(producer: KafkaProducer) async throws {
         .write(to: functions.appendingPathComponent("functions/user.attempted.start_session.js"))
     let catalog = try await FunctionCatalog(directory: functions.path, logger: logger)
     let worker = try await productionWorker()
-    let blockingPool = WorkerPool(configuration: WorkerPoolConfiguration(worker: worker, minWarm: 1, maxProcesses: 1), logger: logger)
+    let blockingPool = WorkerPools(configuration: WorkerPoolConfiguration(worker: worker, minWarm: 1, maxProcesses: 1), logger: logger)
     var laneWorker = worker
     laneWorker.niceness = 10
-    let lanePool = WorkerPool(configuration: WorkerPoolConfiguration(worker: laneWorker, minWarm: workers, maxProcesses: workers), logger: logger)
+    let lanePool = WorkerPools(configuration: WorkerPoolConfiguration(worker: laneWorker, minWarm: workers, maxProcesses: workers), logger: logger)
     let reporter = CountingReporter()
     let application = SingleApplication(ServedApplication(id: "default", catalog: catalog, events: lanePool, blocking: blockingPool), logger: logger)
     let blocking = BlockingLaneService(

@@ -39,10 +39,11 @@ struct ControlFleet {
     }
 
     /// Starts a worker serving the registry and waits until both lanes consume.
-    func startWorker(group: String = "fleet") async throws -> ChatfnProcess {
+    /// - Parameter secretsKey: the worker's `CHATFN_SECRETS_KEY` ("" for none).
+    func startWorker(group: String = "fleet", secretsKey: String = ControlFleet.secretsKey) async throws -> ChatfnProcess {
         let port = try await freeLocalPort()
         let process = try ChatfnProcess(["run", "--kafka", broker.bootstrapServers, "--group", group, "--admin", "127.0.0.1:\(port)",
-                                         "--log-level", "warning"], environment: ["CHATFN_SECRETS_KEY": Self.secretsKey], includingErrors: true)
+                                         "--log-level", "warning"], environment: ["CHATFN_SECRETS_KEY": secretsKey], includingErrors: true)
         try await eventually("worker ready", timeout: .seconds(60)) { (try? await httpGet("http://127.0.0.1:\(port)/readyz"))?.0 == 200 }
         return process
     }
