@@ -50,6 +50,8 @@ enum APIModels {
         var initializationScript: String?
         var environmentVariables: [String: String]
         var status: RuntimeStatusDocument?
+        /// What `chatfn.json`'s runtime says besides (set through `PUT …/runtime/options`).
+        var options: RuntimeOptionsDocument
 
         init(_ application: RegistryState.Application) {
             dependencies = application.dependencies?.dependencies ?? []
@@ -57,6 +59,7 @@ enum APIModels {
             initializationScript = application.initializationScript
             environmentVariables = application.environmentVariables
             status = application.runtimeStatus
+            options = application.options
         }
     }
 
@@ -108,8 +111,4 @@ enum APIModels {
         var platform: ApplicationManifest.Platform?
     }
 
-    struct Replay: Decodable {
-        /// Source offsets (`topic/partition@offset`) to replay; nil: every dead letter of the application.
-        var positions: [String]?
-    }
 }

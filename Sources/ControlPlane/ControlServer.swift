@@ -19,7 +19,7 @@ package enum ControlServer {
         }
         for route in ControlAPI.routes {
             router.on(RouterPath(route.path), method: route.method) { request, context in
-                guard api.registry.follower.isCaughtUp else {
+                guard api.registry.follower.isCaughtUp || route.path == "/v1/openapi.json" else {
                     throw APIError(.serviceUnavailable, "the control plane is still reading the registry")
                 }
                 return try await route.handle(api, request, context)

@@ -75,14 +75,15 @@ package final class InvocationLog: Sendable {
         }
     }
 
-    /// Newest first, at most `limit`, of `trigger` (or every function of the application).
-    package func recent(application: String, trigger: String?, status: String? = nil, limit: Int) -> [Entry] {
+    /// Newest first, at most `limit`, of `trigger` (or every function of the application), made at or
+    /// after `since` (epoch ms).
+    package func recent(application: String, trigger: String?, status: String? = nil, limit: Int, since: Int64 = 0) -> [Entry] {
         let all = entries.withLock { entries -> [Entry] in
             guard let functions = entries[application] else { return [] }
             if let trigger { return Array(functions[trigger] ?? []) }
             return functions.values.flatMap { $0 }
         }
-        return Array(all.filter { status == nil || $0.status == status }
+        return Array(all.filter { (status == nil || $0.status == status) && $0.createdTime >= since }
             .sorted { ($0.createdTime, $0.invocationId) > ($1.createdTime, $1.invocationId) }.prefix(max(limit, 0)))
     }
 

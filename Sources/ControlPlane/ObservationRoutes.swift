@@ -79,7 +79,7 @@ extension ControlAPI {
     /// `?limit=N` (default 50, at most ``InvocationLog/capacity``), `?status=failed`.
     func listInvocations(_ request: Request, _ context: ControlRequestContext, allFunctions: Bool) throws -> Response {
         let app = try parameter("app", context)
-        _ = try registry.existing(app)
+        let application = try registry.existing(app)
         let limitText = request.uri.queryParameters.get("limit")
         let limit = try limitText.map { text -> Int in
             guard let limit = Int(text), (1...InvocationLog.capacity).contains(limit) else {
@@ -88,8 +88,11 @@ extension ControlAPI {
             return limit
         } ?? 50
         let trigger = allFunctions ? request.uri.queryParameters.get("trigger") : try parameter("trigger", context)
+        if let trigger, application.functions[trigger] == nil { throw APIError(.notFound, "\(app) has no function \(trigger)") }
         let status = request.uri.queryParameters.get("status")
-        return try JSONCoding.response(invocations.recent(application: app, trigger: trigger, status: status, limit: limit))
+        // Invocations from before the application was (re)created are not its own.
+        let recent = invocations.recent(application: app, trigger: trigger, status: status, limit: limit, since: application.createdTime)
+        return try JSONCoding.response(recent)
     }
 
     struct DeadLetterView: Encodable {

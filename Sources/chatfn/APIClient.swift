@@ -274,6 +274,7 @@ enum APIModel {
         var initializationScript: String?
         var environmentVariables: [String: String]
         var status: RuntimeStatus?
+        var options: ApplicationPush.OptionsBody?
     }
 
     /// How the latest change of the dependencies went.

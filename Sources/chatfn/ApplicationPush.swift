@@ -13,10 +13,7 @@ import Synchronization
 /// the application (created when missing), its runtime (dependencies, initialization script,
 /// environment, options), each function's settings, each function's version (a new one only when the
 /// file's SHA-256 or language differs from the current version's), and, with `prune`, the undeploying
-/// of deployed functions whose file is gone. A push of an unchanged directory makes no write request,
-/// with one exception: `GET …/runtime` does not show the runtime options (`minWarm`, `maxProcesses`,
-/// `recycleAfter`, `platform`), so a process that has not sent them yet sends them once when
-/// `chatfn.json` sets any.
+/// of deployed functions whose file is gone. A push of an unchanged directory makes no write request.
 ///
 /// A file that does not compile does not stop the others: they are deployed, and then the push throws
 /// a ``PushFailure`` naming each such file at its line and column, with the report of what was done.
@@ -86,21 +83,16 @@ struct ApplicationPush: Sendable {
         enum CodingKeys: String, CodingKey { case script }
     }
 
-    struct OptionsBody: Encodable, Equatable, Sendable {
+    struct OptionsBody: Codable, Equatable, Sendable {
         var minWarm: Int?
         var maxProcesses: Int?
         var recycleAfter: Int?
         var platform: ApplicationManifest.Platform?
-
-        var isEmpty: Bool { self == OptionsBody() }
     }
 
     /// The dependencies whose install failed when this process last sent them, and npm's message.
     private static let failedInstalls = Mutex<[String: (dependencies: DependenciesBody, message: String)]>([:])
 
-    /// The options this process last sent each application (`GET …/runtime` does not show them), keyed by
-    /// API, application and its creation time.
-    private static let sentOptions = Mutex<[String: OptionsBody]>([:])
 
     private func pushRuntime(_ local: LocalApplication, cacheKey: String, _ report: inout PushReport) async throws {
         let runtime = try await client.get(AppPaths.runtime(app), as: APIModel.Runtime.self)
@@ -144,11 +136,8 @@ struct ApplicationPush: Sendable {
 
         let options = OptionsBody(minWarm: manifestRuntime?.minWarm, maxProcesses: manifestRuntime?.maxProcesses,
                                   recycleAfter: manifestRuntime?.recycleAfter, platform: manifestRuntime?.platform)
-        // Unknown (not sent by this process): sent when chatfn.json sets any. Known: sent when it changed.
-        let lastSent = Self.sentOptions.withLock { $0[cacheKey] }
-        if lastSent.map({ $0 != options }) ?? !options.isEmpty {
+        if options != (runtime.options ?? OptionsBody()) {
             _ = try await client.put(AppPaths.runtime(app, "/options"), options, as: NoContent.self)
-            Self.sentOptions.withLock { $0[cacheKey] = options }
             report.runtimeChanged.append(.options)
         }
     }
