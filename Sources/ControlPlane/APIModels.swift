@@ -2,12 +2,13 @@ import Foundation
 import Functions
 import Registry
 
-/// The API's JSON shapes (docs/api.md, `GET /v1/openapi.json`).
-enum APIModels {
-    struct Application: Encodable {
-        var id: String
-        var createdTime: Int64
-        var functionCount: Int
+/// The API's JSON shapes (docs/api.md, `GET /v1/openapi.json`), as the server writes them and the CLI
+/// reads them. Times are epoch milliseconds.
+package enum APIModels {
+    package struct Application: Codable, Sendable {
+        package var id: String
+        package var createdTime: Int64
+        package var functionCount: Int
 
         init(_ application: RegistryState.Application) {
             id = application.id
@@ -16,22 +17,22 @@ enum APIModels {
         }
     }
 
-    struct Function: Encodable {
-        var trigger: String
-        var blocking: Bool
-        var currentVersionNumber: Int?
-        var settings: FunctionSettings
+    package struct Function: Codable, Sendable {
+        package var trigger: String
+        package var blocking: Bool
+        package var currentVersionNumber: Int?
+        package var settings: FunctionSettings
     }
 
-    struct Version: Encodable {
-        var versionNumber: Int
-        var createdTime: Int64
-        var sha256: String
-        var language: String
-        var author: String
-        var rollbackOf: Int?
+    package struct Version: Codable, Sendable {
+        package var versionNumber: Int
+        package var createdTime: Int64
+        package var sha256: String
+        package var language: String
+        package var author: String
+        package var rollbackOf: Int?
         /// Only when one version is asked for.
-        var handlerScript: String?
+        package var handlerScript: String?
 
         init(_ version: RegistryState.Version, withScript: Bool) {
             versionNumber = version.number
@@ -44,14 +45,14 @@ enum APIModels {
         }
     }
 
-    struct Runtime: Encodable {
-        var dependencies: [Dependency]
-        var npmRegistry: String?
-        var initializationScript: String?
-        var environmentVariables: [String: String]
-        var status: RuntimeStatusDocument?
+    package struct Runtime: Codable, Sendable {
+        package var dependencies: [Dependency]
+        package var npmRegistry: String?
+        package var initializationScript: String?
+        package var environmentVariables: [String: String]
+        package var status: RuntimeStatusDocument?
         /// What `chatfn.json`'s runtime says besides (set through `PUT …/runtime/options`).
-        var options: RuntimeOptionsDocument
+        package var options: RuntimeOptionsDocument
 
         init(_ application: RegistryState.Application) {
             dependencies = application.dependencies?.dependencies ?? []
@@ -63,9 +64,9 @@ enum APIModels {
         }
     }
 
-    struct Secret: Encodable {
-        var name: String
-        var updatedTime: Int64
+    package struct Secret: Codable, Sendable {
+        package var name: String
+        package var updatedTime: Int64
     }
 
     struct SaveVersion: Decodable {

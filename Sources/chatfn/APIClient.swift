@@ -1,3 +1,4 @@
+import ControlPlane
 import ChatfnCore
 import Foundation
 #if canImport(FoundationNetworking)
@@ -239,78 +240,7 @@ private final class RefuseRedirects: NSObject, URLSessionTaskDelegate, @unchecke
     }
 }
 
-/// The API's JSON as the CLI reads it (docs/api.md, `GET /v1/openapi.json`). Times are epoch milliseconds.
-enum APIModel {
-    struct Application: Decodable {
-        var id: String
-        var createdTime: Int64
-        var functionCount: Int
-    }
-
-    struct Function: Decodable {
-        var trigger: String
-        var blocking: Bool
-        var currentVersionNumber: Int?
-        var settings: FunctionSettings
-    }
-
-    struct Version: Decodable {
-        var versionNumber: Int
-        var createdTime: Int64
-        var sha256: String
-        var language: String
-        var author: String
-        var rollbackOf: Int?
-    }
-
-    struct Dependency: Codable, Hashable {
-        var name: String
-        var version: String
-    }
-
-    struct Runtime: Decodable {
-        var dependencies: [Dependency]
-        var npmRegistry: String?
-        var initializationScript: String?
-        var environmentVariables: [String: String]
-        var status: RuntimeStatus?
-        var options: ApplicationPush.OptionsBody?
-    }
-
-    /// How the latest change of the dependencies went.
-    struct RuntimeStatus: Decodable {
-        /// `installed` or `failed`.
-        var state: String
-        var message: String?
-        var dependencies: [Dependency]
-        var time: Int64
-    }
-
-    struct Secret: Decodable {
-        var name: String
-        var updatedTime: Int64
-    }
-
-    struct Invocation: Decodable {
-        var invocationId: String
-        var eventId: String
-        var trigger: String
-        var versionNumber: Int?
-        var attempt: Int
-        var status: String
-        var durationMs: Double
-        var createdTime: Int64
-        var coldStart: Bool?
-        var logs: [String]
-        var error: InvocationError?
-    }
-
-    struct InvocationError: Decodable {
-        var name: String?
-        var message: String?
-        var stack: String?
-    }
-
+extension APIModels {
     /// An epoch-milliseconds time as ISO 8601 (UTC), to the second or to the millisecond.
     static func time(_ milliseconds: Int64, fractional: Bool = false) -> String {
         let date = Date(timeIntervalSince1970: Double(milliseconds) / 1_000)

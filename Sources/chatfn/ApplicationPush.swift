@@ -1,3 +1,4 @@
+import ControlPlane
 import ChatfnCore
 import Foundation
 import Functions
@@ -36,7 +37,7 @@ struct ApplicationPush: Sendable {
         let application = try await ensureApplication(&report)
         let cacheKey = "\(client.baseURL.absoluteString)|\(app)|\(application.createdTime)"
         try await pushRuntime(local, cacheKey: cacheKey, &report)
-        let remote = try await client.get(AppPaths.functions(app), as: [APIModel.Function].self)
+        let remote = try await client.get(AppPaths.functions(app), as: [APIModels.Function].self)
         let remoteByTrigger = Dictionary(remote.map { ($0.trigger, $0) }, uniquingKeysWith: { first, _ in first })
         try await pushSettings(local, remote: remoteByTrigger, &report)
         let problems = try await pushVersions(local, remote: remoteByTrigger, cacheKey: cacheKey, &report)
@@ -55,22 +56,17 @@ struct ApplicationPush: Sendable {
 
     // MARK: application
 
-    private func ensureApplication(_ report: inout PushReport) async throws -> APIModel.Application {
+    private func ensureApplication(_ report: inout PushReport) async throws -> APIModels.Application {
         do {
-            return try await client.get(APIClient.applicationPath(app), as: APIModel.Application.self)
+            return try await client.get(APIClient.applicationPath(app), as: APIModels.Application.self)
         } catch let failure as APIFailure where failure.status == 404 {
-            let created = try await client.put(APIClient.applicationPath(app), EmptyBody(), as: APIModel.Application.self)
+            let created = try await client.put(APIClient.applicationPath(app), EmptyBody(), as: APIModels.Application.self)
             report.createdApplication = true
             return created
         }
     }
 
     // MARK: runtime
-
-    private struct DependenciesBody: Encodable, Equatable {
-        var dependencies: [APIModel.Dependency]
-        var npmRegistry: String?
-    }
 
     private struct InitializationScriptBody: Encodable {
         var script: String?
@@ -83,25 +79,19 @@ struct ApplicationPush: Sendable {
         enum CodingKeys: String, CodingKey { case script }
     }
 
-    struct OptionsBody: Codable, Equatable, Sendable {
-        var minWarm: Int?
-        var maxProcesses: Int?
-        var recycleAfter: Int?
-        var platform: ApplicationManifest.Platform?
-    }
 
     /// The dependencies whose install failed when this process last sent them, and npm's message.
-    private static let failedInstalls = Mutex<[String: (dependencies: DependenciesBody, message: String)]>([:])
+    private static let failedInstalls = Mutex<[String: (dependencies: DependenciesDocument, message: String)]>([:])
 
 
     private func pushRuntime(_ local: LocalApplication, cacheKey: String, _ report: inout PushReport) async throws {
-        let runtime = try await client.get(AppPaths.runtime(app), as: APIModel.Runtime.self)
+        let runtime = try await client.get(AppPaths.runtime(app), as: APIModels.Runtime.self)
         let manifestRuntime = local.manifest.runtime
 
-        let dependencies = DependenciesBody(
-            dependencies: (manifestRuntime?.dependencies ?? [:]).map { APIModel.Dependency(name: $0.key, version: $0.value) }.sorted { $0.name < $1.name },
+        let dependencies = DependenciesDocument(
+            dependencies: (manifestRuntime?.dependencies ?? [:]).map { Dependency(name: $0.key, version: $0.value) }.sorted { $0.name < $1.name },
             npmRegistry: manifestRuntime?.npmRegistry)
-        let installed = DependenciesBody(dependencies: runtime.dependencies.sorted { $0.name < $1.name }, npmRegistry: runtime.npmRegistry)
+        let installed = DependenciesDocument(dependencies: runtime.dependencies.sorted { $0.name < $1.name }, npmRegistry: runtime.npmRegistry)
         if dependencies != installed {
             // A set that failed to install in this process is not tried again each push (chatfn dev pushes
             // every second): only once chatfn.json changes it.
@@ -134,9 +124,9 @@ struct ApplicationPush: Sendable {
             report.runtimeChanged.append(.environmentVariables)
         }
 
-        let options = OptionsBody(minWarm: manifestRuntime?.minWarm, maxProcesses: manifestRuntime?.maxProcesses,
+        let options = RuntimeOptionsDocument(minWarm: manifestRuntime?.minWarm, maxProcesses: manifestRuntime?.maxProcesses,
                                   recycleAfter: manifestRuntime?.recycleAfter, platform: manifestRuntime?.platform)
-        if options != (runtime.options ?? OptionsBody()) {
+        if options != runtime.options {
             _ = try await client.put(AppPaths.runtime(app, "/options"), options, as: NoContent.self)
             report.runtimeChanged.append(.options)
         }
@@ -154,7 +144,7 @@ struct ApplicationPush: Sendable {
 
     // MARK: functions
 
-    private func pushSettings(_ local: LocalApplication, remote: [String: APIModel.Function], _ report: inout PushReport) async throws {
+    private func pushSettings(_ local: LocalApplication, remote: [String: APIModels.Function], _ report: inout PushReport) async throws {
         let triggers = Set(local.functions.keys).union(local.manifest.functions.map { Array($0.keys) } ?? [])
         for trigger in triggers.sorted() {
             let wanted = local.manifest.settings(for: trigger)
@@ -176,7 +166,7 @@ struct ApplicationPush: Sendable {
     private static let knownVersions = Mutex<[String: (sha256: String, language: String)]>([:])
 
     /// - Returns: `file:line:column: message` of each file that does not compile.
-    private func pushVersions(_ local: LocalApplication, remote: [String: APIModel.Function], cacheKey: String,
+    private func pushVersions(_ local: LocalApplication, remote: [String: APIModels.Function], cacheKey: String,
                               _ report: inout PushReport) async throws -> [String] {
         var problems: [String] = []
         for (trigger, file) in local.functions.sorted(by: { $0.key < $1.key }) {
@@ -184,7 +174,7 @@ struct ApplicationPush: Sendable {
                 let key = "\(cacheKey)|\(trigger)|\(number)"
                 var current = Self.knownVersions.withLock { $0[key] }
                 if current == nil {
-                    let versions = try await client.get(APIClient.functionPath(app, trigger, "/versions"), as: [APIModel.Version].self)
+                    let versions = try await client.get(APIClient.functionPath(app, trigger, "/versions"), as: [APIModels.Version].self)
                     current = versions.first { $0.versionNumber == number }.map { ($0.sha256, $0.language) }
                     if let current { Self.knownVersions.withLock { $0[key] = current } }
                 }
@@ -193,10 +183,10 @@ struct ApplicationPush: Sendable {
                     continue
                 }
             }
-            let version: APIModel.Version
+            let version: APIModels.Version
             do {
                 version = try await client.post(APIClient.functionPath(app, trigger, "/versions"),
-                                                 SaveVersionBody(handlerScript: file.script, language: file.language), as: APIModel.Version.self)
+                                                 SaveVersionBody(handlerScript: file.script, language: file.language), as: APIModels.Version.self)
             } catch let failure as APIFailure where failure.status == 422 {
                 problems.append(Self.located(file.displayName, failure))
                 continue

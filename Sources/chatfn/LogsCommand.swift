@@ -1,3 +1,5 @@
+import Registry
+import ControlPlane
 import ArgumentParser
 import ChatfnCore
 import Foundation
@@ -43,7 +45,7 @@ struct Logs: AsyncParsableCommand {
         var seen = Swift.Set(first.map(\.invocationId))
         while !Task.isCancelled {
             try await Task.sleep(for: .seconds(1))
-            let recent: [APIModel.Invocation]
+            let recent: [InvocationLog.Entry]
             do {
                 recent = try await fetch(client, app: app, limit: Self.capacity)
             } catch let failure as APIFailure where failure.status == nil || failure.status.map({ $0 >= 500 }) == true {
@@ -58,17 +60,17 @@ struct Logs: AsyncParsableCommand {
     }
 
     /// Oldest first.
-    private func fetch(_ client: APIClient, app: String, limit: Int) async throws -> [APIModel.Invocation] {
+    private func fetch(_ client: APIClient, app: String, limit: Int) async throws -> [InvocationLog.Entry] {
         let path = trigger.map { APIClient.functionPath(app, $0, "/invocations") } ?? APIClient.applicationPath(app, "/invocations")
-        let newestFirst = try await client.get("\(path)?limit=\(limit)", as: [APIModel.Invocation].self)
+        let newestFirst = try await client.get("\(path)?limit=\(limit)", as: [InvocationLog.Entry].self)
         return newestFirst.sorted { ($0.createdTime, $0.invocationId) < ($1.createdTime, $1.invocationId) }
     }
 
     /// An invocation's line, then what it printed (`│`) and its error (`✗`), control characters escaped:
     /// a function's output cannot forge a line of chatfn's.
-    static func lines(_ invocation: APIModel.Invocation) -> [String] {
+    static func lines(_ invocation: InvocationLog.Entry) -> [String] {
         var line = [
-            APIModel.time(invocation.createdTime, fractional: true), invocation.trigger.escapingControlCharacters(),
+            APIModels.time(invocation.createdTime, fractional: true), invocation.trigger.escapingControlCharacters(),
             invocation.eventId.escapingControlCharacters(), invocation.status.escapingControlCharacters(),
             String(format: "%.1fms", invocation.durationMs),
             "version=\(invocation.versionNumber.map(String.init) ?? "-")", "attempt=\(invocation.attempt)",

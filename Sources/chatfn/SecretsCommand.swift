@@ -1,3 +1,5 @@
+import Registry
+import ControlPlane
 import ArgumentParser
 import ChatfnCore
 import Foundation
@@ -86,12 +88,12 @@ struct Secrets: AsyncParsableCommand {
         func run() async throws {
             let client = try apiOptions.client()
             let app = apiOptions.application()
-            let secrets = try await client.get(APIClient.applicationPath(app, "/secrets"), as: [APIModel.Secret].self)
+            let secrets = try await client.get(APIClient.applicationPath(app, "/secrets"), as: [APIModels.Secret].self)
             guard !secrets.isEmpty else {
                 ConsoleOutput.write("\(app.escapingControlCharacters()) has no secrets")
                 return
             }
-            let rows = [["NAME", "UPDATED"]] + secrets.map { [$0.name.escapingControlCharacters(), APIModel.time($0.updatedTime)] }
+            let rows = [["NAME", "UPDATED"]] + secrets.map { [$0.name.escapingControlCharacters(), APIModels.time($0.updatedTime)] }
             ConsoleOutput.write(lines: Table.lines(rows))
         }
     }

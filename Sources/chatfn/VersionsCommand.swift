@@ -1,3 +1,5 @@
+import Registry
+import ControlPlane
 import ArgumentParser
 import ChatfnCore
 import Foundation
@@ -14,8 +16,8 @@ struct Versions: AsyncParsableCommand {
     func run() async throws {
         let client = try apiOptions.client()
         let app = apiOptions.application()
-        let versions = try await client.get(APIClient.functionPath(app, trigger, "/versions"), as: [APIModel.Version].self)
-        let functions = try await client.get(APIClient.applicationPath(app, "/functions"), as: [APIModel.Function].self)
+        let versions = try await client.get(APIClient.functionPath(app, trigger, "/versions"), as: [APIModels.Version].self)
+        let functions = try await client.get(APIClient.applicationPath(app, "/functions"), as: [APIModels.Function].self)
         let current = functions.first { $0.trigger == trigger }?.currentVersionNumber
         guard !versions.isEmpty else {
             ConsoleOutput.write("\(trigger.escapingControlCharacters()) has no versions in \(app.escapingControlCharacters())")
@@ -25,7 +27,7 @@ struct Versions: AsyncParsableCommand {
             var notes: [String] = []
             if version.versionNumber == current { notes.append("(current)") }
             if let origin = version.rollbackOf { notes.append("rollback of \(origin)") }
-            return ["\(version.versionNumber)", APIModel.time(version.createdTime), String(version.sha256.prefix(12)),
+            return ["\(version.versionNumber)", APIModels.time(version.createdTime), String(version.sha256.prefix(12)),
                     version.author, notes.joined(separator: " ")]
         }
         var lines = Table.lines(rows.map { $0.map { $0.escapingControlCharacters() } })
@@ -53,7 +55,7 @@ struct Rollback: AsyncParsableCommand {
         let client = try apiOptions.client()
         let app = apiOptions.application()
         let version = try await client.post(APIClient.functionPath(app, trigger, "/rollback"), Body(versionNumber: versionNumber),
-                                            as: APIModel.Version.self)
+                                            as: APIModels.Version.self)
         ConsoleOutput.write("rolled back \(trigger.escapingControlCharacters()) to version \(versionNumber): deployed version \(version.versionNumber)")
     }
 }
