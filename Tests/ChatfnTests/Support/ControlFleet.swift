@@ -41,11 +41,18 @@ struct ControlFleet {
     /// Starts a worker serving the registry and waits until both lanes consume.
     /// - Parameter secretsKey: the worker's `CHATFN_SECRETS_KEY` ("" for none).
     func startWorker(group: String = "fleet", secretsKey: String = ControlFleet.secretsKey) async throws -> ChatfnProcess {
+        try await startWorkerWithAdmin(group: group, secretsKey: secretsKey).process
+    }
+
+    /// A worker and the URL of its admin server (`/metrics`).
+    func startWorkerWithAdmin(group: String = "fleet", secretsKey: String = ControlFleet.secretsKey, _ extra: [String] = []) async throws
+        -> (process: ChatfnProcess, admin: String) {
         let port = try await freeLocalPort()
         let process = try ChatfnProcess(["run", "--kafka", broker.bootstrapServers, "--group", group, "--admin", "127.0.0.1:\(port)",
-                                         "--log-level", "warning"], environment: ["CHATFN_SECRETS_KEY": secretsKey], includingErrors: true)
-        try await eventually("worker ready", timeout: .seconds(60)) { (try? await httpGet("http://127.0.0.1:\(port)/readyz"))?.0 == 200 }
-        return process
+                                         "--log-level", "warning"] + extra, environment: ["CHATFN_SECRETS_KEY": secretsKey], includingErrors: true)
+        let admin = "http://127.0.0.1:\(port)"
+        try await eventually("worker ready", timeout: .seconds(60)) { (try? await httpGet("\(admin)/readyz"))?.0 == 200 }
+        return (process, admin)
     }
 
     func publish(_ trigger: String, app: String, id: String, key: String, data: [String: Any] = [:], partition: Int32? = nil) async throws {
