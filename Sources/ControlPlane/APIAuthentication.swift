@@ -40,24 +40,18 @@ struct APICaller: Sendable {
     var actor: ApplicationRegistry.Actor
 }
 
-/// Checks the bearer token of every `/v1/` request but the OpenAPI document: 401 without a valid one,
-/// 403 for a write with the read-only token.
-struct BearerTokenMiddleware: RouterMiddleware {
-    typealias Context = ControlRequestContext
-    let tokens: APITokens
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.uri.path.hasPrefix("/v1/"), request.uri.path != "/v1/openapi.json" else { return try await next(request, context) }
+extension APITokens {
+    /// The caller of a route that needs a token (decided by the route matched, never by the raw path):
+    /// 401 without a valid token, 403 for a change with the read-only token.
+    func caller(of request: Request, changes: Bool) throws -> APICaller {
         let presented = request.headers.bearer?.token
-        switch tokens.access(for: presented) {
+        switch access(for: presented) {
         case .none:
             throw APIError(.unauthorized, presented == nil ? "missing bearer token (Authorization: Bearer TOKEN)" : "invalid token")
-        case .read where request.method != .get && request.method != .head:
+        case .read where changes:
             throw APIError(.forbidden, "the read-only token cannot make changes")
         case .read, .full:
-            var context = context
-            context.caller = APICaller(actor: ApplicationRegistry.Actor(token: tokens.isOpen ? nil : presented))
-            return try await next(request, context)
+            return APICaller(actor: ApplicationRegistry.Actor(token: isOpen ? nil : presented))
         }
     }
 }

@@ -10,7 +10,6 @@ package enum ControlServer {
     ) -> some ApplicationProtocol {
         let router = Router(context: ControlRequestContext.self)
         router.add(middleware: JSONErrorMiddleware())
-        router.add(middleware: BearerTokenMiddleware(tokens: tokens))
         router.get("healthz") { _, _ in "ok\n" }
         router.get("readyz") { _, _ -> Response in
             api.registry.follower.isCaughtUp
@@ -18,8 +17,12 @@ package enum ControlServer {
                 : Response(status: .serviceUnavailable, body: ResponseBody(byteBuffer: ByteBuffer(string: "reading the registry\n")))
         }
         for route in ControlAPI.routes {
+            let open = route.path == "/v1/openapi.json"
             router.on(RouterPath(route.path), method: route.method) { request, context in
-                guard api.registry.follower.isCaughtUp || route.path == "/v1/openapi.json" else {
+                var context = context
+                // Every route but the document needs a token, whatever path reached it (`//v1/…` too).
+                if !open { context.caller = try tokens.caller(of: request, changes: route.method != .get && route.method != .head) }
+                guard api.registry.follower.isCaughtUp || open else {
                     throw APIError(.serviceUnavailable, "the control plane is still reading the registry")
                 }
                 return try await route.handle(api, request, context)

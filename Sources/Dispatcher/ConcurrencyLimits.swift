@@ -49,12 +49,17 @@ final class ConcurrencyLimits: Sendable {
         }
         defer { watchers.forEach { $0.cancel() } }
         let granted = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-            let stopped = state.withLock { state in
-                guard !signals.contains(where: \.isStopped) else { return true }
+            // The check and the queueing under one lock: a release in between would find no waiter.
+            let immediate: Bool? = state.withLock { state in
+                if signals.contains(where: \.isStopped) { return false }
+                if state.functions[key, default: Limited()].running < limit {
+                    state.functions[key, default: Limited()].running += 1
+                    return true
+                }
                 state.functions[key, default: Limited()].waiting.append((waiterId, continuation))
-                return false
+                return nil
             }
-            if stopped { continuation.resume(returning: false) }
+            if let immediate { continuation.resume(returning: immediate) }
         }
         return granted ? Permit(key: key) : nil
     }

@@ -39,15 +39,22 @@ package final class ApplicationRegistry: Sendable {
         try await write([(.application(app: id, generation: generation), try Self.encode(ApplicationDocument(createdTime: EpochMilliseconds.now())))],
                         audit: AuditEntry(action: "application.create", application: id), by: actor)
         guard let created = state.application(id) else { throw RegistryFailure.conflict("application \(id) was deleted while being created") }
+        if created.generation != generation {
+            // Another replica created it at the same moment and its record came first: withdraw this one,
+            // so that deleting the application later leaves no generation behind to take its place.
+            try await write([(.application(app: id, generation: generation), nil)], audit: AuditEntry(action: "application.create-withdrawn", application: id), by: actor)
+        }
         return (created, created.generation == generation)
     }
 
     /// Deletes `id`: its generation ends at once (its events are dead-lettered from then on), and its
     /// records are tombstoned so compaction reclaims them.
     package func deleteApplication(_ id: String, by actor: Actor) async throws {
-        let application = try existing(id)
-        var records: [(RegistryKey, [UInt8]?)] = [(.application(app: id, generation: application.generation), nil)]
-        records += state.keys(of: application).map { ($0, nil) }
+        _ = try existing(id)
+        // Every generation: one created at the same moment as the live one would otherwise take its place.
+        let generations = state.generations(of: id)
+        var records: [(RegistryKey, [UInt8]?)] = generations.map { (.application(app: id, generation: $0.generation), nil) }
+        records += generations.flatMap { state.keys(of: $0) }.map { ($0, nil) }
         try await write(records, audit: AuditEntry(action: "application.delete", application: id), by: actor)
     }
 

@@ -66,6 +66,11 @@ package struct RegistryState: Sendable {
         applicationsById[id]?.first
     }
 
+    /// Every generation of `id` not deleted: the live one first, then any created at the same moment.
+    package func generations(of id: String) -> [Application] {
+        applicationsById[id] ?? []
+    }
+
     /// Applies the record at `offset`; returns the application it changed, if any.
     @discardableResult
     package mutating func apply(key text: String, value: [UInt8]?, offset: Int64) -> String? {

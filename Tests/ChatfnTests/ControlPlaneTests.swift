@@ -97,6 +97,20 @@ struct ControlPlaneTests {
             #expect(listed.compactMap { $0["versionNumber"] as? Int }.sorted() == Array(1...16))
         }
 
+        // Created on both replicas at once, then deleted: it stays deleted (no second generation takes over).
+        for round in 0..<5 {
+            let name = "twice-\(round)"
+            async let first = callAPI("PUT", "\(api1)/v1/applications/\(name)")
+            async let second = callAPI("PUT", "\(api2)/v1/applications/\(name)")
+            let statuses = try await [first.status, second.status].sorted()
+            #expect(statuses == [200, 201] || statuses == [201, 201], "\(statuses)")
+            #expect(try await callAPI("DELETE", "\(api2)/v1/applications/\(name)").status == 204)
+            for api in [api1, api2] {
+                try await eventually("\(name) deleted on every replica") { try await callAPI("GET", "\(api)/v1/applications/\(name)").status == 404 }
+            }
+        }
+        #expect(try await callAPI("GET", "\(api1)/v1/applications").array.compactMap { $0["id"] as? String } == ["acme"])
+
         // A worker started now reads the registry from its start and runs the live version.
         let late = try await fleet.startWorker()
         workers.append(late)
@@ -128,6 +142,12 @@ struct ControlPlaneTests {
         #expect(try await callAPI("PUT", "\(api)/v1/applications/bad%2Fname").status == 400)
         #expect(try await callAPI("GET", "\(api)/v1/openapi.json", token: nil).object["openapi"] is String)
         #expect(try await callAPI("GET", "\(api)/v1/nothing-here").status == 404)
+        // The token is the route's, whatever path reaches it: an empty segment does not skip it.
+        for path in ["//v1/applications/acme", "/v1//applications/acme", "//v1//applications//acme"] {
+            let sneaky = try await callAPI("PUT", "\(api)\(path)", token: nil)
+            #expect(sneaky.status == 401 || sneaky.status == 404, "\(path): \(sneaky.status)")
+        }
+        #expect(try await callAPI("GET", "\(api)/v1/applications/acme").status == 404, "nothing was created")
     }
 
     @Test("the control plane refuses to serve a non-loopback address without a token")

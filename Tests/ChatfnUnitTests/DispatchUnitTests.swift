@@ -221,3 +221,45 @@ struct ApplicationSnapshotTests {
         #expect(throws: CatalogError.self) { try snapshots.take(of: app.path) }
     }
 }
+
+@Suite("Function concurrency limits")
+struct ConcurrencyLimitsTests {
+    @Test("20,000 invocations under a limit of 2: never more than 2 at once, and every one gets its turn", .timeLimit(.minutes(1)))
+    func noLostWakeUps() async {
+        final class Gauge: Sendable {
+            let running = Atomic<Int>(0)
+            let most = Atomic<Int>(0)
+        }
+        let limits = ConcurrencyLimits()
+        let gauge = Gauge()
+        await withTaskGroup(of: Bool.self) { group in
+            for _ in 0..<20_000 {
+                group.addTask {
+                    guard let permit = await limits.acquire("app/f", limit: 2, unlessAnyOf: []) else { return false }
+                    let now = gauge.running.add(1, ordering: .relaxed).newValue
+                    _ = gauge.most.max(now, ordering: .relaxed)
+                    await Task.yield()
+                    gauge.running.subtract(1, ordering: .relaxed)
+                    limits.release(permit)
+                    return true
+                }
+            }
+            var granted = 0
+            for await ok in group where ok { granted += 1 }
+            #expect(granted == 20_000)
+        }
+        #expect(gauge.most.load(ordering: .relaxed) <= 2)
+    }
+
+    @Test("a stop ends a wait without a permit")
+    func stopEndsTheWait() async {
+        let limits = ConcurrencyLimits()
+        let held = await limits.acquire("app/f", limit: 1, unlessAnyOf: [])
+        let stop = StopSignal()
+        async let waiting = limits.acquire("app/f", limit: 1, unlessAnyOf: [stop])
+        stop.stop()
+        #expect(await waiting == nil)
+        if let held { limits.release(held) }
+        #expect(await limits.acquire("app/f", limit: 1, unlessAnyOf: []) != nil, "the stopped waiter left the queue")
+    }
+}

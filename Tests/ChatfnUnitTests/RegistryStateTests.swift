@@ -143,3 +143,19 @@ struct SecretSealerTests {
         #expect(throws: SecretError.self) { try SecretSealer(base64Key: "not base64!") }
     }
 }
+
+@Suite("Registry state: deletion after a racing creation")
+struct RegistryRacingDeletionTests {
+    @Test("tombstoning every generation of an id, as deleting does, leaves no generation to take the live one's place")
+    func everyGenerationEnds() throws {
+        var log = RegistryStateTests.Log()
+        log.create("app", generation: "first")
+        log.create("app", generation: "second")
+        let generations = log.state.generations(of: "app").map(\.generation)
+        #expect(generations == ["first", "second"])
+        log.append(.application(app: "app", generation: "first"), nil)
+        #expect(log.state.application("app")?.generation == "second", "deleting only the live one brings the other back")
+        log.append(.application(app: "app", generation: "second"), nil)
+        #expect(log.state.application("app") == nil)
+    }
+}
