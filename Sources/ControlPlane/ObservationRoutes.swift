@@ -64,13 +64,17 @@ extension ControlAPI {
                                              timeout: function.settings.timeout, payload: try JSONCoding.encode(body.event))
         invocation.allowsEmit = !blocking
         let result = await (blocking ? served.blocking : served.events).invoke(invocation, memoryMb: function.settings.memoryLimitMb)
+        // What the function returned and emitted is shown with its application's secrets masked, as its output is.
+        func shown(_ bytes: [UInt8]) -> JSONValue? {
+            try? JSONDecoder().decode(JSONValue.self, from: Data(served.catalog.maskingSecrets(String(decoding: bytes, as: UTF8.self)).utf8))
+        }
         let outcome = TestOutcome(
             status: result.status.rawValue,
-            result: result.value.flatMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0)) },
+            result: result.value.flatMap(shown),
             decision: blocking ? BlockingDispatcher.decision(for: result, function: function) : nil,
             error: result.error,
             logs: result.logs.map { "[\($0.level)] \($0.message)" },
-            emitted: result.emits.map { .init(type: $0.type, key: $0.key, data: try? JSONDecoder().decode(JSONValue.self, from: Data($0.data))) },
+            emitted: result.emits.map { .init(type: $0.type, key: $0.key, data: shown($0.data)) },
             durationMs: (result.duration.fractionalMilliseconds * 1_000).rounded() / 1_000,
             versionNumber: body.handlerScript == nil ? function.versionNumber : nil)
         return try JSONCoding.response(outcome)

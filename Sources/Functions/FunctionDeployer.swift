@@ -73,4 +73,12 @@ extension FunctionCatalog {
     package func setSecrets(_ values: [String: String]) {
         secrets.withLock { $0 = values }
     }
+
+    /// `text` with the value of each of the application's secrets (4 characters or more) replaced by
+    /// `[secret NAME]`, as the harness does with what functions print: for what chatfn shows of a
+    /// function besides its output (a test's result). Best effort: a transformed value is not found.
+    package func maskingSecrets(_ text: String) -> String {
+        secrets.withLock { $0 }.filter { $0.value.count >= 4 }.sorted { $0.value.count > $1.value.count }
+            .reduce(text) { $0.replacingOccurrences(of: $1.value, with: "[secret \($1.key)]") }
+    }
 }

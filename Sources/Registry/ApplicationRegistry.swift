@@ -173,13 +173,18 @@ package final class ApplicationRegistry: Sendable {
                 last = try await producer.send(record).offset
             }
         } catch {
-            throw RegistryFailure.unavailable("the registry could not be written: \(error)")
+            throw RegistryFailure.unavailable("the registry could not be written (\(error)): nothing of this change was saved, unless part of it was acknowledged before; check, then try again")
         }
-        try await follower.waitUntilApplied(last)
+        // The change is in the log from here on: audited whatever the read-back does.
         do {
             try await producer.send(audit.record(actor: actor))
         } catch {
             logger.error("audit record not written for \(audit.action) of \(audit.application): \(error)")
+        }
+        do {
+            try await follower.waitUntilApplied(last)
+        } catch {
+            throw RegistryFailure.unavailable("the change was saved (offset \(last)) but not read back yet (\(error)): it takes effect once the registry is read; check before trying again")
         }
     }
 

@@ -31,7 +31,7 @@ struct Control: AsyncParsableCommand {
         let logger = try kafkaOptions.makeLogger()
         let (host, port) = try parseListenAddress(listen, flag: "--listen")
         let tokens = try ControlPlaneRunner.tokens(listeningOn: host)
-        let sealer = try ControlPlaneRunner.sealer(listeningOn: host, logger: logger)
+        let sealer = try ControlPlaneRunner.sealer(embeddedBroker: false, logger: logger)
         let outputs = OutputTopics()
         let topics = KafkaConnection.controlTopics + outputs.all.map { TopicSpec(name: $0, partitions: partitions) }
         let connection = try await KafkaConnection.open(kafkaOptions, embeddedWhenUnnamed: false, topics: topics, logger: logger)
@@ -68,18 +68,23 @@ struct ControlPlaneRunner {
         return tokens
     }
 
-    /// The secrets key from `CHATFN_SECRETS_KEY`; on a loopback address without one, a development key.
-    static func sealer(listeningOn host: String, logger: Logger) throws -> SecretSealer {
+    /// The secrets key from `CHATFN_SECRETS_KEY`; without one, a development key, but only for a registry
+    /// that lives in an embedded broker (it is public: anyone can derive it from chatfn's source).
+    static func sealer(embeddedBroker: Bool, logger: Logger) throws -> SecretSealer {
         if let key = ChatfnEnvironment.secretsKey { return try SecretSealer(base64Key: key) }
-        guard isLoopback(host) else {
-            throw CommandFailure("set CHATFN_SECRETS_KEY (the base64 of 32 bytes: openssl rand -base64 32): it seals applications' secrets, and workers need the same key")
+        guard embeddedBroker else {
+            throw CommandFailure("set CHATFN_SECRETS_KEY (the base64 of 32 bytes: openssl rand -base64 32): it seals applications' secrets in the registry, and workers need the same key")
         }
-        logger.warning("CHATFN_SECRETS_KEY is not set: secrets are sealed with a development key, fit for this machine only")
+        logger.info("CHATFN_SECRETS_KEY is not set: secrets are sealed with a development key (the registry is the embedded broker's)")
         return .development
     }
 
+    /// A literal loopback address: `localhost`, `::1` or 127.0.0.0/8 (a name that merely starts with
+    /// "127." is not).
     static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+        if host == "localhost" || host == "::1" || host == "[::1]" { return true }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
     }
 
     /// Starts following the invocations and returns the services to run (the API server).
@@ -88,7 +93,9 @@ struct ControlPlaneRunner {
         connection: KafkaConnection, follower: RegistryFollower, applications: RegistryApplications, sealer: SecretSealer, tokens: APITokens,
         host: String, port: Int, logger: Logger, announce: @escaping @Sendable (String) -> Void
     ) async throws -> ControlPlaneRunner {
-        let producer = try KafkaProducer(configuration: connection.configuration, lowLatency: true)
+        // A registry write the broker cannot take within 10 s is answered as failed, not held for
+        // librdkafka's default 5 minutes.
+        let producer = try KafkaProducer(configuration: connection.configuration.merging(["message.timeout.ms": "10000"]), lowLatency: true)
         try? await producer.prepare(topics: [RegistryTopics.registry, RegistryTopics.audit])
         let registry = ApplicationRegistry(follower: follower, producer: producer, sealer: sealer, logger: logger)
         let invocations = try await InvocationLog.start(configuration: connection.configuration, topic: OutputTopics().invocations, logger: logger)

@@ -123,7 +123,7 @@ func runChatfn(_ options: LaneOptions, source: ApplicationSource) async throws {
             registryRead.stop()
         }
         let sealer: SecretSealer? = if dev != nil {
-            try ControlPlaneRunner.sealer(listeningOn: "127.0.0.1", logger: logger)
+            try ControlPlaneRunner.sealer(embeddedBroker: connection.embeddedBroker != nil, logger: logger)
         } else {
             try ChatfnEnvironment.secretsKey.map { try SecretSealer(base64Key: $0) }
         }

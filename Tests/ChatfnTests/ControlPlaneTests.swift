@@ -221,6 +221,16 @@ struct ControlPlaneTests {
         #expect((test.object["result"] as? [String: Any])?["ok"] as? Bool == true)
         #expect((test.object["logs"] as? [String]) == ["[info] draft sees world \(secret.count)"])
         #expect(try await callAPI("GET", "\(alpha)/functions/\(Self.trigger)/versions").array.count == 1)
+        // What a test shows of a function besides its output is masked too: its result, its error's name.
+        let leaky = try await callAPI("POST", "\(alpha)/functions/\(Self.trigger)/test", json: [
+            "event": [:], "handlerScript": "async function handleEvent(e, context) { return { leaked: context.secrets.API_KEY }; }",
+        ])
+        #expect((leaky.object["result"] as? [String: Any])?["leaked"] as? String == "[secret API_KEY]", "\(leaky.text)")
+        let thrower = try await callAPI("POST", "\(alpha)/functions/\(Self.trigger)/test", json: [
+            "event": [:],
+            "handlerScript": "async function handleEvent(e, context) { const error = new Error('no'); error.name = context.secrets.API_KEY; throw error; }",
+        ])
+        #expect(thrower.object["status"] as? String == "failed" && !thrower.text.contains(secret), "\(thrower.text)")
 
         // The secret's value is nowhere but in the function: not in the registry, the audit log, the API, or the logs.
         let listed = try await callAPI("GET", "\(alpha)/secrets")

@@ -93,6 +93,7 @@ function u32(value) {
 
 function sendResult(id, status, error, value = EMPTY) {
   if (error) {
+    if (error.name) error.name = truncate(maskSecrets(String(error.name)), config.maxErrorMessageBytes);
     error.message = truncate(maskSecrets(String(error.message)), config.maxErrorMessageBytes);
     if (error.stack) error.stack = truncate(maskSecrets(String(error.stack)), config.maxStackBytes);
     if (error.userMessage) error.userMessage = truncate(maskSecrets(String(error.userMessage)), config.maxErrorMessageBytes);

@@ -33,7 +33,8 @@ struct LaneFixture {
     /// Starts `chatfn dev` against the embedded broker.
     func startChatfn(group: String = "lane", _ extra: [String] = [], includingErrors: Bool = false) throws -> ChatfnProcess {
         try ChatfnProcess(["dev", "--kafka", broker.bootstrapServers, "--functions", application.root.path, "--listen", "127.0.0.1:0",
-                           "--group", group, "--log-level", "warning"] + extra, includingErrors: includingErrors)
+                           "--group", group, "--log-level", "warning"] + extra,
+                          environment: ["CHATFN_SECRETS_KEY": ControlFleet.secretsKey], includingErrors: includingErrors)
     }
 
     /// Runs another chatfn command against the embedded broker to completion.
