@@ -75,11 +75,14 @@ package final class EventDispatcher: Sendable {
         return await run(function, of: application, for: record, attributes: attributes, mode: mode, stopSignals)
     }
 
-    private func run(_ function: FunctionDefinition, of application: ServedApplication, for record: KafkaRecord, attributes: CloudEventAttributes,
+    private func run(_ function: FunctionDefinition, of served: ServedApplication, for record: KafkaRecord, attributes: CloudEventAttributes,
                      mode: CloudEventContentMode, _ stopSignals: [StopSignal]) async -> RecordOutcome {
         let policy = function.settings.retryPolicy
         var attempt = 1
+        var application = served
         while true {
+            // A retry after a long backoff finds the application as it is now (stopped while idle, started again).
+            if attempt > 1, case .served(let current) = await applications.application(application.id) { application = current }
             let request = function.invocation(
                 id: invocationIds.next(), event: attributes, mode: mode,
                 attempt: attempt, timeout: function.settings.timeout, payload: record.value)

@@ -30,6 +30,9 @@ package final class FunctionCatalog: Sendable {
     private let problems = Mutex<[String: String]>([:])
     /// The application's secrets, opened (registry applications): workers get them with their first frame.
     let secrets = Mutex<[String: String]>([:])
+    /// Whether the runtime the manifest names is not the one the workers run (its install or roll-out
+    /// failed): the next redeploy tries again even if nothing changed.
+    let runtimeBehind = Mutex(false)
     /// The initialization script of the last reload, and its version.
     private let currentInitScript = Mutex<(file: String, version: String)?>(nil)
 

@@ -45,8 +45,10 @@ extension FunctionCatalog {
     /// - Parameters:
     ///   - versionNumbers: the registry's numbers of the functions' versions.
     ///   - secrets: the application's secrets, opened; nil: unchanged.
+    ///   - retryingRuntime: install a runtime whose install failed before even if it did not change (a
+    ///     registry change; a directory rescanned every second waits for the runtime to change instead).
     package func redeploy(to pools: [any AdoptsRuntime], versionNumbers: [String: Int] = [:], secrets newSecrets: [String: String]? = nil,
-                          installer: RuntimeInstaller = RuntimeInstaller(), logger: Logger) async {
+                          retryingRuntime: Bool = false, installer: RuntimeInstaller = RuntimeInstaller(), logger: Logger) async {
         let runtimeBefore = manifest.runtime
         do {
             try await reload(versionNumbers: versionNumbers)
@@ -58,15 +60,22 @@ extension FunctionCatalog {
             defer { current = new }
             return current != new
         } } ?? false
-        guard manifest.runtime != runtimeBefore || secretsChanged else { return }
+        guard manifest.runtime != runtimeBefore || secretsChanged || (retryingRuntime && runtimeBehind.withLock({ $0 })) else { return }
         do {
             try await prepareRuntime(installer: installer)
             let runtime = try await workerConfiguration()
             pools.forEach { $0.adopt(runtime) }
+            runtimeBehind.withLock { $0 = false }
             logger.info("runtime deployed: new worker processes take over")
         } catch {
-            logger.error("runtime not deployed, the previous one keeps serving: \(error)")
+            runtimeBehind.withLock { $0 = true }
+            logger.error("runtime not deployed, the previous one keeps serving (tried again on the next change): \(error)")
         }
+    }
+
+    /// Notes that the workers started without the runtime the manifest names (its install failed).
+    package func markRuntimeBehind() {
+        runtimeBehind.withLock { $0 = true }
     }
 
     /// Sets the secrets before the first workers start.

@@ -9,11 +9,17 @@ import Registry
 struct ApplicationMaterializer: Sendable {
     let base: URL
 
-    /// `<cache>/hosted/<process id>-<random>`; the directories of processes that are gone are removed.
+    /// `<cache>/hosted/<process id>.<random>@<host>`; the directories of this host's processes that are
+    /// gone are removed (a cache shared between hosts keeps the others').
     init(cacheRoot: URL) {
         let hosted = cacheRoot.appendingPathComponent("hosted")
-        Self.removeAbandoned(in: hosted)
-        base = hosted.appendingPathComponent("\(getpid())-\(UUID().uuidString.prefix(8).lowercased())")
+        let host = Self.hostName
+        Self.removeAbandoned(in: hosted, host: host)
+        base = hosted.appendingPathComponent("\(getpid()).\(UUID().uuidString.prefix(8).lowercased())@\(host)")
+    }
+
+    private static var hostName: String {
+        ProcessInfo.processInfo.hostName.filter { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "." }
     }
 
     static let initScriptFile = "init.js"
@@ -83,10 +89,10 @@ struct ApplicationMaterializer: Sendable {
         try data.write(to: url, options: .atomic)
     }
 
-    private static func removeAbandoned(in hosted: URL) {
+    private static func removeAbandoned(in hosted: URL, host: String) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: hosted.path) else { return }
-        for name in names {
-            guard let pid = Int32(name.prefix { $0 != "-" }), kill(pid, 0) != 0, errno == ESRCH else { continue }
+        for name in names where name.hasSuffix("@\(host)") {
+            guard let pid = Int32(name.prefix { $0 != "." }), kill(pid, 0) != 0, errno == ESRCH else { continue }
             try? FileManager.default.removeItem(at: hosted.appendingPathComponent(name))
         }
     }

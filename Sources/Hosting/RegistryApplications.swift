@@ -37,6 +37,9 @@ package final class RegistryApplications: ApplicationLookup, Service {
         var launches: [String: Task<ApplicationLookupResult, Never>] = [:]
         /// Applications being redeployed, and whether another change came meanwhile.
         var deploying: [String: Bool] = [:]
+        /// Applications that could not start, at which revision, why, and until when that answer holds
+        /// (their events do not each repeat the work: a change, or the time passing, tries again).
+        var failures: [String: (revision: Int64, reason: String, until: ContinuousClock.Instant)] = [:]
         var shutDownLanes: Set<WorkerLane> = []
     }
 
@@ -68,7 +71,7 @@ package final class RegistryApplications: ApplicationLookup, Service {
 
     package func application(_ id: String) async -> ApplicationLookupResult {
         let now = ContinuousClock.now
-        enum Found { case served(ServedApplication), launching(Task<ApplicationLookupResult, Never>), unknown }
+        enum Found { case served(ServedApplication), launching(Task<ApplicationLookupResult, Never>), unknown, failed(String) }
         let found = hosted.withLock { hosted -> Found in
             if let served = hosted.entries[id]?.served {
                 hosted.entries[id]?.lastUsed = now
@@ -76,6 +79,9 @@ package final class RegistryApplications: ApplicationLookup, Service {
             }
             if let launch = hosted.launches[id] { return .launching(launch) }
             guard hosted.shutDownLanes.isEmpty, let application = follower.state.application(id) else { return .unknown }
+            if let failure = hosted.failures[id], failure.revision == application.revision, now < failure.until {
+                return .failed(failure.reason)
+            }
             let launch = Task { await self.launch(application) }
             hosted.launches[id] = launch
             return .launching(launch)
@@ -84,6 +90,7 @@ package final class RegistryApplications: ApplicationLookup, Service {
         case .served(let served): return .served(served)
         case .launching(let launch): return await launch.value
         case .unknown: return .unknown
+        case .failed(let reason): return .unavailable(reason)
         }
     }
 
@@ -91,8 +98,17 @@ package final class RegistryApplications: ApplicationLookup, Service {
         hosted.withLock { $0.entries.values.map(\.served) }.sorted { $0.id < $1.id }
     }
 
-    /// Nothing is started ahead of events: an application starts on its first.
-    package func prewarm(_ lane: WorkerLane) async {}
+    /// The blocking lane's warm processes: every application with a blocking function starts now, in
+    /// the background (a cold start there is felt by a user who is connecting); the others start on their
+    /// first event.
+    package func prewarm(_ lane: WorkerLane) async {
+        guard lane == .blocking else { return }
+        let withBlocking = follower.state.applications.values.filter(Self.hasBlockingFunction).map(\.id).sorted()
+        guard !withBlocking.isEmpty else { return }
+        Task {
+            for id in withBlocking { _ = await application(id) }
+        }
+    }
 
     package func shutdown(_ lane: WorkerLane) async {
         let pools = hosted.withLock { hosted in
@@ -112,7 +128,10 @@ package final class RegistryApplications: ApplicationLookup, Service {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.reapIdleApplications() }
                 group.addTask {
-                    for await id in self.follower.changes { self.deploy(id) }
+                    for await id in self.follower.changes {
+                        self.deploy(id)
+                        self.startIfBlocking(id)
+                    }
                 }
             }
         }
@@ -131,7 +150,8 @@ package final class RegistryApplications: ApplicationLookup, Service {
             do {
                 try await catalog.prepareRuntime()
             } catch {
-                logger.error("application \(id): runtime dependencies not installed, its functions run without them: \(error)")
+                catalog.markRuntimeBehind()
+                logger.error("application \(id): runtime dependencies not installed, its functions run without them until a change installs them: \(error)")
             }
             let worker = try await catalog.workerConfiguration()
             var eventWorker = worker
@@ -141,7 +161,16 @@ package final class RegistryApplications: ApplicationLookup, Service {
                 worker: worker, minWarm: configuration.blockingWorkers, maxProcesses: configuration.blockingWorkers), logger: logger)
             let served = ServedApplication(id: id, catalog: catalog, events: events, blocking: blocking)
             let hasBlocking = Self.hasBlockingFunction(application)
-            hosted.withLock { $0.entries[id] = Entry(served: served, generation: application.generation, lastUsed: .now, hasBlockingFunction: hasBlocking) }
+            let registered = hosted.withLock { hosted in
+                guard hosted.shutDownLanes.isEmpty else { return false }  // chatfn stopped while this one started
+                hosted.entries[id] = Entry(served: served, generation: application.generation, lastUsed: .now, hasBlockingFunction: hasBlocking)
+                return true
+            }
+            guard registered else {
+                await events.shutdown()
+                await blocking.shutdown()
+                return .unavailable("chatfn is stopping")
+            }
             logger.info("serving application \(id)", metadata: ["functions": "\(application.deployed.count)"])
             if hasBlocking { Task { await served.prewarm(.blocking, logger: logger) } }
             // A change that came while this one started: deploy it now.
@@ -149,6 +178,7 @@ package final class RegistryApplications: ApplicationLookup, Service {
             return .served(served)
         } catch {
             logger.error("application \(id) cannot be served: \(error)")
+            hosted.withLock { $0.failures[id] = (application.revision, "\(error)", .now + Self.failureHold) }
             return .unavailable("\(error)")
         }
     }
@@ -187,7 +217,7 @@ package final class RegistryApplications: ApplicationLookup, Service {
             _ = try materializer.write(application)
             await entry.served.catalog.redeploy(
                 to: [entry.served.events, entry.served.blocking], versionNumbers: ApplicationMaterializer.versionNumbers(of: application),
-                secrets: try openSecrets(of: application), logger: applicationLogger(id))
+                secrets: try openSecrets(of: application), retryingRuntime: true, logger: applicationLogger(id))
             let hasBlocking = Self.hasBlockingFunction(application)
             hosted.withLock { $0.entries[id]?.hasBlockingFunction = hasBlocking }
         } catch {
@@ -195,8 +225,13 @@ package final class RegistryApplications: ApplicationLookup, Service {
         }
     }
 
-    private func stopServing(_ id: String, reason: String) async {
-        guard let entry = hosted.withLock({ $0.entries.removeValue(forKey: id) }) else { return }
+    /// Stops serving `id` when `condition` holds of it, checked under the lock that lookups take.
+    private func stopServing(_ id: String, reason: String, if condition: (Entry) -> Bool = { _ in true }) async {
+        let entry = hosted.withLock { hosted -> Entry? in
+            guard let entry = hosted.entries[id], condition(entry) else { return nil }
+            return hosted.entries.removeValue(forKey: id)
+        }
+        guard let entry else { return }
         logger.info("stopped serving application \(id): \(reason)")
         await entry.served.events.shutdown()
         await entry.served.blocking.shutdown()
@@ -210,7 +245,12 @@ package final class RegistryApplications: ApplicationLookup, Service {
             let idle = hosted.withLock { hosted in
                 hosted.entries.filter { !$0.value.hasBlockingFunction && now - $0.value.lastUsed > configuration.idleTimeout }.map(\.key)
             }
-            for id in idle.sorted() { await stopServing(id, reason: "idle for \(configuration.idleTimeout)") }
+            for id in idle.sorted() {
+                // Looked up again since the list was made: used meanwhile, it stays.
+                await stopServing(id, reason: "idle for \(configuration.idleTimeout)") { entry in
+                    !entry.hasBlockingFunction && ContinuousClock.now - entry.lastUsed > self.configuration.idleTimeout
+                }
+            }
         }
     }
 
@@ -224,6 +264,16 @@ package final class RegistryApplications: ApplicationLookup, Service {
             opened[name] = try sealer.open(secret.sealed, application: application.id, name: name)
         }
         return opened
+    }
+
+    /// How long an application that could not start answers so without trying again (unless it changes).
+    static let failureHold: Duration = .seconds(30)
+
+    /// Starts `id` when it is not served and has a blocking function (deployed just now, or created).
+    private func startIfBlocking(_ id: String) {
+        guard let application = follower.state.application(id), Self.hasBlockingFunction(application),
+              hosted.withLock({ $0.entries[id] == nil && $0.launches[id] == nil && $0.shutDownLanes.isEmpty }) else { return }
+        Task { _ = await self.application(id) }
     }
 
     private func applicationLogger(_ id: String) -> Logger {

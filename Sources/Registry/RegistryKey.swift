@@ -40,6 +40,18 @@ package enum RegistryKey: Sendable, Hashable {
         }
     }
 
+    /// Whether every name in the key is one chatfn writes (``RegistryNames``): a record written straight
+    /// to the topic with, say, an application id of `..` is not applied.
+    var hasValidNames: Bool {
+        guard RegistryNames.problem(application: app) == nil, !generation.isEmpty, !generation.contains(".") else { return false }
+        switch self {
+        case .application, .runtime: return true
+        case .version(_, _, let trigger, let id): return RegistryNames.problem(trigger: trigger) == nil && !id.isEmpty
+        case .undeploy(_, _, let trigger), .settings(_, _, let trigger): return RegistryNames.problem(trigger: trigger) == nil
+        case .secret(_, _, let name): return RegistryNames.problem(secret: name) == nil
+        }
+    }
+
     package var encoded: String {
         switch self {
         case .application(let app, let generation): "app/\(app)/\(generation)"

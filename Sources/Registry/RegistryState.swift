@@ -32,6 +32,9 @@ package struct RegistryState: Sendable {
     package struct Function: Sendable {
         /// Ascending by number.
         package var versions: [Version] = []
+        /// Version records seen, readable or not: a version's number is its place among them, so a
+        /// record this chatfn cannot read (a newer writer's) does not shift the numbers of later ones.
+        var versionRecords = 0
         package var settings: FunctionSettings?
         /// The offset of its latest version and of its latest undeploy: deployed while the version is later.
         var latestVersionOffset: Int64 = -1
@@ -75,7 +78,7 @@ package struct RegistryState: Sendable {
     @discardableResult
     package mutating func apply(key text: String, value: [UInt8]?, offset: Int64) -> String? {
         appliedOffset = max(appliedOffset, offset)
-        guard let key = RegistryKey(text) else {
+        guard let key = RegistryKey(text), key.hasValidNames else {
             unreadable += 1
             return nil
         }
@@ -112,9 +115,11 @@ package struct RegistryState: Sendable {
         case .application: return nil
         case .version(_, _, let trigger, let id):
             guard let value else { return nil }  // versions are never deleted one by one
-            let document = try decoder.decode(VersionDocument.self, from: Data(value))
             var function = application.functions[trigger] ?? Function()
-            function.versions.append(Version(number: (function.versions.last?.number ?? 0) + 1, id: id, document: document))
+            function.versionRecords += 1
+            application.functions[trigger] = function
+            let document = try decoder.decode(VersionDocument.self, from: Data(value))
+            function.versions.append(Version(number: function.versionRecords, id: id, document: document))
             function.latestVersionOffset = offset
             application.functions[trigger] = function
         case .undeploy(_, _, let trigger):

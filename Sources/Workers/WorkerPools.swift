@@ -15,6 +15,7 @@ package final class WorkerPools: AdoptsRuntime {
     private struct State {
         var template: WorkerPoolConfiguration
         var pools: [Int: WorkerPool] = [:]
+        var shutDown = false
     }
 
     private let state: Mutex<State>
@@ -38,8 +39,13 @@ package final class WorkerPools: AdoptsRuntime {
         }
     }
 
+    /// Runs `request` in the pool of `memoryMb`; once these pools are shut down, a `crashed` result.
     package func invoke(_ request: InvocationRequest, memoryMb: Int) async -> InvocationResult {
-        await pool(memoryMb: memoryMb).invoke(request)
+        guard !state.withLock({ $0.shutDown }) else {
+            return InvocationResult(invocationId: request.invocationId, status: .crashed,
+                                    error: InvocationError(name: "WorkerUnavailable", message: "the application's workers are stopped"), coldStart: false)
+        }
+        return await pool(memoryMb: memoryMb).invoke(request)
     }
 
     package func adopt(_ runtime: WorkerConfiguration) {
@@ -58,7 +64,10 @@ package final class WorkerPools: AdoptsRuntime {
     }
 
     package func shutdown() async {
-        let pools = state.withLock { Array($0.pools.values) }
+        let pools = state.withLock { state in
+            state.shutDown = true
+            return Array(state.pools.values)
+        }
         await withDiscardingTaskGroup { group in
             for pool in pools { group.addTask { await pool.shutdown() } }
         }

@@ -42,7 +42,15 @@ struct Control: AsyncParsableCommand {
             host: host, port: port, logger: logger) { url in
             ConsoleOutput.write("chatfn: control plane listening on \(url) (ready once the registry is read: \(url)/readyz)")
         }
-        try await serviceGroup([applications] + control.services, finite: [RegistryTopicCheck(connection: connection, logger: logger)], logger: logger).run()
+        // Shutdown goes last to first: the tests' workers stop first (a running test ends within their
+        // 10 s grace), so the server's wait for its requests is bounded; what is still running after
+        // 15 s (an npm install) is cancelled.
+        let stopTests = OnGracefulShutdown {
+            await applications.shutdown(.events)
+            await applications.shutdown(.blocking)
+        }
+        try await serviceGroup([applications] + control.services + [stopTests], finite: [RegistryTopicCheck(connection: connection, logger: logger)],
+                               shutdownBound: .seconds(15), logger: logger).run()
         await control.close()
         await follower.shutdown()
         connection.close()

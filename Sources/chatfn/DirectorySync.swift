@@ -51,6 +51,20 @@ struct DirectorySync: Service {
     }
 }
 
+/// Runs `action` when graceful shutdown begins (its place in the service list says when).
+struct OnGracefulShutdown: Service {
+    let action: @Sendable () async -> Void
+
+    init(_ action: @escaping @Sendable () async -> Void) {
+        self.action = action
+    }
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await action()
+    }
+}
+
 /// Runs `service` once every one of `gates` is signalled; ends without running it when shutdown comes
 /// first.
 struct GatedService<Gated: Service>: Service {

@@ -79,12 +79,15 @@ struct RegistryTopicCheck: Service {
 
 /// A service group configuration: `finite` services may return before shutdown (a check, a one-off
 /// push) without stopping the others; any other service returning, or any throwing, stops chatfn.
-func serviceGroup(_ services: [any Service], finite: [any Service] = [], logger: Logger) -> ServiceGroup {
+/// - Parameter shutdownBound: how long a graceful shutdown may take before what is left is cancelled.
+func serviceGroup(_ services: [any Service], finite: [any Service] = [], shutdownBound: Duration? = nil, logger: Logger) -> ServiceGroup {
     func named(_ service: any Service, ending: ServiceGroupConfiguration.ServiceConfiguration.TerminationBehavior) -> ServiceGroupConfiguration.ServiceConfiguration {
         .init(service: service, successTerminationBehavior: ending, failureTerminationBehavior: .cancelGroup,
               serviceName: String(describing: type(of: service)))
     }
-    return ServiceGroup(configuration: ServiceGroupConfiguration(
+    var configuration = ServiceGroupConfiguration(
         services: services.map { named($0, ending: .cancelGroup) } + finite.map { named($0, ending: .ignore) },
-        gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+    configuration.maximumGracefulShutdownDuration = shutdownBound
+    return ServiceGroup(configuration: configuration)
 }

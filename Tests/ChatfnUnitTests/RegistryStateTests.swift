@@ -159,3 +159,27 @@ struct RegistryRacingDeletionTests {
         #expect(log.state.application("app") == nil)
     }
 }
+
+@Suite("Registry state: records it cannot read")
+struct RegistryUnreadableRecordTests {
+    @Test("a version record this chatfn cannot read keeps its number: later versions are numbered as a newer chatfn numbers them")
+    func numbersSurviveUnreadableVersions() throws {
+        var log = RegistryStateTests.Log()
+        log.create("app")
+        log.save("app", "t.x", id: "1")
+        log.append(.version(app: "app", generation: "g1", trigger: "t.x", id: "2"), #"{"handlerScript": "x", "language": "cobol", "sha256": "s", "createdTime": 2, "author": "a"}"#)
+        log.save("app", "t.x", id: "3")
+        let function = try #require(log.state.application("app")?.functions["t.x"])
+        #expect(function.versions.map(\.number) == [1, 3])
+        #expect(log.state.unreadable == 1)
+    }
+
+    @Test("names chatfn would never write (an application `..` or `.hidden`) are not applied")
+    func invalidNames() {
+        var log = RegistryStateTests.Log()
+        log.append(.application(app: "..", generation: "g1"), #"{"createdTime": 1}"#)
+        log.append(.application(app: ".hidden", generation: "g1"), #"{"createdTime": 1}"#)
+        #expect(log.state.applications.isEmpty)
+        #expect(log.state.unreadable == 2)
+    }
+}
