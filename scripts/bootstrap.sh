@@ -31,14 +31,14 @@ if [ "$node_major" -lt 18 ]; then
   echo "bootstrap: Node.js 18 or newer is required, found $(node --version)" >&2
   exit 1
 fi
-# A standard Kafka client for the protocol example and its test (confluent-kafka, from PyPI), and PyYAML
-# for checking the deployment files, kept in
-# a virtual environment of the build folder so the system Python stays untouched.
+# A standard Kafka client for the protocol example and its test (confluent-kafka, from PyPI), PyYAML for
+# checking the deployment files, and jsonschema for checking API responses against the OpenAPI document,
+# kept in a virtual environment of the build folder so the system Python stays untouched.
 venv=.build/pyclient
-if ! "$venv/bin/python3" -c 'import confluent_kafka, yaml' 2>/dev/null; then
-  echo "bootstrap: installing confluent-kafka and PyYAML into $venv"
+if ! "$venv/bin/python3" -c 'import confluent_kafka, yaml, jsonschema' 2>/dev/null; then
+  echo "bootstrap: installing confluent-kafka, PyYAML and jsonschema into $venv"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check confluent-kafka PyYAML
+  "$venv/bin/pip" install --quiet --disable-pip-version-check confluent-kafka PyYAML jsonschema
 fi
 
 echo "bootstrap: librdkafka $(pkg-config --modversion rdkafka), node $(node --version), $(swift --version 2>/dev/null | head -1)"

@@ -342,6 +342,84 @@ struct ControlPlaneTests {
         let runs = try await fleet.recorder.waitForCount(2)
         #expect(runs.last?["eventId"] as? String == "second")
     }
+
+    @Test("every kind of response the API gives matches the OpenAPI document it serves (jsonschema)")
+    func responsesMatchTheDocument() async throws {
+        let fleet = try await ControlFleet.make()
+        defer { Task { await fleet.tearDown() } }
+        let (control, api) = try await fleet.startControl()
+        defer { control.signal(SIGTERM) }
+        let samples = Locked<[[String: any Sendable]]>([])
+        /// Calls `template` (the document's path) with its parameters filled in, and keeps the response.
+        @discardableResult
+        func call(_ method: String, _ template: String, _ parameters: [String: String] = [:], token: String? = ControlFleet.fullToken,
+                  json: Any? = nil) async throws -> APIResponse {
+            let path = parameters.reduce(template) { $0.replacingOccurrences(of: "{\($1.key)}", with: $1.value) }
+            let response = try await callAPI(method, "\(api)\(path)", token: token, json: json)
+            let body: (any Sendable)? = response.text.isEmpty ? nil : response.text
+            samples.withLock { $0.append(["method": method, "path": template, "status": response.status, "body": body]) }
+            return response
+        }
+        let app = ["app": "shapes"], function = ["app": "shapes", "trigger": "user.received.notification"]
+        try await call("GET", "/v1/applications")
+        try await call("PUT", "/v1/applications/{app}", app)
+        try await call("PUT", "/v1/applications/{app}", app)
+        try await call("GET", "/v1/applications/{app}", app)
+        try await call("GET", "/v1/applications/{app}", ["app": "missing"])
+        try await call("GET", "/v1/applications", token: nil)
+        try await call("PUT", "/v1/applications/{app}", ["app": "other"], token: ControlFleet.readToken)
+        try await call("PUT", "/v1/applications/{app}", ["app": "bad..name"])
+        let source = "async function handleEvent(event, context) { console.log('hi'); context.emit('x.y', { a: 1 }); return { ok: true }; }"
+        try await call("POST", "/v1/applications/{app}/functions/{trigger}/versions", function, json: ["handlerScript": source, "language": "javascript"])
+        try await call("POST", "/v1/applications/{app}/functions/{trigger}/versions", function, json: ["handlerScript": "function ("])
+        try await call("POST", "/v1/applications/{app}/functions/{trigger}/versions", function, json: ["language": "javascript"])
+        try await call("GET", "/v1/applications/{app}/functions", app)
+        try await call("PUT", "/v1/applications/{app}/functions/{trigger}/settings", function, json: ["timeoutMs": 5_000, "maxAttempts": 2])
+        try await call("PUT", "/v1/applications/{app}/functions/{trigger}/settings", function, json: ["timeoutMs": -1])
+        try await call("GET", "/v1/applications/{app}/functions/{trigger}/versions", function)
+        try await call("GET", "/v1/applications/{app}/functions/{trigger}/versions/{number}", function.merging(["number": "1"]) { $1 })
+        try await call("GET", "/v1/applications/{app}/functions/{trigger}/current-version", function)
+        try await call("POST", "/v1/applications/{app}/functions/{trigger}/rollback", function, json: ["versionNumber": 1])
+        try await call("POST", "/v1/applications/{app}/functions/{trigger}/test", function, json: ["event": ["a": 1]])
+        try await call("POST", "/v1/applications/{app}/functions/{trigger}/test", function,
+                       json: ["event": [:], "handlerScript": "async function handleEvent() { throw new Error('no'); }"])
+        try await call("POST", "/v1/applications/{app}/functions/{trigger}/test", ["app": "shapes", "trigger": "user.attempted.start_session"],
+                       json: ["event": ["username": "ada"], "handlerScript": "async function handleEvent(e) { return { user: { displayName: e.username } }; }"])
+        try await call("GET", "/v1/applications/{app}/functions/{trigger}/invocations", function)
+        try await call("GET", "/v1/applications/{app}/invocations", app)
+        try await call("PUT", "/v1/applications/{app}/runtime/environment-variables", app, json: ["A": "b"])
+        try await call("PUT", "/v1/applications/{app}/runtime/environment-variables", app, json: ["NODE_OPTIONS": "--x"])
+        try await call("PUT", "/v1/applications/{app}/runtime/initialization-script", app, json: ["script": "module.exports = { ready: true };"])
+        try await call("PUT", "/v1/applications/{app}/runtime/options", app, json: ["minWarm": 1])
+        try await call("PUT", "/v1/applications/{app}/runtime/dependencies", app, json: [] as [Any])
+        try await call("GET", "/v1/applications/{app}/runtime", app)
+        try await call("PUT", "/v1/applications/{app}/secrets/{name}", app.merging(["name": "API_KEY"]) { $1 }, json: ["value": "v4lue"])
+        try await call("GET", "/v1/applications/{app}/secrets", app)
+        try await call("DELETE", "/v1/applications/{app}/secrets/{name}", app.merging(["name": "API_KEY"]) { $1 })
+        try await call("GET", "/v1/applications/{app}/dead-letters", app)
+        try await call("POST", "/v1/applications/{app}/dead-letters/replay", app, json: [:] as [String: Any])
+        try await call("DELETE", "/v1/applications/{app}/functions/{trigger}", function)
+        try await call("GET", "/v1/openapi.json", token: nil)
+        try await call("DELETE", "/v1/applications/{app}", app)
+
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("chatfn-api-samples-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let samplesFile = directory.appendingPathComponent("samples.json")
+        let parsed = samples.withLock { $0 }.map { sample -> [String: Any] in
+            var sample: [String: Any] = sample
+            sample["body"] = (sample["body"] as? String).flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8), options: [.fragmentsAllowed]) } ?? NSNull()
+            return sample
+        }
+        try JSONSerialization.data(withJSONObject: parsed).write(to: samplesFile)
+        let documentFile = directory.appendingPathComponent("openapi.json")
+        try Data(try await callAPI("GET", "\(api)/v1/openapi.json", token: nil).text.utf8).write(to: documentFile)
+        let (status, output) = try await ChatfnProcess.run(
+            [ChatfnProcess.packageRoot.appendingPathComponent("scripts/check-api-responses.py").path, documentFile.path, samplesFile.path],
+            executable: try ChatfnProcess.bootstrapPython())
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("\(parsed.count) responses checked, 0 problem(s)"), "\(output)")
+    }
 }
 
 extension Array {
