@@ -124,7 +124,7 @@ package final class RegistryApplications: ApplicationLookup, Service {
     // MARK: Service
 
     package func run() async throws {
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.reapIdleApplications() }
                 group.addTask {

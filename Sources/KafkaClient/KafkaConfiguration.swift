@@ -22,6 +22,19 @@ public struct KafkaConfiguration: Sendable {
         return copy
     }
 
+    /// Without the settings only a consumer takes (librdkafka warns about them to a producer or an admin
+    /// client): for the producer-type handles built from a configuration shared with consumers.
+    var withoutConsumerProperties: KafkaConfiguration {
+        var copy = self
+        copy.properties = properties.filter { key, _ in !Self.consumerOnlyPrefixes.contains { key.hasPrefix($0) } }
+        return copy
+    }
+
+    private static let consumerOnlyPrefixes = [
+        "fetch.", "group.", "auto.offset.reset", "enable.auto.", "auto.commit.", "partition.assignment.strategy",
+        "session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms", "enable.partition.eof", "queued.",
+    ]
+
     /// For a consumer outside any consumer group (it assigns partitions itself and commits nothing).
     func standaloneConsumer(purpose: String, fetchWaitMs: Int) -> KafkaConfiguration {
         merging([

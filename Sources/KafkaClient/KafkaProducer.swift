@@ -15,9 +15,7 @@ package final class KafkaProducer: Sendable {
         var defaults: [String: String] = ["enable.idempotence": "true", "socket.nagle.disable": "true"]
         defaults["linger.ms"] = lowLatency ? "0" : "5"
         // A configuration shared with a consumer carries consumer-only settings librdkafka would warn about.
-        let producerProperties = configuration.properties.filter { key, _ in
-            !Self.consumerOnlyPrefixes.contains { key.hasPrefix($0) }
-        }
+        let producerProperties = configuration.withoutConsumerProperties.properties
         let effective = KafkaConfiguration(bootstrapServers: configuration.bootstrapServers, properties: defaults)
             .merging(producerProperties)
         let conf = try effective.makeNativeConfiguration()
@@ -35,10 +33,6 @@ package final class KafkaProducer: Sendable {
         pollLoop.requestStop()
     }
 
-    private static let consumerOnlyPrefixes = [
-        "fetch.", "group.", "auto.offset.reset", "enable.auto.", "auto.commit.", "partition.assignment.strategy",
-        "session.timeout.ms", "heartbeat.interval.ms", "max.poll.interval.ms", "enable.partition.eof", "queued.",
-    ]
 
     /// Publishes `record` and returns once the broker has acknowledged it.
     @discardableResult

@@ -41,7 +41,7 @@ package final class PartitionTail: Sendable {
         configuration: KafkaConfiguration, topic: String, from start: Start,
         handler: @escaping @Sendable (KafkaRecord) -> Void
     ) async throws -> PartitionTail {
-        let probe = try KafkaHandle(type: RD_KAFKA_PRODUCER, configuration: try configuration.makeNativeConfiguration())
+        let probe = try KafkaHandle(type: RD_KAFKA_PRODUCER, configuration: try configuration.withoutConsumerProperties.makeNativeConfiguration())
         let count = try await DedicatedThread.run(name: "chatfn-tail-metadata") {
             guard let count = try ClusterMetadata.topics(probe.pointer, timeoutMs: 10_000)[topic] else {
                 throw KafkaError("topic \(topic) does not exist")

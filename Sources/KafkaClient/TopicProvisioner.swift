@@ -23,7 +23,7 @@ package enum TopicProvisioner {
     /// - Parameter timeout: how long the broker may take to answer each request.
     package static func ensure(_ topics: [TopicSpec], configuration: KafkaConfiguration, logger: Logger,
                               timeout: Duration = .seconds(15)) async throws {
-        let conf = try configuration.makeNativeConfiguration()
+        let conf = try configuration.withoutConsumerProperties.makeNativeConfiguration()
         let handle = try KafkaHandle(type: RD_KAFKA_PRODUCER, configuration: conf)
         let timeoutMs = Int32(clamping: timeout.wholeMilliseconds)
         let present = try await DedicatedThread.run(name: "chatfn-metadata") { try existingTopics(handle: handle, timeoutMs: timeoutMs) }
@@ -97,7 +97,7 @@ package enum TopicProvisioner {
     /// not let chatfn describe topic configurations (an ACL, or a broker without the API).
     package static func describeConfigs(of topic: String, keys: Set<String>, configuration: KafkaConfiguration,
                                        timeout: Duration = .seconds(10)) async throws -> [String: String]? {
-        let handle = try KafkaHandle(type: RD_KAFKA_PRODUCER, configuration: try configuration.makeNativeConfiguration())
+        let handle = try KafkaHandle(type: RD_KAFKA_PRODUCER, configuration: try configuration.withoutConsumerProperties.makeNativeConfiguration())
         let timeoutMs = Int32(clamping: timeout.wholeMilliseconds)
         return try await DedicatedThread.run(name: "chatfn-describe-configs") {
             var resource = rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic)
@@ -129,7 +129,7 @@ package enum TopicProvisioner {
 
     /// The partition count of each of `topics` that exists.
     package static func partitionCounts(of topics: [String], configuration: KafkaConfiguration) async throws -> [String: Int32] {
-        let handle = try KafkaHandle(type: RD_KAFKA_PRODUCER, configuration: try configuration.makeNativeConfiguration())
+        let handle = try KafkaHandle(type: RD_KAFKA_PRODUCER, configuration: try configuration.withoutConsumerProperties.makeNativeConfiguration())
         let all = try await DedicatedThread.run(name: "chatfn-metadata") { try ClusterMetadata.topics(handle.pointer, timeoutMs: 10_000) }
         return all.filter { topics.contains($0.key) }
     }

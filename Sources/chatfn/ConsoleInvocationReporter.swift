@@ -25,7 +25,7 @@ package final class ConsoleInvocationReporter: InvocationReporter {
         if attributes.appId != CloudEventAttributes.defaultAppId { line += " app=\(Self.safe(attributes.appId))" }
         if report.attempt > 1 { line += " attempt=\(report.attempt)" }
         if result.coldStart { line += " cold" }
-        line += " invocation=\(result.invocationId) version=\(report.function.version)"
+        line += " invocation=\(result.invocationId) version=\(report.function.versionNumber.map { String($0) } ?? report.function.version)"
         var block = [line]
         for log in result.logs {
             block += Self.lines(of: log.message).map { "  │ \(log.level == "info" ? "" : "[\(log.level)] ")\($0)" }

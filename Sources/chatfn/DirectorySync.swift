@@ -6,8 +6,10 @@ import Logging
 import ServiceLifecycle
 
 /// `chatfn dev`'s deployer: pushes its functions directory into the registry through the API, as
-/// `chatfn deploy` does, at start and then every second when `watch` (a push of an unchanged directory
-/// writes nothing). A push that fails is reported once, and what was deployed before keeps serving.
+/// `chatfn deploy` does, at start and then whenever the directory changes (looked at every second when
+/// `watch`). Only a change of the directory pushes: a rollback or a save made through the API stays until
+/// the files are edited again. A push that fails is reported once and tried again every second; what was
+/// deployed before keeps serving.
 struct DirectorySync: Service {
     let directory: String
     /// The application id; nil: chatfn.json's `app`, else `default`.
@@ -26,15 +28,39 @@ struct DirectorySync: Service {
             for signal in apiReady { await signal.waitUntilStopped() }
             guard let url = apiURL() else { return }
             var lastProblem: String?
+            var pushed: String?  // the fingerprint of the directory as last pushed
             while !Task.isCancelled {
-                let problem = await push(to: url)
-                if let problem, problem != lastProblem { logger.error("not deployed: \(problem)") }
-                lastProblem = problem
-                firstPushDone.stop()
+                let fingerprint = Self.fingerprint(of: directory)
+                if fingerprint != pushed {
+                    let problem = await push(to: url)
+                    if let problem, problem != lastProblem { logger.error("not deployed: \(problem)") }
+                    if problem == nil, lastProblem != nil { logger.info("deployed: the directory's problems are fixed") }
+                    lastProblem = problem
+                    if problem == nil { pushed = fingerprint }
+                    firstPushDone.stop()
+                }
                 if !watch { return }
                 try await Task.sleep(for: .seconds(1))  // the rescan interval
             }
         }
+    }
+
+    /// What changes when any file of the directory does: each path with its size and modification and
+    /// change times (not `.git`, not `node_modules`).
+    static func fingerprint(of directory: String) -> String {
+        var lines: [String] = []
+        let root = URL(fileURLWithPath: directory).standardizedFileURL
+        let keys: [URLResourceKey] = [.fileSizeKey, .contentModificationDateKey, .attributeModificationDateKey, .isDirectoryKey]
+        guard let walk = FileManager.default.enumerator(at: root, includingPropertiesForKeys: keys) else { return "" }
+        for case let url as URL in walk {
+            if [".git", "node_modules"].contains(url.lastPathComponent) {
+                walk.skipDescendants()
+                continue
+            }
+            guard let values = try? url.resourceValues(forKeys: Set(keys)), values.isDirectory != true else { continue }
+            lines.append("\(url.path) \(values.fileSize ?? -1) \(values.contentModificationDate?.timeIntervalSince1970 ?? 0) \(values.attributeModificationDate?.timeIntervalSince1970 ?? 0)")
+        }
+        return lines.sorted().joined(separator: "\n")
     }
 
     /// One push; the problem when it failed.
@@ -72,7 +98,7 @@ struct GatedService<Gated: Service>: Service {
     let service: Gated
 
     func run() async throws {
-        try? await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             for gate in gates { await gate.waitUntilStopped() }
         }
         guard gates.allSatisfy(\.isStopped) else { return }
