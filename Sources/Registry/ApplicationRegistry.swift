@@ -78,8 +78,9 @@ package final class ApplicationRegistry: Sendable {
 
     /// A new version carrying version `number`'s code.
     package func rollback(_ app: String, trigger: String, to number: Int, by actor: Actor) async throws -> RegistryState.Version {
-        guard let target = try existing(app).functions[trigger]?.versions.first(where: { $0.number == number }) else {
-            throw RegistryFailure.notFound("\(trigger) of \(app) has no version \(number)")
+        guard let function = try existing(app).functions[trigger] else { throw RegistryFailure.notFound("\(app) has no function \(trigger)") }
+        guard let target = function.versions.first(where: { $0.number == number }) else {
+            throw RegistryFailure.notFound("\(trigger) of \(app) has no version \(number) (it has \(function.versions.first?.number ?? 0)–\(function.versions.last?.number ?? 0))")
         }
         return try await saveVersion(app, trigger: trigger, script: target.document.handlerScript, language: target.document.language,
                                      rollbackOf: number, by: actor)

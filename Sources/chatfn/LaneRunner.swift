@@ -143,6 +143,11 @@ func runChatfn(_ options: LaneOptions, source: ApplicationSource) async throws {
                 tokens: try ControlPlaneRunner.tokens(listeningOn: host), host: host, port: port, logger: logger) { url in
                 apiURL.withLock { $0 = url }
                 apiListening.stop()
+            }
+            // Announced once the directory is in the registry: a command run at once finds its application.
+            Task {
+                await directoryPushed.waitUntilStopped()
+                guard let url = apiURL.withLock({ $0 }) else { return }
                 DevFile.api.write(url)
                 ConsoleOutput.write("chatfn: API on \(url) (chatfn deploy, versions, logs… find it by themselves)")
             }
