@@ -72,6 +72,8 @@ package enum APIModels {
     struct SaveVersion: Decodable {
         var handlerScript: String
         var language: FunctionLanguage?
+        /// Saving again with the same id returns the version the first save made.
+        var requestId: String?
     }
 
     struct Rollback: Decodable {

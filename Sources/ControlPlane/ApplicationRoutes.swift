@@ -55,7 +55,8 @@ extension ControlAPI {
         if let problem = RegistryNames.problem(trigger: trigger) { throw APIError(.badRequest, problem) }
         let language = body.language ?? .javascript
         try await FunctionCompiler.check(body.handlerScript, typescript: language == .typescript)
-        let version = try await registry.saveVersion(app, trigger: trigger, script: body.handlerScript, language: language, by: actor(context))
+        let version = try await registry.saveVersion(app, trigger: trigger, script: body.handlerScript, language: language,
+                                                     requestId: body.requestId, by: actor(context))
         return try JSONCoding.response(APIModels.Version(version, withScript: false), status: .created)
     }
 

@@ -61,16 +61,24 @@ package final class ApplicationRegistry: Sendable {
     // MARK: functions
 
     /// Saves a new version of `trigger` and so deploys it. The script is checked by the caller.
+    /// - Parameter requestId: the client's id for this save: saving again with it (after an answer that
+    ///   was lost, or an outcome unknown) returns the version it made instead of making another.
     package func saveVersion(_ app: String, trigger: String, script: String, language: FunctionLanguage, rollbackOf: Int? = nil,
-                             by actor: Actor) async throws -> RegistryState.Version {
+                             requestId: String? = nil, by actor: Actor) async throws -> RegistryState.Version {
         let application = try existing(app)
         if let problem = RegistryNames.problem(trigger: trigger) { throw RegistryFailure.invalid(problem) }
+        if let requestId {
+            if let problem = RegistryNames.problem(trigger: requestId) { throw RegistryFailure.invalid(problem.replacingOccurrences(of: "trigger", with: "requestId")) }
+            if let saved = application.functions[trigger]?.versions.first(where: { $0.document.requestId == requestId }) { return saved }
+        }
         let id = Self.newId()
         let document = VersionDocument(handlerScript: script, language: language, sha256: Digest.sha256(script),
-                                       createdTime: EpochMilliseconds.now(), author: actor.fingerprint, rollbackOf: rollbackOf)
+                                       createdTime: EpochMilliseconds.now(), author: actor.fingerprint, rollbackOf: rollbackOf, requestId: requestId)
         try await write([(.version(app: app, generation: application.generation, trigger: trigger, id: id), try Self.encode(document))],
                         audit: AuditEntry(action: rollbackOf == nil ? "version.create" : "version.rollback", application: app, trigger: trigger), by: actor)
-        guard let version = state.application(app)?.functions[trigger]?.versions.first(where: { $0.id == id }) else {
+        let versions = state.application(app)?.functions[trigger]?.versions ?? []
+        // The version of this request: this record, or one of the same request that came first.
+        guard let version = versions.first(where: { $0.id == id }) ?? requestId.flatMap({ request in versions.first { $0.document.requestId == request } }) else {
             throw RegistryFailure.conflict("application \(app) was deleted while the version was being saved")
         }
         return version

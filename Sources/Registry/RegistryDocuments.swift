@@ -30,14 +30,19 @@ package struct VersionDocument: Codable, Sendable {
     package var author: String
     /// When made by a rollback: the version whose code it carries.
     package var rollbackOf: Int?
+    /// The client's id for the save: a retried save with the same id is the same version (the first
+    /// record of an id in the log counts; a later one is not a version).
+    package var requestId: String?
 
-    package init(handlerScript: String, language: FunctionLanguage, sha256: String, createdTime: Int64, author: String, rollbackOf: Int?) {
+    package init(handlerScript: String, language: FunctionLanguage, sha256: String, createdTime: Int64, author: String, rollbackOf: Int?,
+                 requestId: String? = nil) {
         self.handlerScript = handlerScript
         self.language = language
         self.sha256 = sha256
         self.createdTime = createdTime
         self.author = author
         self.rollbackOf = rollbackOf
+        self.requestId = requestId
     }
 }
 

@@ -119,6 +119,11 @@ package struct RegistryState: Sendable {
             function.versionRecords += 1
             application.functions[trigger] = function
             let document = try decoder.decode(VersionDocument.self, from: Data(value))
+            if let requestId = document.requestId, function.versions.contains(where: { $0.document.requestId == requestId }) {
+                function.versionRecords -= 1  // a retried save: the first record of its request is the version
+                application.functions[trigger] = function
+                return nil
+            }
             function.versions.append(Version(number: function.versionRecords, id: id, document: document))
             function.latestVersionOffset = offset
             application.functions[trigger] = function

@@ -158,6 +158,8 @@ struct ApplicationPush: Sendable {
     private struct SaveVersionBody: Encodable {
         var handlerScript: String
         var language: String
+        /// The same for a retry: the control plane then answers with the version the first try made.
+        var requestId = UUID().uuidString.lowercased()
     }
 
     /// The checksum and language of versions already seen (versions never change), keyed by API,
@@ -184,9 +186,14 @@ struct ApplicationPush: Sendable {
                 }
             }
             let version: APIModels.Version
+            let body = SaveVersionBody(handlerScript: file.script, language: file.language)
             do {
-                version = try await client.post(APIClient.functionPath(app, trigger, "/versions"),
-                                                 SaveVersionBody(handlerScript: file.script, language: file.language), as: APIModels.Version.self)
+                do {
+                    version = try await client.post(APIClient.functionPath(app, trigger, "/versions"), body, as: APIModels.Version.self)
+                } catch let failure as APIFailure where failure.status == 503 {
+                    // The outcome may be unknown (saved, not yet read back): once more with the same request id.
+                    version = try await client.post(APIClient.functionPath(app, trigger, "/versions"), body, as: APIModels.Version.self)
+                }
             } catch let failure as APIFailure where failure.status == 422 {
                 problems.append(Self.located(file.displayName, failure))
                 continue

@@ -183,3 +183,21 @@ struct RegistryUnreadableRecordTests {
         #expect(log.state.unreadable == 2)
     }
 }
+
+@Suite("Registry state: retried saves")
+struct RegistryRetriedSaveTests {
+    @Test("two version records of one request are one version, whichever replica wrote the second; the next save is numbered after it")
+    func oneVersionPerRequest() throws {
+        var log = RegistryStateTests.Log()
+        log.create("app")
+        for id in ["first-try", "retry"] {
+            log.append(.version(app: "app", generation: "g1", trigger: "t.x", id: id),
+                       #"{"handlerScript": "x", "language": "javascript", "sha256": "s", "createdTime": 2, "author": "a", "requestId": "req-1"}"#)
+        }
+        log.save("app", "t.x", id: "next")
+        let function = try #require(log.state.application("app")?.functions["t.x"])
+        #expect(function.versions.map(\.id) == ["first-try", "next"])
+        #expect(function.versions.map(\.number) == [1, 2])
+    }
+}
+
