@@ -22,7 +22,8 @@ package final class FunctionCatalog: Sendable {
     /// The installed dependencies and their directory: replaced only by a successful install.
     private let installedRuntime = Mutex<(dependencies: RuntimeDependencies, directory: String)?>(nil)
 
-    static let fileExtensions: Set<String> = ["js", "cjs", "mjs", "ts", "mts", "cts"]
+    /// The extensions of function files.
+    package static let fileExtensions: Set<String> = ["js", "cjs", "mjs", "ts", "mts", "cts"]
     private let compiler: FunctionCompiler
     /// Where the application's snapshots are: what its workers may read.
     private let snapshots: ApplicationSnapshot

@@ -19,29 +19,45 @@ import Synchronization
 /// A file that does not compile does not stop the others: they are deployed, and then the push throws
 /// a ``PushFailure`` naming each such file at its line and column, with the report of what was done.
 struct ApplicationPush: Sendable {
+    /// What of the directory to push: what changed since the last push (`chatfn dev`), so that what was
+    /// changed through the API meanwhile (a rollback, a version saved from elsewhere) stays.
+    struct Scope: Sendable {
+        /// The functions whose file changed, appeared or went away.
+        var functions: Set<String>
+        /// Whether `chatfn.json`, the initialization script or another file changed: the runtime and the
+        /// settings are pushed then.
+        var manifest: Bool
+    }
+
     let directory: String
     let app: String
     let client: APIClient
     let prune: Bool
+    /// nil: everything.
+    let scope: Scope?
 
-    init(directory: String, app: String, client: APIClient, prune: Bool) {
+    init(directory: String, app: String, client: APIClient, prune: Bool, scope: Scope? = nil) {
         self.directory = directory
         self.app = app
         self.client = client
         self.prune = prune
+        self.scope = scope
     }
 
     func run() async throws -> PushReport {
-        let local = try LocalApplication.read(directory)
+        var local = try LocalApplication.read(directory)
         var report = PushReport(app: app)
         let application = try await ensureApplication(&report)
         let cacheKey = "\(client.baseURL.absoluteString)|\(app)|\(application.createdTime)"
-        try await pushRuntime(local, cacheKey: cacheKey, &report)
+        if scope?.manifest ?? true { try await pushRuntime(local, cacheKey: cacheKey, &report) }
         let remote = try await client.get(AppPaths.functions(app), as: [APIModels.Function].self)
         let remoteByTrigger = Dictionary(remote.map { ($0.trigger, $0) }, uniquingKeysWith: { first, _ in first })
-        try await pushSettings(local, remote: remoteByTrigger, &report)
+        if scope?.manifest ?? true { try await pushSettings(local, remote: remoteByTrigger, &report) }
+        if let scope { local.functions = local.functions.filter { scope.functions.contains($0.key) } }
         let problems = try await pushVersions(local, remote: remoteByTrigger, cacheKey: cacheKey, &report)
-        let stray = remote.filter { $0.currentVersionNumber != nil && local.functions[$0.trigger] == nil }.map(\.trigger).sorted()
+        let stray = remote.filter { function in
+            function.currentVersionNumber != nil && local.functions[function.trigger] == nil && (scope?.functions.contains(function.trigger) ?? true)
+        }.map(\.trigger).sorted()
         if prune {
             for trigger in stray {
                 try await client.delete(APIClient.functionPath(app, trigger))
@@ -308,7 +324,7 @@ struct LocalApplication {
         } catch {
             throw CommandFailure("cannot read \(folder.path): \(error.localizedDescription)")
         }
-        let extensions: Set<String> = ["js", "cjs", "mjs", "ts", "mts", "cts"]
+        let extensions = FunctionCatalog.fileExtensions
         var functions: [String: FunctionFile] = [:]
         for entry in entries.sorted() {
             let url = folder.appendingPathComponent(entry)

@@ -6,9 +6,10 @@ import Logging
 import ServiceLifecycle
 
 /// `chatfn dev`'s deployer: pushes its functions directory into the registry through the API, as
-/// `chatfn deploy` does, at start and then whenever the directory changes (looked at every second when
-/// `watch`). Only a change of the directory pushes: a rollback or a save made through the API stays until
-/// the files are edited again. A push that fails is reported once and tried again every second; what was
+/// `chatfn deploy` does, at start and then what changes in it (looked at every second when `watch`): the
+/// functions whose files changed, and the runtime and settings when `chatfn.json` or another file did.
+/// What was changed through the API (a rollback, a version saved from elsewhere) stays until its own
+/// file changes. A push that fails is reported once and tried again every second (whole); what was
 /// deployed before keeps serving.
 struct DirectorySync: Service {
     let directory: String
@@ -28,15 +29,17 @@ struct DirectorySync: Service {
             for signal in apiReady { await signal.waitUntilStopped() }
             guard let url = apiURL() else { return }
             var lastProblem: String?
-            var pushed: String?  // the fingerprint of the directory as last pushed
+            var pushed: [String: String]?  // the directory's files as last pushed
             while !Task.isCancelled {
-                let fingerprint = Self.fingerprint(of: directory)
-                if fingerprint != pushed {
-                    let problem = await push(to: url)
+                let files = Self.files(of: directory)
+                if files != pushed {
+                    // After a failed push, everything again: the failure may have left any part behind.
+                    let scope = lastProblem == nil ? pushed.map { Self.scope(from: $0, to: files) } : nil
+                    let problem = await push(to: url, scope: scope)
                     if let problem, problem != lastProblem { logger.error("not deployed: \(problem)") }
                     if problem == nil, lastProblem != nil { logger.info("deployed: the directory's problems are fixed") }
                     lastProblem = problem
-                    if problem == nil { pushed = fingerprint }
+                    if problem == nil { pushed = files }
                     firstPushDone.stop()
                 }
                 if !watch { return }
@@ -45,30 +48,39 @@ struct DirectorySync: Service {
         }
     }
 
-    /// What changes when any file of the directory does: each path with its size and modification and
-    /// change times (not `.git`, not `node_modules`).
-    static func fingerprint(of directory: String) -> String {
-        var lines: [String] = []
+    /// Each file of the directory (not under `.git` or `node_modules`) by path, with what changes when it
+    /// does: its size, modification and change times.
+    static func files(of directory: String) -> [String: String] {
+        var files: [String: String] = [:]
         let root = URL(fileURLWithPath: directory).standardizedFileURL
         let keys: [URLResourceKey] = [.fileSizeKey, .contentModificationDateKey, .attributeModificationDateKey, .isDirectoryKey]
-        guard let walk = FileManager.default.enumerator(at: root, includingPropertiesForKeys: keys) else { return "" }
+        guard let walk = FileManager.default.enumerator(at: root, includingPropertiesForKeys: keys) else { return [:] }
         for case let url as URL in walk {
             if [".git", "node_modules"].contains(url.lastPathComponent) {
                 walk.skipDescendants()
                 continue
             }
             guard let values = try? url.resourceValues(forKeys: Set(keys)), values.isDirectory != true else { continue }
-            lines.append("\(url.path) \(values.fileSize ?? -1) \(values.contentModificationDate?.timeIntervalSince1970 ?? 0) \(values.attributeModificationDate?.timeIntervalSince1970 ?? 0)")
+            files[url.path] = "\(values.fileSize ?? -1) \(values.contentModificationDate?.timeIntervalSince1970 ?? 0) \(values.attributeModificationDate?.timeIntervalSince1970 ?? 0)"
         }
-        return lines.sorted().joined(separator: "\n")
+        return files
+    }
+
+    /// What a change from `before` to `after` asks to push: the functions whose files changed (by name:
+    /// `<trigger>.<ext>`), and the rest when any other file changed.
+    static func scope(from before: [String: String], to after: [String: String]) -> ApplicationPush.Scope {
+        let changed = Set(before.keys).union(after.keys).filter { before[$0] != after[$0] }.map { URL(fileURLWithPath: $0) }
+        let functionFiles = changed.filter { FunctionCatalog.fileExtensions.contains($0.pathExtension) }
+        let functions = Set(functionFiles.map { $0.deletingPathExtension().lastPathComponent })
+        return ApplicationPush.Scope(functions: functions, manifest: functionFiles.count < changed.count)
     }
 
     /// One push; the problem when it failed.
-    private func push(to url: String) async -> String? {
+    private func push(to url: String, scope: ApplicationPush.Scope?) async -> String? {
         let app = app ?? (try? ApplicationManifest.load(fromDirectory: directory))?.app ?? CloudEventAttributes.defaultAppId
         do {
             let client = try APIClient(url: url, token: ChatfnEnvironment.apiToken)
-            let report = try await ApplicationPush(directory: directory, app: app, client: client, prune: true).run()
+            let report = try await ApplicationPush(directory: directory, app: app, client: client, prune: true, scope: scope).run()
             for change in report.changes { logger.info("\(change)") }
             return nil
         } catch {

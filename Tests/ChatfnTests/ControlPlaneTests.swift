@@ -426,6 +426,30 @@ struct ControlPlaneTests {
         #expect(status == 0, "\(output)")
         #expect(output.contains("\(parsed.count) responses checked, 0 problem(s)"), "\(output)")
     }
+
+    @Test("chatfn dev pushes what changed in its directory: a version saved through its API stays live until its own file changes")
+    func devKeepsWhatTheAPIChanged() async throws {
+        let lane = try await LaneFixture.make(functions: ["test.a": Self.taggedFunction("a1"), "test.b": Self.taggedFunction("b1")])
+        defer { Task { await lane.tearDown() } }
+        let chatfn = try lane.startChatfn(["--log-level", "info"], includingErrors: true)
+        defer { chatfn.signal(SIGTERM) }
+        try await eventually("the API announced") { chatfn.stdout.contains("chatfn: API on http://") }
+        let announced = try #require(chatfn.stdout.split(separator: "\n").first { $0.hasPrefix("chatfn: API on ") })
+        let api = String(try #require(announced.split(separator: " ").first { $0.hasPrefix("http://") }))
+        let versions = "\(api)/v1/applications/default/functions/test.a/versions"
+        #expect(try await callAPI("POST", versions, json: ["handlerScript": Self.taggedFunction("from-api")]).object["versionNumber"] as? Int == 2)
+
+        // Another function's file changes: that one is pushed, test.a is left as the API made it.
+        try lane.application.write(trigger: "test.b", source: Self.taggedFunction("b2"))
+        try await eventually("test.b pushed again") { chatfn.stdout.contains("deployed test.b version 2") }
+        let current = try await callAPI("GET", "\(api)/v1/applications/default/functions/test.a/current-version").object
+        #expect(current["versionNumber"] as? Int == 2)
+        #expect((current["handlerScript"] as? String)?.contains("from-api") == true)
+
+        // Its own file changing pushes it again.
+        try lane.application.write(trigger: "test.a", source: Self.taggedFunction("a2"))
+        try await eventually("test.a pushed from its file") { chatfn.stdout.contains("deployed test.a version 3") }
+    }
 }
 
 extension Array {
