@@ -450,6 +450,19 @@ struct ControlPlaneTests {
         try lane.application.write(trigger: "test.a", source: Self.taggedFunction("a2"))
         try await eventually("test.a pushed from its file") { chatfn.stdout.contains("deployed test.a version 3") }
     }
+
+    @Test("a registry topic of more than one partition stops the control plane with a clear message")
+    func registryTopicChecked() async throws {
+        let broker = try EmbeddedKafkaBroker()
+        for topic in LaneFixture.topics { try broker.createTopic(topic, partitions: 2) }
+        try broker.createTopic("chatfn.registry", partitions: 3)
+        try broker.createTopic("chatfn.audit", partitions: 1)
+        let port = try await freeLocalPort()
+        let control = try ChatfnProcess(["control", "--kafka", broker.bootstrapServers, "--listen", "127.0.0.1:\(port)"],
+                                        environment: ["CHATFN_SECRETS_KEY": ControlFleet.secretsKey], includingErrors: true)
+        #expect(try await control.waitForExit() != 0)
+        #expect(control.stdout.contains("chatfn.registry has 3 partitions: it must have exactly 1"), "\(control.stdout)")
+    }
 }
 
 extension Array {
