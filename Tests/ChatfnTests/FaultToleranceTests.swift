@@ -37,7 +37,9 @@ struct FaultToleranceTests {
 
     @Test("kill -9 mid-stream, then restart: every event runs at least once")
     func killNineThenRestart() async throws {
-        let lane = try await LaneFixture.make(functions: ["test.record": Self.jitteryRecorder])
+        // Slow enough that the kill lands while events still wait.
+        let slowRecorder = Self.jitteryRecorder.replacingOccurrences(of: "Math.random() * 10", with: "20 + Math.random() * 10")
+        let lane = try await LaneFixture.make(functions: ["test.record": slowRecorder])
         try await publishMany(lane, count: 300)
         let victim = try lane.startChatfn()
         _ = try await lane.recorder.waitForCount(60)
@@ -46,7 +48,7 @@ struct FaultToleranceTests {
         let beforeRestart = distinctIds(lane).count
         #expect(beforeRestart < 300, "the kill landed mid-stream")
 
-        let survivor = try lane.startChatfn()
+        let survivor = try await lane.startedChatfn()
         try await eventually("all 300 events ran", timeout: .seconds(90)) { distinctIds(lane).count == 300 }
         // Per key, the first runs are in order: replays after the crash only repeat a prefix.
         expectFirstRunsInKeyOrder(lane, keys: 10)
@@ -83,7 +85,7 @@ struct FaultToleranceTests {
         try await publishMany(lane, count: 300, keys: 20)
         let first = try lane.startChatfn(group: "handoff")
         _ = try await lane.recorder.waitForCount(30)
-        let second = try lane.startChatfn(group: "handoff")
+        let second = try await lane.startedChatfn(group: "handoff")
         try await eventually("all 300 events ran", timeout: .seconds(90)) { distinctIds(lane).count == 300 }
         expectFirstRunsInKeyOrder(lane, keys: 20)
         for member in [first, second] {

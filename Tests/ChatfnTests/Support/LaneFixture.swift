@@ -37,6 +37,14 @@ struct LaneFixture {
                           environment: ["CHATFN_SECRETS_KEY": ControlFleet.secretsKey], includingErrors: includingErrors)
     }
 
+    /// Starts `chatfn dev` and waits until it runs (its directory pushed, its API announced): from then on
+    /// SIGTERM is a graceful shutdown, not the end of a process still starting.
+    func startedChatfn(group: String = "lane", _ extra: [String] = []) async throws -> ChatfnProcess {
+        let chatfn = try startChatfn(group: group, extra)
+        try await eventually("chatfn dev running", timeout: .seconds(60)) { chatfn.stdout.contains("chatfn: API on http://") }
+        return chatfn
+    }
+
     /// Runs another chatfn command against the embedded broker to completion.
     func chatfn(_ arguments: [String]) async throws -> (status: Int32, stdout: String) {
         try await ChatfnProcess.run(arguments + ["--kafka", broker.bootstrapServers])
