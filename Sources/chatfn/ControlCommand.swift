@@ -28,6 +28,7 @@ struct Control: AsyncParsableCommand {
     var partitions: Int32 = 4
 
     func run() async throws {
+        let startupSignals = StartupSignals()
         let logger = try kafkaOptions.makeLogger()
         let (host, port) = try parseListenAddress(listen, flag: "--listen")
         let tokens = try ControlPlaneRunner.tokens(listeningOn: host)
@@ -49,8 +50,9 @@ struct Control: AsyncParsableCommand {
             await applications.shutdown(.events)
             await applications.shutdown(.blocking)
         }
-        try await serviceGroup([applications] + control.services + [stopTests], finite: [RegistryTopicCheck(connection: connection, logger: logger)],
-                               shutdownBound: .seconds(15), logger: logger).run()
+        try await startupSignals.run(serviceGroup([applications] + control.services + [stopTests],
+                                                  finite: [RegistryTopicCheck(connection: connection, logger: logger)],
+                                                  shutdownBound: .seconds(15), logger: logger))
         await control.close()
         await follower.shutdown()
         connection.close()

@@ -86,6 +86,7 @@ enum ApplicationSource {
 
 /// Runs chatfn's lanes until SIGTERM or Ctrl-C.
 func runChatfn(_ options: LaneOptions, source: ApplicationSource) async throws {
+    let startupSignals = StartupSignals()
     let kafkaOptions = options.kafkaOptions
     let logger = try kafkaOptions.makeLogger()
     var dev: ApplicationSource.DevControl?
@@ -187,7 +188,7 @@ func runChatfn(_ options: LaneOptions, source: ApplicationSource) async throws {
             laneMetrics(events: service.statistics, blocking: blockingDispatcher, applications: applications)
         })
     }
-    try await serviceGroup(services, finite: finiteServices, logger: logger).run()
+    try await startupSignals.run(serviceGroup(services, finite: finiteServices, logger: logger))
     for close in closers { await close() }
 }
 

@@ -463,6 +463,17 @@ struct ControlPlaneTests {
         #expect(try await control.waitForExit() != 0)
         #expect(control.stdout.contains("chatfn.registry has 3 partitions: it must have exactly 1"), "\(control.stdout)")
     }
+
+    @Test("SIGTERM while chatfn dev is still starting (its broker up, the registry not read yet) ends it cleanly")
+    func sigtermWhileStarting() async throws {
+        let fixture = try FunctionsFixture(functions: ["test.x": Self.taggedFunction("x")])
+        defer { fixture.remove() }
+        let chatfn = try ChatfnProcess(["dev", "--functions", fixture.root.path, "--listen", "127.0.0.1:0"],
+                                       environment: ["CHATFN_HOME": fixture.root.appendingPathComponent(".home").path])
+        try await eventually("the embedded broker started") { chatfn.stdout.contains("embedded Kafka broker listening on") }
+        chatfn.signal(SIGTERM)
+        #expect(try await chatfn.waitForExit() == 0)
+    }
 }
 
 extension Array {

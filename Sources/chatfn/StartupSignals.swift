@@ -1,0 +1,35 @@
+import ChatfnCore
+import Dispatch
+import Foundation
+import ServiceLifecycle
+
+/// SIGTERM or SIGINT that comes while chatfn is still starting (connecting, reading the registry), before
+/// its service group handles them: noted instead of ending the process mid-start, so that chatfn stops
+/// cleanly (exit 0) as soon as it can. Kubernetes sends SIGTERM whenever it likes.
+final class StartupSignals: Sendable {
+    let received = StopSignal()
+    /// Kept for the process's life; a signal source is only read on its queue.
+    private nonisolated(unsafe) let sources: [any DispatchSourceSignal]
+
+    init() {
+        let received = received
+        sources = [SIGTERM, SIGINT].map { number in
+            signal(number, SIG_IGN)  // delivered to the source, not the default action
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { received.stop() }
+            source.resume()
+            return source
+        }
+    }
+
+    /// Runs `group`; a signal that came before, or comes meanwhile, shuts it down gracefully.
+    func run(_ group: ServiceGroup) async throws {
+        guard !received.isStopped else { return }
+        let forwarding = Task {
+            await received.waitUntilStopped()
+            if received.isStopped { await group.triggerGracefulShutdown() }
+        }
+        defer { forwarding.cancel() }
+        try await group.run()
+    }
+}
