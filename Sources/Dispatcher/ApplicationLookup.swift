@@ -19,6 +19,19 @@ package struct ServedApplication: Sendable {
         self.blocking = blocking
     }
 
+    /// The application's two lanes of processes for `worker` (its catalog's runtime): the events lane's
+    /// nicer, so a backlog yields the CPU to blocking requests, and sized by `chatfn.json` where it
+    /// speaks; the blocking lane's reserved and kept warm.
+    package init(id: String, catalog: FunctionCatalog, worker: WorkerConfiguration, eventMinWarm: Int, eventWorkers: Int,
+                 blockingWorkers: Int, logger: Logger) {
+        var eventWorker = worker
+        eventWorker.niceness = 10
+        self.init(
+            id: id, catalog: catalog,
+            events: WorkerPools(configuration: catalog.poolConfiguration(worker: eventWorker, minWarm: eventMinWarm, maxProcesses: eventWorkers), logger: logger),
+            blocking: WorkerPools(configuration: WorkerPoolConfiguration(worker: worker, minWarm: blockingWorkers, maxProcesses: blockingWorkers), logger: logger))
+    }
+
     package func pools(for lane: WorkerLane) -> WorkerPools {
         lane == .events ? events : blocking
     }

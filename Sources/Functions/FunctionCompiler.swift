@@ -34,16 +34,14 @@ package struct FunctionCompiler: Sendable {
         return output.path
     }
 
-    /// esbuild's "✘ [ERROR] Unexpected "="  …  functions/x.ts:1:9:" as "…/functions/x.ts:1:9: Unexpected "="".
+    /// esbuild's "✘ [ERROR] Unexpected "="  …  functions/x.ts:1:9:" as "…/functions/x.ts:1:9: Unexpected "="",
+    /// with esbuild's own (0-based) column.
     static func summarize(_ message: String, source: URL) -> String {
-        let lines = message.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        guard let errorLine = lines.first(where: { $0.contains("[ERROR]") }),
-              let locationLine = lines.first(where: { $0.range(of: #"^\s+\S+:\d+:\d+:$"#, options: .regularExpression) != nil })
-        else { return "\(source.path): \(message.trimmingCharacters(in: .whitespacesAndNewlines))" }
-        let location = locationLine.trimmingCharacters(in: .whitespaces).dropLast()
-        let position = location.split(separator: ":").suffix(2).joined(separator: ":")
-        let reason = errorLine.components(separatedBy: "[ERROR] ").last ?? errorLine
-        return "\(source.path):\(position): \(reason)"
+        let problem = problem(in: message)
+        guard message.contains("[ERROR]"), let line = problem.line, let column = problem.column else {
+            return "\(source.path): \(message.trimmingCharacters(in: .whitespacesAndNewlines))"
+        }
+        return "\(source.path):\(line):\(column - 1): \(problem.message)"
     }
 
     static func locateEsbuild() throws -> String {

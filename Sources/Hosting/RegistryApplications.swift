@@ -153,13 +153,9 @@ package final class RegistryApplications: ApplicationLookup, Service {
                 catalog.markRuntimeBehind()
                 logger.error("application \(id): runtime dependencies not installed, its functions run without them until a change installs them: \(error)")
             }
-            let worker = try await catalog.workerConfiguration()
-            var eventWorker = worker
-            eventWorker.niceness = 10  // a backlog yields the CPU to blocking requests
-            let events = WorkerPools(configuration: catalog.poolConfiguration(worker: eventWorker, minWarm: 0, maxProcesses: configuration.eventWorkers), logger: logger)
-            let blocking = WorkerPools(configuration: WorkerPoolConfiguration(
-                worker: worker, minWarm: configuration.blockingWorkers, maxProcesses: configuration.blockingWorkers), logger: logger)
-            let served = ServedApplication(id: id, catalog: catalog, events: events, blocking: blocking)
+            let served = ServedApplication(
+                id: id, catalog: catalog, worker: try await catalog.workerConfiguration(), eventMinWarm: 0,
+                eventWorkers: configuration.eventWorkers, blockingWorkers: configuration.blockingWorkers, logger: logger)
             let hasBlocking = Self.hasBlockingFunction(application)
             let registered = hosted.withLock { hosted in
                 guard hosted.shutDownLanes.isEmpty else { return false }  // chatfn stopped while this one started
@@ -167,8 +163,8 @@ package final class RegistryApplications: ApplicationLookup, Service {
                 return true
             }
             guard registered else {
-                await events.shutdown()
-                await blocking.shutdown()
+                await served.events.shutdown()
+                await served.blocking.shutdown()
                 return .unavailable("chatfn is stopping")
             }
             logger.info("serving application \(id)", metadata: ["functions": "\(application.deployed.count)"])

@@ -202,13 +202,8 @@ private func serveDirectory(_ directory: String, options: LaneOptions, logger: L
         logger.warning("Node older than 20: functions run without file-system confinement")
     }
     warnAboutIsolation(logger: logger)
-    var laneWorker = workerConfiguration
-    laneWorker.niceness = 10  // a backlog yields the CPU to blocking requests
-    let events = WorkerPools(configuration: catalog.poolConfiguration(worker: laneWorker, minWarm: 1, maxProcesses: options.workers), logger: logger)
-    let blocking = WorkerPools(
-        configuration: WorkerPoolConfiguration(worker: workerConfiguration, minWarm: options.blockingWorkers, maxProcesses: options.blockingWorkers),
-        logger: logger)
-    return ServedApplication(id: appId, catalog: catalog, events: events, blocking: blocking)
+    return ServedApplication(id: appId, catalog: catalog, worker: workerConfiguration, eventMinWarm: 1, eventWorkers: options.workers,
+                             blockingWorkers: options.blockingWorkers, logger: logger)
 }
 
 private func warnAboutIsolation(logger: Logger) {
