@@ -190,43 +190,24 @@ struct ControlCLITests {
 /// `chatfn control` on an embedded broker, listening on loopback (no token), and the CLI run against it
 /// with a `CHATFN_HOME` of its own (no `chatfn dev` of the machine's is found).
 private struct CLIControlPlane {
-    static let secretsKey = Data((0..<32).map { UInt8(($0 * 11 + 5) % 256) }).base64EncodedString()
-
-    let broker: EmbeddedKafkaBroker
+    let fleet: ControlFleet
     let control: ChatfnProcess
     let url: String
     let home: URL
 
+    var broker: EmbeddedKafkaBroker { fleet.broker }
+
     static func start() async throws -> CLIControlPlane {
-        let broker = try EmbeddedKafkaBroker()
-        for topic in LaneFixture.topics { try broker.createTopic(topic, partitions: 4) }
-        for topic in ["chatfn.registry", "chatfn.audit"] { try broker.createTopic(topic, partitions: 1) }
+        let fleet = try await ControlFleet.make()
         let home = FileManager.default.temporaryDirectory.appendingPathComponent("chatfn-cli-home-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
-        let port = try await freeLocalPort()
-        let control = try ChatfnProcess(
-            ["control", "--kafka", broker.bootstrapServers, "--listen", "127.0.0.1:\(port)", "--log-level", "warning"],
-            environment: ["CHATFN_API_TOKEN": "", "CHATFN_API_READ_TOKEN": "", "CHATFN_SECRETS_KEY": secretsKey], includingErrors: true)
-        let url = "http://127.0.0.1:\(port)"
-        do {
-            try await eventually("control plane ready", timeout: .seconds(60)) { (try? await httpGet("\(url)/readyz"))?.0 == 200 }
-        } catch {
-            throw TestFailure("\(error): \(control.stdout)")
-        }
-        return CLIControlPlane(broker: broker, control: control, url: url, home: home)
+        let (control, url) = try await fleet.startControl(tokens: false)
+        return CLIControlPlane(fleet: fleet, control: control, url: url, home: home)
     }
 
     /// A worker serving every application of the registry, once it consumes.
     func startWorker() async throws -> ChatfnProcess {
-        let port = try await freeLocalPort()
-        let worker = try ChatfnProcess(["run", "--kafka", broker.bootstrapServers, "--group", "cli-tests", "--admin", "127.0.0.1:\(port)",
-                                        "--log-level", "warning"], environment: ["CHATFN_SECRETS_KEY": Self.secretsKey], includingErrors: true)
-        do {
-            try await eventually("worker ready", timeout: .seconds(60)) { (try? await httpGet("http://127.0.0.1:\(port)/readyz"))?.0 == 200 }
-        } catch {
-            throw TestFailure("\(error): \(worker.stdout)")
-        }
-        return worker
+        try await fleet.startWorker(group: "cli-tests")
     }
 
     /// The CLI's environment: no API named, no token, a home of its own.
@@ -266,5 +247,6 @@ private struct CLIControlPlane {
     func stop() {
         control.signal(SIGTERM)
         try? FileManager.default.removeItem(at: home)
+        Task { [fleet] in await fleet.tearDown() }
     }
 }

@@ -29,12 +29,18 @@ struct ControlFleet {
     }
 
     /// Starts a control replica and waits until it has read the registry; returns it and its URL.
-    func startControl() async throws -> (process: ChatfnProcess, url: String) {
+    /// - Parameter tokens: with the fleet's tokens; without, open to anyone on loopback.
+    func startControl(tokens: Bool = true) async throws -> (process: ChatfnProcess, url: String) {
         let port = try await freeLocalPort()
         let process = try ChatfnProcess(["control", "--kafka", broker.bootstrapServers, "--listen", "127.0.0.1:\(port)", "--log-level", "warning"],
-                                        environment: environment, includingErrors: true)
+                                        environment: tokens ? environment : environment.merging(["CHATFN_API_TOKEN": "", "CHATFN_API_READ_TOKEN": ""]) { $1 },
+                                        includingErrors: true)
         let url = "http://127.0.0.1:\(port)"
-        try await eventually("control plane ready") { (try? await httpGet("\(url)/readyz"))?.0 == 200 }
+        do {
+            try await eventually("control plane ready", timeout: .seconds(60)) { (try? await httpGet("\(url)/readyz"))?.0 == 200 }
+        } catch {
+            throw TestFailure("\(error): \(process.stdout)")
+        }
         return (process, url)
     }
 
@@ -51,7 +57,11 @@ struct ControlFleet {
         let process = try ChatfnProcess(["run", "--kafka", broker.bootstrapServers, "--group", group, "--admin", "127.0.0.1:\(port)",
                                          "--log-level", "warning"] + extra, environment: ["CHATFN_SECRETS_KEY": secretsKey], includingErrors: true)
         let admin = "http://127.0.0.1:\(port)"
-        try await eventually("worker ready", timeout: .seconds(60)) { (try? await httpGet("\(admin)/readyz"))?.0 == 200 }
+        do {
+            try await eventually("worker ready", timeout: .seconds(60)) { (try? await httpGet("\(admin)/readyz"))?.0 == 200 }
+        } catch {
+            throw TestFailure("\(error): \(process.stdout)")
+        }
         return (process, admin)
     }
 
