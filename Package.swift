@@ -12,6 +12,7 @@ import PackageDescription
 //   Dispatcher      the two lanes: key-ordered dispatch with retries and dead letters, blocking answers
 //   Hosting         a worker's registry applications: started on their first event, redeployed on change, reaped when idle
 //   ControlPlane    the API over the registry (applications, versions, runtime, secrets, tests, invocations)
+//   Dashboard       the browser pages over that API, served by the control plane with their security headers
 //   AdminServer     /healthz, /readyz, /metrics
 //   ChatFunctionsClient  the library chat servers link (the only public API)
 //   chatfn          the command-line tool
@@ -127,6 +128,7 @@ let package = Package(
                 "KafkaClient",
                 "Registry",
                 "Workers",
+                "Dashboard",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -134,6 +136,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("openapi.json")]
+        ),
+        .target(
+            name: "Dashboard",
+            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            resources: [.copy("Assets")]
         ),
         .target(
             name: "ChatFunctionsClient",
@@ -153,6 +160,7 @@ let package = Package(
                 "ChatEvents",
                 "ChatFunctionsClient",
                 "ControlPlane",
+                "Dashboard",
                 "Hosting",
                 "Registry",
                 "ChatfnCore",
@@ -191,6 +199,7 @@ let package = Package(
                 "ChatEvents",
                 "ChatfnCore",
                 "ControlPlane",
+                "Dashboard",
                 "Dispatcher",
                 "EventConsumer",
                 "Functions",

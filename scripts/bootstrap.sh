@@ -12,6 +12,10 @@ command -v npm >/dev/null || missing+=(npm)
 command -v esbuild >/dev/null || missing+=(esbuild)
 command -v python3 >/dev/null || missing+=(python3)
 python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+# The dashboard's code editor (served from /usr/share/javascript/codemirror; a plain text area without it) and
+# the headless browser its tests drive.
+[ -f /usr/share/javascript/codemirror/lib/codemirror.js ] || missing+=(libjs-codemirror)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 
 if ((${#missing[@]})); then
   echo "bootstrap: installing ${missing[*]}"
@@ -32,13 +36,14 @@ if [ "$node_major" -lt 18 ]; then
   exit 1
 fi
 # A standard Kafka client for the protocol example and its test (confluent-kafka, from PyPI), PyYAML for
-# checking the deployment files, and jsonschema for checking API responses against the OpenAPI document,
-# kept in a virtual environment of the build folder so the system Python stays untouched.
+# checking the deployment files, jsonschema for checking API responses against the OpenAPI document, and
+# Playwright for driving the dashboard in Debian's chromium (never `playwright install`: it downloads a
+# browser), kept in a virtual environment of the build folder so the system Python stays untouched.
 venv=.build/pyclient
-if ! "$venv/bin/python3" -c 'import confluent_kafka, yaml, jsonschema' 2>/dev/null; then
-  echo "bootstrap: installing confluent-kafka, PyYAML and jsonschema into $venv"
+if ! "$venv/bin/python3" -c 'import confluent_kafka, yaml, jsonschema, playwright' 2>/dev/null; then
+  echo "bootstrap: installing confluent-kafka, PyYAML, jsonschema and playwright into $venv"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check confluent-kafka PyYAML jsonschema
+  "$venv/bin/pip" install --quiet --disable-pip-version-check confluent-kafka PyYAML jsonschema playwright
 fi
 
 echo "bootstrap: librdkafka $(pkg-config --modversion rdkafka), node $(node --version), $(swift --version 2>/dev/null | head -1)"

@@ -34,6 +34,8 @@ package enum ChatfnEnvironment {
     package static var apiUrl: String? { value("CHATFN_API_URL") }
     /// `CHATFN_SECRETS_KEY`: the base64 of the 32-byte key that seals applications' secrets.
     package static var secretsKey: String? { value("CHATFN_SECRETS_KEY") }
+    /// Debian's libjs-codemirror, the dashboard's code editor (absent: a plain text area).
+    package static var codeMirror: String { value("CHATFN_CODEMIRROR_DIR") ?? "/usr/share/javascript/codemirror" }
 
     /// The secret in the variable `name` (an application's `tokenEnv`), never logged.
     package static func secret(named name: String) -> String? { variables[name] }

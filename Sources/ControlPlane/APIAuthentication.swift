@@ -38,6 +38,8 @@ package struct APITokens: Sendable {
 /// The request's caller, once authenticated: who the registry records as having made a change.
 struct APICaller: Sendable {
     var actor: ApplicationRegistry.Actor
+    /// False for the read-only token.
+    var canChange = true
 }
 
 extension APITokens {
@@ -45,13 +47,14 @@ extension APITokens {
     /// 401 without a valid token, 403 for a change with the read-only token.
     func caller(of request: Request, changes: Bool) throws -> APICaller {
         let presented = request.headers.bearer?.token
-        switch access(for: presented) {
+        let access = access(for: presented)
+        switch access {
         case .none:
             throw APIError(.unauthorized, presented == nil ? "missing bearer token (Authorization: Bearer TOKEN)" : "invalid token")
         case .read where changes:
             throw APIError(.forbidden, "the read-only token cannot make changes")
         case .read, .full:
-            return APICaller(actor: ApplicationRegistry.Actor(token: isOpen ? nil : presented))
+            return APICaller(actor: ApplicationRegistry.Actor(token: isOpen ? nil : presented), canChange: access == .full)
         }
     }
 }

@@ -42,6 +42,8 @@ package struct ControlAPI: Sendable {
         let app = "/v1/applications/:app"
         let function = "\(app)/functions/:trigger"
         return [
+            Route(method: .get, path: "/v1/session") { api, _, context in try api.session(context) },
+            Route(method: .get, path: "/v1/triggers") { api, _, _ in try api.listTriggers() },
             Route(method: .get, path: "/v1/applications") { api, _, _ in try api.listApplications() },
             Route(method: .put, path: app) { api, _, context in try await api.createApplication(context) },
             Route(method: .get, path: app) { api, _, context in try api.showApplication(context) },

@@ -1,15 +1,18 @@
+import Dashboard
 import Hummingbird
 import Logging
 
-/// The control plane's HTTP server: the API under `/v1/`, `/healthz`, and `/readyz` (ready once the
-/// registry has been read to its end).
+/// The control plane's HTTP server: the dashboard at `/`, the API under `/v1/`, `/healthz`, and
+/// `/readyz` (ready once the registry has been read to its end).
 package enum ControlServer {
     package static func application(
-        api: ControlAPI, tokens: APITokens, host: String, port: Int, logger: Logger,
+        api: ControlAPI, dashboard: Dashboard, tokens: APITokens, host: String, port: Int, logger: Logger,
         onServerRunning: (@Sendable (Int) async -> Void)? = nil
     ) -> some ApplicationProtocol {
         let router = Router(context: ControlRequestContext.self)
+        router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: JSONErrorMiddleware())
+        dashboard.addRoutes(to: router)
         router.get("healthz") { _, _ in "ok\n" }
         router.get("readyz") { _, _ -> Response in
             api.registry.follower.isCaughtUp

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ChatfnCore
 import ControlPlane
+import Dashboard
 import Dispatcher
 import Foundation
 import Hosting
@@ -41,7 +42,7 @@ struct Control: AsyncParsableCommand {
         let control = try await ControlPlaneRunner.start(
             connection: connection, follower: follower, applications: applications, sealer: sealer, tokens: tokens,
             host: host, port: port, logger: logger) { url in
-            ConsoleOutput.write("chatfn: control plane listening on \(url) (ready once the registry is read: \(url)/readyz)")
+            ConsoleOutput.write("chatfn: control plane listening on \(url) (dashboard: \(url)/, ready once the registry is read: \(url)/readyz)")
         }
         // Shutdown goes last to first: the tests' workers stop first (a running test ends within their
         // 10 s grace), so the server's wait for its requests is bounded; what is still running after
@@ -110,7 +111,11 @@ struct ControlPlaneRunner {
         let registry = ApplicationRegistry(follower: follower, producer: producer, sealer: sealer, logger: logger)
         let invocations = try await InvocationLog.start(configuration: connection.configuration, topic: OutputTopics().invocations, logger: logger)
         let api = ControlAPI(registry: registry, invocations: invocations, applications: applications, kafka: connection.configuration)
-        let server = ControlServer.application(api: api, tokens: tokens, host: host, port: port, logger: logger) { boundPort in
+        let dashboard = try Dashboard(codeMirrorDirectory: ChatfnEnvironment.codeMirror)
+        if !dashboard.hasCodeEditor {
+            logger.notice("the dashboard edits code in a plain text area: Debian's libjs-codemirror is not installed (\(ChatfnEnvironment.codeMirror))")
+        }
+        let server = ControlServer.application(api: api, dashboard: dashboard, tokens: tokens, host: host, port: port, logger: logger) { boundPort in
             let shownHost = host.contains(":") && !host.hasPrefix("[") ? "[\(host)]" : host
             announce("http://\(shownHost):\(boundPort)")
         }

@@ -151,6 +151,7 @@ func runChatfn(_ options: LaneOptions, source: ApplicationSource) async throws {
                 guard let url = apiURL.withLock({ $0 }) else { return }
                 DevFile.api.write(url)
                 ConsoleOutput.write("chatfn: API on \(url) (chatfn deploy, versions, logs… find it by themselves)")
+                ConsoleOutput.write("chatfn: dashboard on \(url)/ (open it in a browser)")
             }
             services += control.services
             closers.append {

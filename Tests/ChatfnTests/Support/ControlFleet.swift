@@ -80,6 +80,10 @@ struct APIResponse {
     var status: Int
     var body: Any?
     var text: String
+    var response: HTTPURLResponse?
+
+    /// A response header, by its name in any case.
+    func header(_ name: String) -> String? { response?.value(forHTTPHeaderField: name) }
 
     var object: [String: Any] { body as? [String: Any] ?? [:] }
     var array: [[String: Any]] { body as? [[String: Any]] ?? [] }
@@ -96,5 +100,5 @@ func callAPI(_ method: String, _ url: String, token: String? = ControlFleet.full
     let (data, response) = try await URLSession.shared.data(for: request)
     return APIResponse(status: (response as? HTTPURLResponse)?.statusCode ?? 0,
                        body: try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]),
-                       text: String(decoding: data, as: UTF8.self))
+                       text: String(decoding: data, as: UTF8.self), response: response as? HTTPURLResponse)
 }
