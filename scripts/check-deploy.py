@@ -80,6 +80,13 @@ def main(chatfn):
     if command:
         check_command_line(chatfn, yaml.safe_load(command.group(1)), "Dockerfile CMD")
     check("chatfn_Workers.resources/Harness/harness.js" in dockerfile, "Dockerfile: CHATFN_HARNESS must point at the bundled harness")
+    # chatfn finds its resources (the harness, the OpenAPI document, the dashboard's pages) next to itself.
+    bundles = sorted(path.name for path in Path(chatfn).parent.glob("*.resources"))
+    check(bundles, f"no resource bundle next to {chatfn}")
+    copies_all = re.search(r'cp -R "\$bin"/\*\.resources /out/', dockerfile)
+    for bundle in bundles:
+        check(copies_all or bundle in dockerfile, f"Dockerfile: {bundle} is not copied into the image")
+    check("libjs-codemirror" in dockerfile, "Dockerfile: the image needs libjs-codemirror for the dashboard's editor")
 
     for problem in problems:
         print(f"problem: {problem}")

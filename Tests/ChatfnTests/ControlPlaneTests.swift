@@ -406,6 +406,13 @@ struct ControlPlaneTests {
         try await call("POST", "/v1/applications/{app}/dead-letters/replay", app, json: [:] as [String: Any])
         try await call("DELETE", "/v1/applications/{app}/functions/{trigger}", function)
         try await call("GET", "/v1/openapi.json", token: nil)
+        let session = try await call("GET", "/v1/session", token: ControlFleet.readToken)
+        #expect(session.object["canChange"] as? Bool == false, "\(session.text)")
+        try await call("GET", "/v1/session")
+        try await call("GET", "/v1/session", token: nil)
+        let triggers = try await call("GET", "/v1/triggers")
+        #expect(triggers.array.count == 10 && triggers.array.allSatisfy { ($0["exampleEvent"] as? String).map { (try? JSONSerialization.jsonObject(with: Data($0.utf8))) != nil } == true },
+                "every known trigger with an example event that is JSON: \(triggers.text)")
         try await call("DELETE", "/v1/applications/{app}", app)
 
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("chatfn-api-samples-\(UUID().uuidString)")

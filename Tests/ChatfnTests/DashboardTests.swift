@@ -64,6 +64,29 @@ struct DashboardTests {
         }
     }
 
+    @Test("each known trigger's template, which a new function starts from, runs on its example event")
+    func templatesRunOnTheirExamples() async throws {
+        let fleet = try await ControlFleet.make()
+        defer { Task { await fleet.tearDown() } }
+        let (control, url) = try await fleet.startControl()
+        defer { control.signal(SIGTERM) }
+        #expect(try await callAPI("PUT", "\(url)/v1/applications/templates").status == 201)
+        let triggers = try await callAPI("GET", "\(url)/v1/triggers").array
+        #expect(triggers.count == 10)
+        for trigger in triggers {
+            let type = try #require(trigger["type"] as? String)
+            let event = try JSONSerialization.jsonObject(with: Data(try #require(trigger["exampleEvent"] as? String).utf8))
+            let outcome = try await callAPI("POST", "\(url)/v1/applications/templates/functions/\(type)/test",
+                                            json: ["event": event, "handlerScript": try #require(trigger["template"] as? String)])
+            #expect(outcome.object["status"] as? String == "succeeded", "\(type): \(outcome.text)")
+            if trigger["blocking"] as? Bool == true {
+                #expect((outcome.object["decision"] as? [String: Any])?["decision"] as? String == "allow", "\(type): \(outcome.text)")
+            } else {
+                #expect((outcome.object["logs"] as? [String])?.isEmpty == false, "\(type) prints what it received: \(outcome.text)")
+            }
+        }
+    }
+
     /// Runs the Playwright script with the bootstrap's Python.
     static func browser(scenario: String, url: String, environment: [String: String]) async throws -> (status: Int32, stdout: String) {
         var environment = environment.merging(["DASHBOARD_URL": url, "SCENARIO": scenario]) { $1 }
