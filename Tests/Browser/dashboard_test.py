@@ -85,6 +85,18 @@ def watch(page, problems):
                                        dialog.accept()))
 
 
+UNNAMED_CONTROLS = """() => [...document.querySelectorAll('button, input, select, textarea, a[href]')]
+  .filter((element) => element.getClientRects().length && element.type !== 'hidden')
+  .filter((element) => !(element.getAttribute('aria-label')?.trim() || element.textContent.trim() || element.title
+    || [...(element.labels ?? [])].some((label) => label.textContent.trim())))
+  .map((element) => element.outerHTML.slice(0, 160))"""
+
+
+def every_control_named(page, where):
+    unnamed = page.evaluate(UNNAMED_CONTROLS)
+    assert not unnamed, f"{where}: controls without an accessible name: {unnamed}"
+
+
 def no_problems(problems):
     assert not problems, "\n".join(problems)
 
@@ -140,6 +152,8 @@ def fleet(browser):
                           ("user.received.notification", "non-blocking"), ("system.triggered.event", "non-blocking")]:
         expect(functions.get_by_role("row").filter(has=page.get_by_role("link", name=trigger, exact=True))).to_contain_text(kind)
     expect(functions).to_contain_text("not deployed")
+    every_control_named(page, "functions")
+    shoot(page, "functions")
     assert app in [entry["id"] for entry in api("GET", "/v1/applications", full)]
     step("create an application; every ChatKitty trigger listed, blocking or not")
 
@@ -160,6 +174,7 @@ def fleet(browser):
     expect(outcome.get_by_label("Console output")).to_contain_text("hello ada")
     expect(outcome.get_by_label("Console output")).to_contain_text(XSS)
     expect(outcome).to_contain_text('"greeted": "ada"')
+    every_control_named(page, "function")
     shoot(page, "function")
     step("Test with the trigger's example event: status, result and console output")
 
@@ -243,8 +258,16 @@ def fleet(browser):
     page.get_by_label("Name of dependency 1").fill("left-pad")
     page.get_by_role("button", name="Save dependencies").click()
     expect(page.get_by_role("alert")).to_contain_text("needs a name and a version")
+    # A registry that has no such package (this server answers 404): npm fails, and says why.
+    page.get_by_label("Version of dependency 1").fill("1.3.0")
+    page.get_by_label("npm registry (optional)").fill(URL + "/no-npm-here/")
+    page.get_by_role("button", name="Save dependencies").click()
+    expect(page.get_by_role("alert")).to_contain_text("npm could not install them", timeout=120_000)
+    expect(page.get_by_label("npm output")).to_contain_text("404")
+    expect(page.get_by_role("region", name="Dependencies")).to_contain_text("failed")
+    every_control_named(page, "runtime")
     shoot(page, "runtime")
-    step("runtime: environment variables saved, a dependency without a version refused with the reason")
+    step("runtime: environment variables saved; a dependency without a version, or that npm cannot install, refused with npm's reason")
 
     # A function that always fails, tried once: its event is dead-lettered.
     api("POST", f"/v1/applications/{app}/functions/user.sent.message/versions", full,
@@ -282,11 +305,14 @@ def read_only(browser, read, app):
     page.get_by_label("API token").fill(read)
     page.get_by_label("API token").press("Enter")
     expect(page.get_by_text("read-only")).to_be_visible()
+    expect(page.get_by_role("link", name=app)).to_be_visible()
+    shoot(page, "applications-read-only")
     pages = ["#/", f"#/apps/{app}", f"#/apps/{app}/functions/user.received.notification", f"#/apps/{app}/runtime",
              f"#/apps/{app}/secrets", f"#/apps/{app}/invocations", f"#/apps/{app}/dead-letters"]
     for address in pages:
         page.goto(URL + "/" + address)
         expect(page.locator("main table, main .editor").first).to_be_visible()
+        every_control_named(page, address)
         names = {button.text_content().strip() for button in page.get_by_role("button").all()}
         offered = names & WRITE_BUTTONS
         assert not offered, f"{address} offers {offered} to the read-only token"

@@ -1,6 +1,6 @@
 // An application's dead letters: why each failed, how often it was tried, where it came from; replay.
 import { api } from '../api.js';
-import { h, notice, replace } from '../dom.js';
+import { formatTime, h, notice, replace } from '../dom.js';
 import { appHeader } from '../links.js';
 
 export async function deadLettersPage(main, context, app) {
@@ -23,10 +23,10 @@ export async function deadLettersPage(main, context, app) {
     replace(list, letters.length ? [
       writable ? h('p', {}, h('button', { type: 'button', class: 'primary', onclick: () => replay(null) }, 'Replay all')) : null,
       h('table', { 'aria-label': 'Dead letters' },
-        h('thead', {}, h('tr', {}, ['Time', 'Trigger', 'Event id', 'Reason', 'Error', 'Attempts', 'Source position', writable ? '' : null]
+        h('thead', {}, h('tr', {}, ['Time (UTC)', 'Trigger', 'Event id', 'Reason', 'Error', 'Attempts', 'Source position', writable ? '' : null]
           .filter((name) => name !== null).map((name) => h('th', {}, name)))),
         h('tbody', {}, letters.slice().reverse().map((letter) => h('tr', {},
-          h('td', {}, letter.time ?? ''), h('td', {}, letter.trigger ?? ''), h('td', {}, h('code', {}, letter.eventId ?? '')),
+          h('td', { class: 'nowrap' }, letter.time ? formatTime(Date.parse(letter.time)) : ''), h('td', {}, letter.trigger ?? ''), h('td', {}, h('code', {}, letter.eventId ?? '')),
           h('td', {}, h('span', { class: 'badge status-failed' }, letter.reason)), h('td', {}, h('pre', {}, letter.error)),
           h('td', {}, String(letter.attempts)), h('td', {}, h('code', {}, letter.source ?? '')),
           writable ? h('td', {}, h('button', { type: 'button', 'aria-label': `Replay ${letter.eventId ?? letter.id}`, onclick: () => replay([letter.id]) }, 'Replay')) : null)))),

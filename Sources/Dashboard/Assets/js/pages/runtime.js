@@ -39,6 +39,7 @@ function rowEditor({ what, names, initial, writable }) {
 
 function dependenciesCard(app, runtime, writable) {
   const rows = rowEditor({ what: 'dependency', names: ['Name', 'Version'], initial: runtime.dependencies.map((d) => [d.name, d.version]), writable });
+  const registry = h('input', { name: 'npmRegistry', value: runtime.npmRegistry ?? '', readOnly: !writable, placeholder: 'npm\'s default', autocomplete: 'off' });
   const message = h('div');
   const status = h('div');
   const showStatus = (current) => replace(status, current.status
@@ -50,19 +51,23 @@ function dependenciesCard(app, runtime, writable) {
     replace(message, h('p', { class: 'muted' }, 'Installing with npm…'));
     const dependencies = rows.rows().map(([name, version]) => ({ name, version }));
     try {
-      const updated = await api('PUT', ['applications', app, 'runtime', 'dependencies'], { body: { dependencies, npmRegistry: runtime.npmRegistry ?? undefined } });
+      const updated = await api('PUT', ['applications', app, 'runtime', 'dependencies'],
+        { body: { dependencies, npmRegistry: registry.value.trim() || undefined } });
       showStatus(updated);
       replace(message, notice('ok', 'Installed: workers use these dependencies from their next start of this application.'));
     } catch (error) {
       const updated = await api('GET', ['applications', app, 'runtime']).catch(() => null);
       if (updated) showStatus(updated);
-      replace(message, notice('error', `npm could not install them; the previous runtime keeps serving. ${error.message}`));
+      const installFailed = error.status === 422 && updated?.status?.state === 'failed';
+      replace(message, notice('error', installFailed
+        ? 'npm could not install them; the previous runtime keeps serving. npm\'s output is below.'
+        : error.message));
     }
   };
   return h('section', { class: 'card', 'aria-label': 'Dependencies' },
     h('h2', {}, 'Dependencies'),
-    runtime.npmRegistry ? h('p', { class: 'muted' }, `From ${runtime.npmRegistry}`) : null,
     rows.element,
+    h('p', {}, h('label', { class: 'wide' }, 'npm registry (optional)', registry)),
     writable ? h('div', { class: 'row' },
       h('button', { type: 'button', onclick: rows.add }, 'Add dependency'),
       h('button', { type: 'button', class: 'primary', onclick: save }, 'Save dependencies')) : null,
