@@ -157,6 +157,25 @@ def fleet(browser):
     assert app in [entry["id"] for entry in api("GET", "/v1/applications", full)]
     step("create an application; every ChatKitty trigger listed, blocking or not")
 
+    api("POST", f"/v1/applications/{app}/functions/order.shipped/versions", full,
+        {"handlerScript": "async function handleEvent(event) { console.log('shipped'); }"})
+    page.reload()
+    expect(functions.get_by_role("row").filter(has=page.get_by_role("link", name="order.shipped"))).to_contain_text("deployed")
+    step("a custom trigger of the application is listed with the known ones")
+
+    scratch = f"scratch-{uuid.uuid4().hex[:6]}"
+    page.get_by_role("link", name="Applications").click()
+    page.get_by_label("Application name").fill(scratch)
+    page.get_by_label("Application name").press("Enter")
+    expect(page.get_by_role("heading", name=scratch, exact=True)).to_be_visible()
+    page.get_by_role("link", name="Applications").click()
+    page.get_by_role("button", name=f"Delete {scratch}").click()  # confirm() is accepted
+    expect(page.get_by_role("link", name=app, exact=True)).to_be_visible()
+    expect(page.get_by_role("link", name=scratch, exact=True)).to_have_count(0)
+    assert scratch not in [entry["id"] for entry in api("GET", "/v1/applications", full)]
+    page.get_by_role("link", name=app, exact=True).click()
+    step("list applications, create one with Enter, delete one")
+
     page.get_by_role("link", name="user.received.notification", exact=True).click()
     expect(page.get_by_label("Function code", exact=True)).to_be_attached()
     assert page.locator(".CodeMirror").count() == 1 + 1, "CodeMirror edits the code and the test event"
@@ -204,7 +223,11 @@ def fleet(browser):
     expect(page.get_by_role("table", name="Invocations")).to_contain_text("No invocation yet")
     page.get_by_label("Status").select_option("")
     expect(page.get_by_role("row").filter(has_text=event_id)).to_be_visible()
-    step("filter invocations by status")
+    page.get_by_label("Trigger").select_option("order.shipped")
+    expect(page.get_by_role("table", name="Invocations")).to_contain_text("No invocation yet")
+    page.get_by_label("Trigger").select_option("user.received.notification")
+    expect(page.get_by_role("row").filter(has_text=event_id)).to_be_visible()
+    step("filter invocations by status and by trigger")
 
     page.get_by_role("link", name="Functions").click()
     page.get_by_role("link", name="user.received.notification", exact=True).click()

@@ -86,11 +86,12 @@ function render() {
   if (!session) return;
   pageLifetime.abort();
   pageLifetime = new AbortController();
-  const path = decodeURI(location.hash.replace(/^#/, '')) || '/';
+  const path = location.hash.replace(/^#/, '') || '/';
   for (const [pattern, page] of routes) {
-    const match = pattern.exec(location.hash.replace(/^#/, '') || '/');
+    const match = pattern.exec(path);
     if (!match) continue;
-    const parameters = match.slice(1).map(decodeURIComponent);
+    let parameters;
+    try { parameters = match.slice(1).map(decodeURIComponent); } catch { break; }
     const context = { session, signal: pageLifetime.signal, setBreadcrumbs, navigate };
     replace(main, h('p', { class: 'muted' }, 'Loading…'));
     page(main, context, ...parameters).catch((error) => {
