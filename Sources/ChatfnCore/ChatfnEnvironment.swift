@@ -13,6 +13,8 @@ package enum ChatfnEnvironment {
 
     /// `CHATFN_KAFKA`: the bootstrap servers when `--kafka` is not given.
     package static var kafka: String? { value("CHATFN_KAFKA") }
+    /// `CHATFN_KAFKA_CONFIG`: a file of librdkafka client properties (what `--kafka-config` names).
+    package static var kafkaConfig: String? { value("CHATFN_KAFKA_CONFIG") }
     /// `CHATFN_LOG_LEVEL`: the default of `--log-level`.
     package static var logLevel: String? { value("CHATFN_LOG_LEVEL") }
     /// `CHATFN_HOME`: where `chatfn dev` leaves its broker's address (default `~/.chatfn`).

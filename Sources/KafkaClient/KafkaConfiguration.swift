@@ -46,18 +46,37 @@ public struct KafkaConfiguration: Sendable {
         ])
     }
 
+    /// Checks every property with librdkafka, as a client built from it would: an unknown name or an
+    /// invalid value is an error naming it (a secret's value is never shown).
+    package func validate() throws {
+        rd_kafka_conf_destroy(try makeNativeConfiguration())
+    }
+
     /// Builds an `rd_kafka_conf_t`; the caller owns it until it is handed to `rd_kafka_new`.
     func makeNativeConfiguration() throws -> OpaquePointer {
         guard let conf = rd_kafka_conf_new() else { throw KafkaError("rd_kafka_conf_new failed") }
+        rd_kafka_conf_set_log_cb(conf, kafkaLogCallback)
         var errorBuffer = [CChar](repeating: 0, count: 512)
         for (key, value) in properties.sorted(by: { $0.key < $1.key }) {
             let result = rd_kafka_conf_set(conf, key, value, &errorBuffer, errorBuffer.count)
             if result != RD_KAFKA_CONF_OK {
                 rd_kafka_conf_destroy(conf)
-                let reason = String(errorBuffer: errorBuffer)
-                throw KafkaError("invalid Kafka setting \(key)=\(value): \(reason)")
+                var reason = String(errorBuffer: errorBuffer)
+                // librdkafka quotes the value it refused.
+                if KafkaProperties.isSensitive(key), !value.isEmpty { reason = reason.replacingOccurrences(of: value, with: "(hidden)") }
+                throw KafkaError("invalid Kafka property \(KafkaProperties.shown(key, value)): \(reason)\(Self.hint(for: key))")
             }
         }
+        KafkaProperties.hide(properties.filter { KafkaProperties.isSensitive($0.key) }.map(\.value))
         return conf
     }
+
+    /// What to use instead of a Java client's property librdkafka does not have.
+    private static func hint(for key: String) -> String {
+        if key.hasPrefix("ssl.truststore.") || key.hasPrefix("ssl.keystore.") {
+            return " (librdkafka reads PEM files: ssl.ca.location, ssl.certificate.location, ssl.key.location; see docs/kafka.md)"
+        }
+        return ""
+    }
 }
+

@@ -11,7 +11,7 @@ final class KafkaHandle: @unchecked Sendable {
         var errorBuffer = [CChar](repeating: 0, count: 512)
         guard let pointer = rd_kafka_new(type, configuration, &errorBuffer, errorBuffer.count) else {
             rd_kafka_conf_destroy(configuration)
-            let reason = String(errorBuffer: errorBuffer)
+            let reason = KafkaProperties.redacting(String(errorBuffer: errorBuffer))
             throw KafkaError("could not create Kafka client: \(reason)")
         }
         self.pointer = pointer

@@ -29,7 +29,7 @@ struct Call: AsyncParsableCommand {
         let payload = try event.payload()
         guard let verdict = Decision.Verdict(rawValue: fallback) else { throw ValidationError("--fallback must be allow or deny") }
         let wait = try Self.parseDuration(timeout)
-        var configuration = ChatFunctionsClient.Configuration(kafka: KafkaConfiguration(bootstrapServers: try kafkaOptions.resolvedKafka()))
+        var configuration = ChatFunctionsClient.Configuration(kafka: try kafkaOptions.clientConfiguration())
         configuration.appId = event.app
         configuration.replyPartition = replyPartition
         configuration.source = "chatfn-cli"

@@ -15,15 +15,68 @@ struct KafkaOptions: ParsableArguments {
     @Option(name: .long, help: "Topic of non-blocking events.")
     var topic: String = "chatfn.events"
 
+    @Option(name: .customShort("X"), help: ArgumentHelp(
+        "A librdkafka client property for every Kafka client chatfn creates (repeatable), e.g. -X security.protocol=SASL_SSL (docs/kafka.md).",
+        valueName: "key=value"))
+    var kafkaProperties: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp(
+        "A file of librdkafka client properties (key=value lines, as Kafka's --command-config). Default: $CHATFN_KAFKA_CONFIG. -X overrides it.",
+        valueName: "file"))
+    var kafkaConfig: String?
+
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = ChatfnEnvironment.logLevel ?? "info"
 
-    /// The broker to use when none was named on the command line: $CHATFN_KAFKA, then `chatfn dev`'s.
-    func resolvedKafka() throws -> String {
-        if let kafka, !kafka.isEmpty { return kafka }
-        if let fromEnvironment = ChatfnEnvironment.kafka { return fromEnvironment }
-        if let devBroker = DevFile.broker.read() { return devBroker }
-        throw ValidationError("no Kafka broker: pass --kafka HOST:PORT, set CHATFN_KAFKA, or start `chatfn dev` first")
+    /// The client properties: the file's, then each -X on top. Not yet checked (see ``clientConfiguration()``).
+    func clientProperties() throws -> [String: String] {
+        var properties: [String: String] = [:]
+        if let file = kafkaConfig ?? ChatfnEnvironment.kafkaConfig {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw CommandFailure("--kafka-config \(file): file not found or not readable")
+            }
+            do {
+                for (name, value) in try KafkaProperties.parse(String(decoding: data, as: UTF8.self), source: file) { properties[name] = value }
+            } catch let error as KafkaError {
+                throw CommandFailure(error.message)
+            }
+        }
+        for assignment in kafkaProperties {
+            do {
+                let (name, value) = try KafkaProperties.assignment(assignment)
+                properties[name] = value
+            } catch let error as KafkaError {
+                throw CommandFailure(error.message)
+            }
+        }
+        return properties
+    }
+
+    /// The broker named by --kafka, $CHATFN_KAFKA or the properties' bootstrap.servers (nil: none named).
+    func namedBroker(_ properties: [String: String]) -> String? {
+        [kafka, ChatfnEnvironment.kafka, properties["bootstrap.servers"]].compactMap { $0 }.first { !$0.isEmpty }
+    }
+
+    /// The cluster and client properties of a command that connects to a running chatfn's broker
+    /// (`emit`, `call`, `dlq`): the broker named, else `chatfn dev`'s; every property checked by librdkafka.
+    /// Sets up logging (librdkafka's lines at --log-level): call it once.
+    func clientConfiguration() throws -> KafkaConfiguration {
+        _ = try makeLogger()
+        let properties = try clientProperties()
+        guard let bootstrap = namedBroker(properties) ?? DevFile.broker.read() else {
+            throw ValidationError("no Kafka broker: pass --kafka HOST:PORT, set CHATFN_KAFKA, or start `chatfn dev` first")
+        }
+        return try Self.checked(KafkaConfiguration(bootstrapServers: bootstrap, properties: properties))
+    }
+
+    /// `configuration`, once librdkafka accepted every property (a one-line error naming the first it refuses).
+    static func checked(_ configuration: KafkaConfiguration) throws -> KafkaConfiguration {
+        do {
+            try configuration.validate()
+        } catch let error as KafkaError {
+            throw CommandFailure(error.message)
+        }
+        return configuration
     }
 
     func makeLogger(label: String = "chatfn") throws -> Logger {
@@ -33,6 +86,7 @@ struct KafkaOptions: ParsableArguments {
         LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
         var logger = Logger(label: label)
         logger.logLevel = level
+        KafkaLog.use(logger)
         return logger
     }
 }

@@ -34,9 +34,9 @@ struct DeadLetters: AsyncParsableCommand {
             throw ValidationError("--since \(since): expected an ISO 8601 time or an age such as 30m, 2h, 1d")
         }
 
-        func entries(from kafka: String) async throws -> [DeadLetterEntry] {
+        func entries(from kafka: KafkaConfiguration) async throws -> [DeadLetterEntry] {
             let since = try sinceDate()
-            let records = try await TopicReader.readAll(topic: dlqTopic, configuration: KafkaConfiguration(bootstrapServers: kafka))
+            let records = try await TopicReader.readAll(topic: dlqTopic, configuration: kafka)
             return records.map(DeadLetterEntry.init).filter { $0.matches(trigger: trigger, since: since) }
         }
     }
@@ -48,7 +48,7 @@ struct DeadLetters: AsyncParsableCommand {
         @OptionGroup var filter: Filter
 
         func run() async throws {
-            let entries = try await filter.entries(from: try kafkaOptions.resolvedKafka())
+            let entries = try await filter.entries(from: try kafkaOptions.clientConfiguration())
             for entry in entries {
                 let time = entry.time?.formatted(.iso8601) ?? "-"
                 let source = entry.source.map(\.description) ?? "-"
@@ -69,9 +69,9 @@ struct DeadLetters: AsyncParsableCommand {
         @OptionGroup var filter: Filter
 
         func run() async throws {
-            let kafka = try kafkaOptions.resolvedKafka()
+            let kafka = try kafkaOptions.clientConfiguration()
             let entries = try await filter.entries(from: kafka)
-            let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: kafka))
+            let producer = try KafkaProducer(configuration: kafka)
             var replayed = 0
             for entry in entries {
                 guard let record = DeadLetter.replay(entry.record) else {

@@ -25,9 +25,11 @@ struct Emit: AsyncParsableCommand {
 
     func run() async throws {
         let payload = try event.payload()
-        let bootstrap = try kafkaOptions.resolvedKafka()
-        let producer = try KafkaProducer(configuration: KafkaConfiguration(
-            bootstrapServers: bootstrap, properties: ["message.timeout.ms": "10000"]))
+        let configuration = try kafkaOptions.clientConfiguration()
+        let bootstrap = configuration.bootstrapServers
+        // A broker that cannot take the event within 10 s fails the command, unless the operator said otherwise.
+        let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: bootstrap, properties: ["message.timeout.ms": "10000"])
+            .merging(configuration.properties))
         let attributes = CloudEventAttributes(
             id: id ?? UUID().uuidString.lowercased(), type: event.trigger, source: source,
             time: Date().formatted(.iso8601), appId: event.app)

@@ -25,18 +25,21 @@ struct KafkaConnection {
 
     /// - Parameter embeddedWhenUnnamed: start an embedded broker when no broker is named (`chatfn dev`).
     static func open(_ options: KafkaOptions, embeddedWhenUnnamed: Bool, topics: [TopicSpec], logger: Logger) async throws -> KafkaConnection {
-        let named = options.kafka ?? ChatfnEnvironment.kafka
-        guard let named, !named.isEmpty else {
+        let properties = try options.clientProperties()
+        guard let named = options.namedBroker(properties) else {
             guard embeddedWhenUnnamed else {
                 throw CommandFailure("no Kafka broker: pass --kafka HOST:PORT or set CHATFN_KAFKA (chatfn dev starts an embedded one)")
             }
+            let embeddedProperties = EmbeddedKafkaBroker.clientProperties.merging(properties) { $1 }
+            _ = try KafkaOptions.checked(KafkaConfiguration(bootstrapServers: "", properties: embeddedProperties))
             let broker = try EmbeddedKafkaBroker()
             for topic in topics { try broker.createTopic(topic.name, partitions: topic.partitions) }
             DevFile.broker.write(broker.bootstrapServers)
             ConsoleOutput.write("chatfn: embedded Kafka broker listening on \(broker.bootstrapServers)")
-            return KafkaConnection(bootstrap: broker.bootstrapServers, properties: EmbeddedKafkaBroker.clientProperties, embeddedBroker: broker)
+            return KafkaConnection(bootstrap: broker.bootstrapServers, properties: embeddedProperties, embeddedBroker: broker)
         }
-        let connection = KafkaConnection(bootstrap: named)
+        let connection = KafkaConnection(bootstrap: named, properties: properties)
+        _ = try KafkaOptions.checked(connection.configuration)
         try await TopicProvisioner.ensure(topics, configuration: connection.configuration, logger: logger)
         return connection
     }
