@@ -17,16 +17,19 @@ struct ChildProcess {
 
     /// Spawns `executable` with its protocol pipes on fds 3 and 4, stdin from /dev/null, stdout and stderr
     /// on a pipe of their own, in a process group of its own (so a Ctrl-C in chatfn's terminal reaches chatfn,
-    /// which drains, and not the workers directly).
+    /// which drains, and not the workers directly). Where `setpriv` exists the child is killed when chatfn
+    /// dies, by any signal, even while its function never yields.
     static func spawn(executable: String, arguments: [String], environment: [String: String]) throws -> ChildProcess {
-        // Pipes are made close-on-exec only after pipe(2) returns; spawning one child at a time keeps a
-        // concurrent spawn from inheriting another child's pipe ends in that window.
-        try spawnLock.withLock { _ in try spawnLocked(executable: executable, arguments: arguments, environment: environment) }
+        let (program, programArguments) = setpriv.map { ($0, ["--pdeathsig", "KILL", "--", executable] + arguments) } ?? (executable, arguments)
+        // Pipes are made close-on-exec only after pipe(2) returns; spawning one child at a time (on the
+        // launcher thread) keeps a concurrent spawn from inheriting another child's pipe ends in that window.
+        return try LauncherThread.shared.run { try spawnOne(executable: program, arguments: programArguments, environment: environment) }
     }
 
-    private static let spawnLock = Mutex(())
+    /// util-linux's `setpriv`, to give workers a parent-death signal (posix_spawn cannot).
+    static let setpriv: String? = ["/usr/bin/setpriv", "/bin/setpriv"].first { FileManager.default.isExecutableFile(atPath: $0) }
 
-    private static func spawnLocked(executable: String, arguments: [String], environment: [String: String]) throws -> ChildProcess {
+    private static func spawnOne(executable: String, arguments: [String], environment: [String: String]) throws -> ChildProcess {
         let requests = try makePipe()
         let replies = try makePipe()
         let output = try makePipe()

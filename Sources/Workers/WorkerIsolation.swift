@@ -24,6 +24,9 @@ package struct WorkerIsolation: Sendable, Hashable {
     /// True when workers get their own PID and mount namespaces.
     package var hasNamespaces: Bool { namespacePrefix != nil }
 
+    /// True when workers are killed with chatfn, whatever ends it (util-linux's `setpriv` is there).
+    package static var workersDieWithChatfn: Bool { ChildProcess.setpriv != nil }
+
     /// No isolation beyond the permission model (tests of that fallback, and machines without the tools).
     package static let none = WorkerIsolation()
 

@@ -208,6 +208,9 @@ private func serveDirectory(_ directory: String, options: LaneOptions, logger: L
 }
 
 private func warnAboutIsolation(logger: Logger) {
+    if !WorkerIsolation.workersDieWithChatfn {
+        logger.warning("setpriv (util-linux) not found: if chatfn is killed, a worker whose function never ends outlives it")
+    }
     Task {
         guard !(await WorkerIsolation.detected()).hasNamespaces else { return }
         logger.warning("""

@@ -57,6 +57,44 @@ struct FaultToleranceTests {
         await lane.tearDown()
     }
 
+    @Test("kill -9 of chatfn while its workers run a function that never yields: no Node process outlives it")
+    func noOrphansAfterKillNine() async throws {
+        // Once running, the worker never reads its pipe again: it cannot notice chatfn is gone by itself.
+        let flood = "async function handleEvent(event, context) { await fetch(process.env.RECORDER_URL, { method: 'POST', body: '{}' }); for (;;) {} }"
+        let lane = try await LaneFixture.make(functions: ["test.flood": flood])
+        defer { Task { await lane.tearDown() } }
+        let chatfn = try await lane.startedChatfn()
+        try await lane.publish("test.flood", id: "flood-1", key: "k", data: [:])
+        _ = try await lane.recorder.waitForCount(1)
+        let workers = Self.nodeWorkers(below: chatfn.pid)
+        #expect(!workers.isEmpty)
+        chatfn.signal(SIGKILL)
+        _ = try await chatfn.waitForExit()
+        let killed = ContinuousClock.now
+        try await eventually("every worker gone after chatfn died", timeout: .seconds(10)) { workers.allSatisfy { !Self.isRunning($0) } }
+        print("workers \(workers) exited \(ContinuousClock.now - killed) after chatfn was killed")
+    }
+
+    static func nodeWorkers(below pid: Int32) -> [Int32] {
+        descendants(of: pid).filter { commandLine(of: $0).contains("harness") }
+    }
+
+    /// Every process below `pid`, through `/proc/PID/task/*/children`.
+    static func descendants(of pid: Int32) -> [Int32] {
+        let children = FunctionIsolationTests.children(of: pid)
+        return children + children.flatMap(descendants)
+    }
+
+    static func commandLine(of pid: Int32) -> String {
+        (FileManager.default.contents(atPath: "/proc/\(pid)/cmdline")).map { String(decoding: $0, as: UTF8.self) } ?? ""
+    }
+
+    /// Alive and not a zombie waiting to be reaped.
+    static func isRunning(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let end = stat.lastIndex(of: ")") else { return false }
+        return !stat[stat.index(after: end)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
+    }
+
     @Test("the broker going down and up, and injected request errors, lose nothing")
     func brokerFaults() async throws {
         let lane = try await LaneFixture.make(functions: ["test.record": Self.jitteryRecorder])

@@ -58,6 +58,8 @@ final class ChatfnProcess: Sendable {
 
     var stdout: String { output.text.withLock { $0 } }
 
+    var pid: Int32 { process.processIdentifier }
+
     func signal(_ signal: Int32) {
         kill(process.processIdentifier, signal)
     }
