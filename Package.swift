@@ -139,7 +139,7 @@ let package = Package(
         ),
         .target(
             name: "Dashboard",
-            dependencies: [.product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: [.product(name: "Crypto", package: "swift-crypto"), .product(name: "Hummingbird", package: "hummingbird")],
             resources: [.copy("Assets")]
         ),
         .target(

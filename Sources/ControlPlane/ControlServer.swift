@@ -23,8 +23,10 @@ package enum ControlServer {
             let open = route.path == "/v1/openapi.json"
             router.on(RouterPath(route.path), method: route.method) { request, context in
                 var context = context
+                let changes = route.method != .get && route.method != .head
+                try RequestOrigin.check(request, changes: changes, open: tokens.isOpen)
                 // Every route but the document needs a token, whatever path reached it (`//v1/…` too).
-                if !open { context.caller = try tokens.caller(of: request, changes: route.method != .get && route.method != .head) }
+                if !open { context.caller = try tokens.caller(of: request, changes: changes) }
                 guard api.registry.follower.isCaughtUp || open else {
                     throw APIError(.serviceUnavailable, "the control plane is still reading the registry")
                 }

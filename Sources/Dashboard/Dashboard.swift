@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Hummingbird
 
@@ -8,6 +9,8 @@ package struct Dashboard: Sendable {
     struct Asset: Sendable {
         var body: ByteBuffer
         var contentType: String
+        /// A digest of the body: a browser revalidating a page it has gets 304.
+        var etag: String
     }
 
     /// By path below the site's root: `index.html`, `dashboard/…`, `vendor/codemirror/…`.
@@ -42,28 +45,31 @@ package struct Dashboard: Sendable {
 
     /// `/`, `/dashboard/**` and `/vendor/codemirror/**`.
     package func addRoutes<Context: RequestContext>(to router: Router<Context>) {
-        router.get("/") { _, _ in self.response(for: "index.html") }
+        router.get("/") { request, _ in self.response(for: "index.html", request) }
         for prefix in ["dashboard", "vendor/codemirror"] {
-            router.get("/\(prefix)/**") { _, context in
-                self.response(for: "\(prefix)/" + context.parameters.getCatchAll().joined(separator: "/"))
+            router.get("/\(prefix)/**") { request, context in
+                self.response(for: "\(prefix)/" + context.parameters.getCatchAll().joined(separator: "/"), request)
             }
         }
     }
 
-    private func response(for path: String) -> Response {
+    private func response(for path: String, _ request: Request) -> Response {
         guard let asset = assets[path] else {
             return Response(status: .notFound, headers: [.contentType: "text/plain; charset=utf-8"],
                             body: ResponseBody(byteBuffer: ByteBuffer(string: "not found\n")))
         }
-        // Revalidated on every load: a new chatfn's pages are never mixed with an old one's.
-        return Response(status: .ok, headers: [.contentType: asset.contentType, .cacheControl: "no-cache"], body: ResponseBody(byteBuffer: asset.body))
+        // Revalidated on every load (ETag): a new chatfn's pages are never mixed with an old one's.
+        let headers: HTTPFields = [.contentType: asset.contentType, .cacheControl: "no-cache", .eTag: asset.etag]
+        if request.headers[.ifNoneMatch] == asset.etag { return Response(status: .notModified, headers: headers) }
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: asset.body))
     }
 
     private static func asset(at url: URL) throws -> Asset {
         let data = try Data(contentsOf: url)
         let types = ["html": "text/html; charset=utf-8", "js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8",
                      "svg": "image/svg+xml", "png": "image/png", "ico": "image/x-icon"]
-        return Asset(body: ByteBuffer(bytes: data), contentType: types[url.pathExtension] ?? "application/octet-stream")
+        return Asset(body: ByteBuffer(bytes: data), contentType: types[url.pathExtension] ?? "application/octet-stream",
+                     etag: "\"" + SHA256.hash(data: data).prefix(12).map { String(format: "%02x", $0) }.joined() + "\"")
     }
 }
 

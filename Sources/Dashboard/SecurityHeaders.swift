@@ -27,11 +27,9 @@ package struct SecurityHeadersMiddleware<Context: RequestContext>: RouterMiddlew
     private static func add(to headers: inout HTTPFields) {
         headers[.contentSecurityPolicy] = contentSecurityPolicy
         headers[.xContentTypeOptions] = "nosniff"
-        headers[referrerPolicy] = "no-referrer"
-        headers[frameOptions] = "DENY"
+        for (name, value) in [("Referrer-Policy", "no-referrer"), ("X-Frame-Options", "DENY")] {
+            // Both names are valid tokens: `HTTPField.Name` refuses only names with other characters.
+            if let name = HTTPField.Name(name) { headers[name] = value }
+        }
     }
 }
-
-// Valid field names: `HTTPField.Name` refuses only names with characters outside RFC 9110's token.
-private let referrerPolicy = HTTPField.Name("Referrer-Policy") ?? .contentSecurityPolicy
-private let frameOptions = HTTPField.Name("X-Frame-Options") ?? .contentSecurityPolicy

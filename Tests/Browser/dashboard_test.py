@@ -186,6 +186,13 @@ def fleet(browser):
     expect(page.get_by_role("table", name="Versions")).to_contain_text(api("GET", "/v1/session", full)["fingerprint"])
     assert "hello" in api("GET", f"/v1/applications/{app}/functions/user.received.notification/current-version", full)["handlerScript"]
     step("write a function in CodeMirror and Save: version 1, with its author")
+    expect(page.get_by_role("button", name="Undeploy")).to_be_visible()
+    page.get_by_role("button", name="Save", exact=True).dblclick()
+    expect(page.get_by_role("status").filter(has_text="Saved version 2")).to_be_visible()
+    expect(page.get_by_role("button", name="Save", exact=True)).to_be_enabled()
+    versions_path = f"/v1/applications/{app}/functions/user.received.notification/versions"
+    assert [v["versionNumber"] for v in api("GET", versions_path, full)] == [1, 2], api("GET", versions_path, full)
+    step("a double click on Save makes one version; Undeploy is offered once deployed")
 
     page.get_by_role("button", name="Test", exact=True).click()
     outcome = page.get_by_role("region", name="Test outcome")
@@ -235,24 +242,34 @@ def fleet(browser):
     page.get_by_role("button", name="Save", exact=True).click()
     alert = page.get_by_role("alert")
     expect(alert).to_contain_text("line 3, column")
-    expect(alert).to_contain_text("Version 1 stays live")
-    assert api("GET", f"/v1/applications/{app}/functions/user.received.notification/current-version", full)["versionNumber"] == 1
-    step("a compile error is shown at its line and column; version 1 stays live")
+    expect(alert).to_contain_text("Version 2 stays live")
+    assert api("GET", f"/v1/applications/{app}/functions/user.received.notification/current-version", full)["versionNumber"] == 2
+    step("a compile error is shown at its line and column; version 2 stays live")
 
     set_code(page, "Function code", FUNCTION_V2)
     page.get_by_role("button", name="Save", exact=True).click()
-    expect(page.get_by_role("status").filter(has_text="Saved version 2")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="Saved version 3")).to_be_visible()
     page.get_by_role("button", name="View version 1").click()
     version = page.get_by_role("region", name="Version 1")
     expect(version.get_by_label("Diff against the current version")).to_contain_text("- " + "  console.log(`hello ${event.user.name}`);")
     expect(version.get_by_label("Diff against the current version")).to_contain_text("+ " + "  console.log(`second version")
     shoot(page, "versions")
     version.get_by_role("button", name="Rollback", exact=True).click()
-    expect(page.get_by_role("status").filter(has_text="Rolled back: version 3")).to_be_visible()
+    expect(page.get_by_role("status").filter(has_text="Rolled back: version 4")).to_be_visible()
     current = api("GET", f"/v1/applications/{app}/functions/user.received.notification/current-version", full)
-    assert current["versionNumber"] == 3 and current["rollbackOf"] == 1 and "hello" in current["handlerScript"], current
+    assert current["versionNumber"] == 4 and current["rollbackOf"] == 1 and "hello" in current["handlerScript"], current
     expect(page.locator(".CodeMirror").first).to_contain_text("hello ${event.user.name}")
     step("view version 1 with its diff against the current one, and Rollback to it")
+
+    page.get_by_role("link", name="Functions").click()
+    page.get_by_role("link", name="order.shipped").click()
+    page.get_by_role("button", name="Undeploy").click()  # confirm() is accepted
+    expect(page.get_by_role("table", name="Functions")).to_be_visible()
+    page.get_by_role("link", name="order.shipped").click()
+    expect(page.locator(".CodeMirror").first).to_contain_text("shipped")  # the newest version, not the template
+    page.get_by_role("button", name="View version 1").click()
+    expect(page.get_by_role("region", name="Version 1")).to_contain_text("No version is live")
+    step("an undeployed function opens on its newest version, which can be viewed and rolled back to")
 
     page.get_by_role("link", name="Secrets").click()
     secret_value = f"s3cr3t-{uuid.uuid4().hex}"
@@ -271,6 +288,9 @@ def fleet(browser):
 
     page.get_by_role("link", name="Runtime").click()
     page.get_by_role("button", name="Add variable").click()
+    page.get_by_label("Value of variable 1").fill("orphan value")
+    page.get_by_role("button", name="Save environment variables").click()
+    expect(page.get_by_role("alert")).to_contain_text("has a value but no name")
     page.get_by_label("Name of variable 1").fill("GREETING")
     page.get_by_label("Value of variable 1").fill("hello")
     page.get_by_role("button", name="Save environment variables").click()
@@ -340,6 +360,7 @@ def read_only(browser, read, app):
         offered = names & WRITE_BUTTONS
         assert not offered, f"{address} offers {offered} to the read-only token"
     page.goto(URL + "/" + f"#/apps/{app}/functions/user.received.notification")
+    expect(page.get_by_label("Language")).to_be_disabled()
     page.get_by_role("button", name="View version 1").click()
     expect(page.get_by_role("region", name="Version 1")).to_contain_text("hello")
     assert page.get_by_role("button", name="Rollback").count() == 0

@@ -87,6 +87,45 @@ struct DashboardTests {
         }
     }
 
+    @Test("another site cannot make changes through a browser: a foreign Origin or Sec-Fetch-Site, a body that is not JSON, or (with no token) another host name is refused")
+    func crossSiteRequestsAreRefused() async throws {
+        let fleet = try await ControlFleet.make()
+        defer { Task { await fleet.tearDown() } }
+        let (control, url) = try await fleet.startControl()
+        defer { control.signal(SIGTERM) }
+        let create = "\(url)/v1/applications/csrf"
+        #expect(try await callAPI("PUT", create, headers: ["Origin": "http://evil.example"]).status == 403)
+        #expect(try await callAPI("PUT", create, headers: ["Sec-Fetch-Site": "cross-site"]).status == 403)
+        let textBody = try await callAPI("POST", "\(url)/v1/applications/csrf/functions/a.b/versions", headers: ["Content-Type": "text/plain"],
+                                         body: Data(#"{"handlerScript": "async function handleEvent() {}"}"#.utf8))
+        #expect(textBody.status == 415, "\(textBody.text)")
+        #expect(try await callAPI("GET", "\(url)/v1/applications").array.allSatisfy { $0["id"] as? String != "csrf" }, "nothing was created")
+        // The dashboard's own requests: same origin.
+        #expect(try await callAPI("PUT", create, headers: ["Origin": url, "Sec-Fetch-Site": "same-origin"]).status == 201)
+        #expect(try await callAPI("GET", "\(url)/v1/applications", headers: ["Origin": "http://evil.example"]).status == 200, "reads are not changes")
+
+        // Without a token, a page of another host name that resolves to 127.0.0.1 (DNS rebinding) gets nothing.
+        let (open, openURL) = try await fleet.startControl(tokens: false)
+        defer { open.signal(SIGTERM) }
+        let rebound = try await callAPI("GET", "\(openURL)/v1/applications", token: nil, headers: ["Host": "evil.example"])
+        #expect(rebound.status == 403, "\(rebound.text)")
+        #expect(try await callAPI("GET", "\(openURL)/v1/applications", token: nil).status == 200)
+        let localhost = openURL.replacingOccurrences(of: "127.0.0.1", with: "localhost")
+        #expect(try await callAPI("GET", "\(localhost)/v1/applications", token: nil).status == 200)
+    }
+
+    @Test("pages are revalidated by ETag: an unchanged page is 304")
+    func pagesRevalidate() async throws {
+        let fleet = try await ControlFleet.make()
+        defer { Task { await fleet.tearDown() } }
+        let (control, url) = try await fleet.startControl()
+        defer { control.signal(SIGTERM) }
+        let first = try await callAPI("GET", "\(url)/dashboard/js/app.js", token: nil)
+        let etag = try #require(first.header("ETag"))
+        #expect(first.status == 200 && first.header("Cache-Control") == "no-cache")
+        #expect(try await callAPI("GET", "\(url)/dashboard/js/app.js", token: nil, headers: ["If-None-Match": etag]).status == 304)
+    }
+
     /// Runs the Playwright script with the bootstrap's Python.
     static func browser(scenario: String, url: String, environment: [String: String]) async throws -> (status: Int32, stdout: String) {
         var environment = environment.merging(["DASHBOARD_URL": url, "SCENARIO": scenario]) { $1 }

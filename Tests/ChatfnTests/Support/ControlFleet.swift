@@ -89,16 +89,27 @@ struct APIResponse {
     var array: [[String: Any]] { body as? [[String: Any]] ?? [] }
 }
 
-func callAPI(_ method: String, _ url: String, token: String? = ControlFleet.fullToken, json: Any? = nil) async throws -> APIResponse {
+func callAPI(_ method: String, _ url: String, token: String? = ControlFleet.fullToken, json: Any? = nil,
+             headers: [String: String] = [:], body: Data? = nil) async throws -> APIResponse {
     var request = URLRequest(url: URL(string: url)!)
     request.httpMethod = method
+    for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+    if let body { request.httpBody = body }
     if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
     if let json {
         request.httpBody = try JSONSerialization.data(withJSONObject: json, options: [.fragmentsAllowed])
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
     }
-    let (data, response) = try await URLSession.shared.data(for: request)
+    let (data, response) = try await uncachedSession.data(for: request)
     return APIResponse(status: (response as? HTTPURLResponse)?.statusCode ?? 0,
                        body: try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]),
                        text: String(decoding: data, as: UTF8.self), response: response as? HTTPURLResponse)
 }
+
+/// Every call reaches the server: no cache answers a revalidation (304) or a repeated GET.
+private let uncachedSession: URLSession = {
+    let configuration = URLSessionConfiguration.ephemeral
+    configuration.urlCache = nil
+    configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
+    return URLSession(configuration: configuration)
+}()

@@ -86,6 +86,7 @@ function render() {
   if (!session) return;
   pageLifetime.abort();
   pageLifetime = new AbortController();
+  replace(breadcrumbs);
   const path = location.hash.replace(/^#/, '') || '/';
   for (const [pattern, page] of routes) {
     const match = pattern.exec(path);

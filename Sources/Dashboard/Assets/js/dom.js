@@ -47,6 +47,21 @@ export function notice(kind, ...text) {
   return h('div', { class: `notice ${kind}`, role: kind === 'error' ? 'alert' : 'status' }, ...text);
 }
 
+/** "blocking" or "non-blocking", as a badge. */
+export function kindBadge(blocking) {
+  return h('span', { class: `badge${blocking ? ' blocking' : ''}` }, blocking ? 'blocking' : 'non-blocking');
+}
+
+/** What a function threw, as the API reports it (`{name, message, stack}`), as text. */
+export function errorText(error) {
+  return error ? `${error.name ?? 'Error'}: ${error.message ?? ''}\n${error.stack ?? ''}` : '';
+}
+
+/** Now, as `09:12:44` UTC. */
+export function clockTime() {
+  return new Date().toISOString().slice(11, 19);
+}
+
 /** A status word with its color. */
 export function statusBadge(status) {
   return h('span', { class: `badge status-${status}` }, status);

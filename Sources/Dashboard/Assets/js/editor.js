@@ -8,7 +8,7 @@ const MODES = {
   json: { name: 'javascript', json: true },
 };
 
-/** `{element, value(), setValue(text), setLanguage(l), markError(line, column), clearError(), focus()}`. */
+/** `{element, value(), setValue(text), setLanguage(l), setReadOnly(flag), markError(line, column), clearError(), focus()}`. */
 export function createEditor({ label, value = '', language = 'javascript', short = false, readOnly = false }) {
   const textarea = h('textarea', {
     class: `code${short ? ' short' : ''}`, 'aria-label': label, spellcheck: 'false', autocomplete: 'off',
@@ -33,6 +33,7 @@ export function createEditor({ label, value = '', language = 'javascript', short
     value: () => editor.getValue(),
     setValue: (text) => editor.setValue(text),
     setLanguage: (name) => editor.setOption('mode', MODES[name] ?? MODES.javascript),
+    setReadOnly: (flag) => editor.setOption('readOnly', flag),
     markError(line, column) {
       this.clearError();
       errorLine = editor.addLineClass(Math.max(0, line - 1), 'background', 'cm-error-line');
@@ -59,6 +60,7 @@ function textareaEditor(element, textarea) {
     value: () => textarea.value,
     setValue: (text) => { textarea.value = text; },
     setLanguage: () => {},
+    setReadOnly: (flag) => { textarea.readOnly = flag; },
     markError(line, column) {
       const lines = textarea.value.split('\n');
       let offset = 0;

@@ -19,15 +19,3 @@ export function appHeader(context, app, tab, ...trail) {
   context.setBreadcrumbs([['Applications', '#/'], [app, trail.length || tab !== 'Functions' ? appHref(app) : null], ...trail]);
   return [h('h1', {}, app), appTabs(app, tab)];
 }
-
-/** Runs `task` now and then every `milliseconds` after it ends, until the page goes away. */
-export function every(signal, milliseconds, task) {
-  let timer = null;
-  const run = async () => {
-    if (signal.aborted) return;
-    try { await task(); } catch (error) { if (signal.aborted || error.name === 'AbortError') return; }
-    if (!signal.aborted) timer = setTimeout(run, milliseconds);
-  };
-  signal.addEventListener('abort', () => clearTimeout(timer));
-  run();
-}

@@ -9,19 +9,21 @@ export async function deadLettersPage(main, context, app) {
   const list = h('div');
   const writable = context.session.canChange;
 
-  async function replay(ids) {
+  async function replay(ids, count) {
+    if (!ids && !confirm(`Publish all ${count} dead letters listed again, to the topic each came from? Ones replayed before are published again too.`)) return;
     try {
       const outcome = await api('POST', [...path, 'replay'], { body: ids ? { ids } : {} });
       const skipped = outcome.skipped.map((entry) => `${entry.id}: ${entry.reason}`).join('; ');
       replace(message, notice(outcome.skipped.length ? 'error' : 'ok',
         `Replayed ${outcome.replayed.length} to the topic they came from.`, skipped ? ` Skipped ${skipped}.` : ''));
+      await show();
     } catch (error) { replace(message, notice('error', error.message)); }
   }
 
   async function show() {
     const letters = await api('GET', path, { signal: context.signal });
     replace(list, letters.length ? [
-      writable ? h('p', {}, h('button', { type: 'button', class: 'primary', onclick: () => replay(null) }, 'Replay all')) : null,
+      writable ? h('p', {}, h('button', { type: 'button', class: 'primary', onclick: () => replay(null, letters.length) }, 'Replay all')) : null,
       h('table', { 'aria-label': 'Dead letters' },
         h('thead', {}, h('tr', {}, ['Time (UTC)', 'Trigger', 'Event id', 'Reason', 'Error', 'Attempts', 'Source position', writable ? '' : null]
           .filter((name) => name !== null).map((name) => h('th', {}, name)))),

@@ -1,6 +1,6 @@
 // An application's functions: every known trigger, blocking or not, deployed or not, and its custom ones.
 import { api } from '../api.js';
-import { h, replace } from '../dom.js';
+import { h, kindBadge, replace } from '../dom.js';
 import { appHeader, appHref } from '../links.js';
 import { knownTriggers } from '../triggers.js';
 
@@ -12,7 +12,7 @@ export async function functionsPage(main, context, app) {
     const deployed = byTrigger.get(type)?.currentVersionNumber;
     return h('tr', {},
       h('td', {}, h('a', { href: appHref(app, 'functions', type) }, type)),
-      h('td', {}, h('span', { class: `badge${blocking ? ' blocking' : ''}` }, blocking ? 'blocking' : 'non-blocking')),
+      h('td', {}, kindBadge(blocking)),
       h('td', {}, deployed ? h('span', { class: 'badge deployed' }, `deployed · version ${deployed}`) : h('span', { class: 'badge' }, 'not deployed')),
       h('td', { class: 'muted' }, summary));
   };

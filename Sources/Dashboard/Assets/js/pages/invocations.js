@@ -1,8 +1,9 @@
 // An application's recent invocations, newest first, refreshed every second; open one to read what it
 // printed. Filters by trigger and status.
 import { api } from '../api.js';
-import { formatDuration, formatTime, h, notice, replace, statusBadge } from '../dom.js';
-import { appHeader, every } from '../links.js';
+import { clockTime, errorText, formatDuration, formatTime, h, notice, replace, statusBadge } from '../dom.js';
+import { appHeader } from '../links.js';
+import { every } from '../polling.js';
 
 const STATUSES = ['succeeded', 'failed', 'timeout', 'crashed', 'invalid_event'];
 const REFRESH_MS = 1000;
@@ -35,23 +36,29 @@ export async function invocationsPage(main, context, app) {
           onclick() { if (!open.delete(entry.invocationId)) open.add(entry.invocationId); render(); },
         }, expanded ? 'Hide' : 'Output')));
       if (!expanded) return [row];
-      const error = entry.error ? `\n${entry.error.name ?? 'Error'}: ${entry.error.message ?? ''}\n${entry.error.stack ?? ''}` : '';
+      const error = entry.error ? `\n${errorText(entry.error)}` : '';
       return [row, h('tr', { class: 'details' }, h('td', { colspan: '8' },
         h('pre', { class: 'output', 'aria-label': `Console output of ${entry.eventId}` }, (entry.logs.join('\n') || '(nothing printed)') + error)))];
     }) : h('tr', {}, h('td', { colspan: '8', class: 'muted' }, 'No invocation yet.')));
   }
 
+  // Only the answer to the latest request is shown: one sent before a filter changed is stale.
+  let latestRequest = 0;
   async function refresh() {
+    const request = ++latestRequest;
+    let answer;
     try {
-      entries = await api('GET', ['applications', app, 'invocations'],
+      answer = await api('GET', ['applications', app, 'invocations'],
         { signal: context.signal, query: { limit: '100', trigger: trigger.value, status: status.value } });
-      replace(problem);
-      replace(live, `live · updated ${new Date().toLocaleTimeString()}`);
     } catch (error) {
       if (error.name === 'AbortError') throw error;
-      replace(problem, notice('error', error.message));
+      if (request === latestRequest) replace(problem, notice('error', error.message));
       return;
     }
+    if (request !== latestRequest) return;
+    entries = answer;
+    replace(problem);
+    replace(live, `live · updated ${clockTime()} UTC`);
     // Redrawn only when something changed, so a selection in an open output survives.
     const signature = entries.map((entry) => entry.invocationId).join(',');
     if (signature !== shown) {

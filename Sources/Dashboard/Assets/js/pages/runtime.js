@@ -15,17 +15,19 @@ export async function runtimePage(main, context, app) {
     environmentCard(app, runtime, writable));
 }
 
-/** Rows of two inputs (`names`), added and removed in place; `rows()` reads them back. */
+/** Rows of two inputs (`names`), added and removed in place, labelled by their position; `rows()` reads them back. */
 function rowEditor({ what, names, initial, writable }) {
   const body = h('tbody');
+  const relabel = () => [...body.children].forEach((row, index) => {
+    row.querySelectorAll('input').forEach((input, column) => input.setAttribute('aria-label', `${names[column]} of ${what} ${index + 1}`));
+    row.querySelector('button')?.setAttribute('aria-label', `Remove ${what} ${index + 1}`);
+  });
   const addRow = (values = ['', '']) => {
-    const index = body.children.length + 1;
-    const inputs = names.map((name, column) => h('input', {
-      'aria-label': `${name} of ${what} ${index}`, value: values[column], readOnly: !writable, autocomplete: 'off', spellcheck: 'false',
-    }));
+    const inputs = names.map((name, column) => h('input', { value: values[column], readOnly: !writable, autocomplete: 'off', spellcheck: 'false' }));
     const row = h('tr', {}, inputs.map((input) => h('td', {}, input)),
-      writable ? h('td', {}, h('button', { type: 'button', 'aria-label': `Remove ${what} ${index}`, onclick: () => row.remove() }, 'Remove')) : null);
+      writable ? h('td', {}, h('button', { type: 'button', onclick: () => { row.remove(); relabel(); } }, 'Remove')) : null);
     body.append(row);
+    relabel();
     return inputs[0];
   };
   initial.forEach(addRow);
@@ -35,6 +37,17 @@ function rowEditor({ what, names, initial, writable }) {
     rows: () => [...body.children].map((row) => [...row.querySelectorAll('input')].map((input) => input.value.trim()))
       .filter(([name, value]) => name || value),
   };
+}
+
+/** The first problem of name/value rows: a value without a name, or a name twice. */
+function rowProblem(rows, what) {
+  const seen = new Set();
+  for (const [name] of rows) {
+    if (!name) return `a ${what} has a value but no name`;
+    if (seen.has(name)) return `${name} is listed twice`;
+    seen.add(name);
+  }
+  return null;
 }
 
 function dependenciesCard(app, runtime, writable) {
@@ -48,7 +61,10 @@ function dependenciesCard(app, runtime, writable) {
     : h('p', { class: 'muted' }, current.dependencies.length ? 'Not installed yet.' : 'No dependencies.'));
   showStatus(runtime);
   const save = async () => {
+    const problem = rowProblem(rows.rows(), 'dependency');
+    if (problem) return replace(message, notice('error', `Not saved: ${problem}.`));
     replace(message, h('p', { class: 'muted' }, 'Installing with npm…'));
+    saveButton.disabled = true;
     const dependencies = rows.rows().map(([name, version]) => ({ name, version }));
     try {
       const updated = await api('PUT', ['applications', app, 'runtime', 'dependencies'],
@@ -62,15 +78,17 @@ function dependenciesCard(app, runtime, writable) {
       replace(message, notice('error', installFailed
         ? 'npm could not install them; the previous runtime keeps serving. npm\'s output is below.'
         : error.message));
+    } finally {
+      saveButton.disabled = false;
     }
   };
+  const saveButton = h('button', { type: 'button', class: 'primary', onclick: save }, 'Save dependencies');
   return h('section', { class: 'card', 'aria-label': 'Dependencies' },
     h('h2', {}, 'Dependencies'),
     rows.element,
     h('p', {}, h('label', { class: 'wide' }, 'npm registry (optional)', registry)),
     writable ? h('div', { class: 'row' },
-      h('button', { type: 'button', onclick: rows.add }, 'Add dependency'),
-      h('button', { type: 'button', class: 'primary', onclick: save }, 'Save dependencies')) : null,
+      h('button', { type: 'button', onclick: rows.add }, 'Add dependency'), saveButton) : null,
     message, status);
 }
 
@@ -99,6 +117,8 @@ function environmentCard(app, runtime, writable) {
   const rows = rowEditor({ what: 'variable', names: ['Name', 'Value'], initial: Object.entries(runtime.environmentVariables), writable });
   const message = h('div');
   const save = async () => {
+    const problem = rowProblem(rows.rows(), 'variable');
+    if (problem) return replace(message, notice('error', `Not saved: ${problem}.`));
     try {
       await api('PUT', ['applications', app, 'runtime', 'environment-variables'], { body: Object.fromEntries(rows.rows()) });
       replace(message, notice('ok', 'Saved: live on every worker.'));
