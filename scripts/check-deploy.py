@@ -32,6 +32,16 @@ def check_command_line(chatfn, args, where):
         check(re.search(rf"(^|\s){re.escape(flag)}\b", help_text) is not None, f"{where}: chatfn {args[0]} has no option {flag}")
 
 
+def shutdown_timeout(args):
+    """chatfn's --shutdown-timeout in these arguments (its default, 25 s, when absent)."""
+    for index, arg in enumerate(args):
+        if arg.startswith("--shutdown-timeout="):
+            return int(arg.split("=", 1)[1])
+        if arg == "--shutdown-timeout" and index + 1 < len(args):
+            return int(args[index + 1])
+    return 25
+
+
 def main(chatfn):
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose.get("services", {})
@@ -40,6 +50,9 @@ def main(chatfn):
     check_command_line(chatfn, service.get("command", []), "docker-compose.yml chatfn.command")
     check(service.get("environment", {}).get("CHATFN_KAFKA", "").startswith("kafka:"), "docker-compose.yml: CHATFN_KAFKA should name the kafka service")
     check("kafka" in service.get("depends_on", {}), "docker-compose.yml: chatfn should depend on kafka")
+    grace = re.fullmatch(r"(\d+)s", str(service.get("stop_grace_period", "10s")))
+    check(grace and int(grace.group(1)) >= shutdown_timeout(service.get("command", [])) + 5,
+          "docker-compose.yml: chatfn's stop_grace_period must be at least --shutdown-timeout + 5 s")
 
     documents = [d for d in yaml.safe_load_all((ROOT / "deploy/k8s/chatfn.yaml").read_text()) if d]
     by_kind = {d["kind"]: d for d in documents}
@@ -51,7 +64,10 @@ def main(chatfn):
     pdb = by_kind.get("PodDisruptionBudget", {})
     check(pdb.get("spec", {}).get("selector", {}).get("matchLabels", {}).items() <= labels.items(), "k8s: the PDB selects no chatfn pod")
     pod = spec.get("template", {}).get("spec", {})
-    check(pod.get("terminationGracePeriodSeconds", 30) > 30, "k8s: terminationGracePeriodSeconds must exceed chatfn's 30 s drain")
+    for container in pod.get("containers", []):
+        needed = shutdown_timeout(container.get("args", [])) + 5
+        check(pod.get("terminationGracePeriodSeconds", 30) >= needed,
+              f"k8s: terminationGracePeriodSeconds must be at least --shutdown-timeout + 5 s ({needed})")
     config_keys = set(by_kind.get("ConfigMap", {}).get("data", {}))
     volumes = {v["name"]: v for v in pod.get("volumes", [])}
     for container in pod.get("containers", []):

@@ -74,8 +74,9 @@ package protocol ApplicationLookup: Sendable {
     var served: [ServedApplication] { get }
     /// Starts what `lane` keeps warm before it consumes.
     func prewarm(_ lane: WorkerLane) async
-    /// Stops `lane`'s processes once its consumer has drained.
-    func shutdown(_ lane: WorkerLane) async
+    /// Stops `lane`'s processes, each once its in-flight invocations ended or `grace` passed (then it is
+    /// killed and they end as crashed).
+    func shutdown(_ lane: WorkerLane, grace: Duration) async
 }
 
 /// One application, from a functions directory (`--functions DIR`).
@@ -98,7 +99,7 @@ package struct SingleApplication: ApplicationLookup {
         await application.prewarm(lane, logger: logger)
     }
 
-    package func shutdown(_ lane: WorkerLane) async {
-        await application.pools(for: lane).shutdown()
+    package func shutdown(_ lane: WorkerLane, grace: Duration) async {
+        await application.pools(for: lane).shutdown(grace: grace)
     }
 }

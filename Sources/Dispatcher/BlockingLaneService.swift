@@ -51,10 +51,15 @@ package struct BlockingLaneService: Service {
         let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
         onConsuming()
         logger.info("answering blocking requests", metadata: ["topics": "\(consumerConfiguration.topics.joined(separator: ","))"])
-        let stop = StopSignal()
+        let (stop, abandon) = (StopSignal(), StopSignal())
         let replyFailures = RateLimitedLog(logger: logger, interval: .seconds(10))
-        let publisher = RecordPublisher(producer: producer, logger: logger) { dispatcher.givenUp.add(1, ordering: .relaxed) }
-        await consumeUntilShutdown(consumer, stopStarting: { stop.stop() }) {
+        let publisher = RecordPublisher(producer: producer, logger: logger, abandon: abandon) { dispatcher.givenUp.add(1, ordering: .relaxed) }
+        let applications = applications
+        await consumeUntilShutdown(consumer, stopStarting: { stop.stop() }, giveUp: {
+            abandon.stop()
+            // The drain is over: what still runs was given up.
+            await applications.shutdown(.blocking, grace: .seconds(1))
+        }) {
             await withDiscardingTaskGroup { requests in
                 for await lease in consumer.records {
                     requests.addTask {
@@ -62,7 +67,8 @@ package struct BlockingLaneService: Service {
                         if let invocationRecord = answer.invocationRecord { producer.sendInBackground(invocationRecord) }
                         if let reply = answer.reply {
                             do {
-                                try await producer.send(reply)  // a reply lost is the caller's timeout: not retried
+                                // A reply lost is the caller's timeout: not retried, and not waited for past the drain.
+                                _ = try await StopSignal.run(unlessAnyOf: [abandon]) { try await producer.send(reply) }
                             } catch {
                                 replyFailures.warning("reply to \(reply.topic)/\(reply.partition ?? 0) failed: \(error)")
                             }
@@ -77,8 +83,7 @@ package struct BlockingLaneService: Service {
                 }
             }
         }
-        await producer.shutdown()
-        await applications.shutdown(.blocking)
+        await producer.shutdown(timeoutMs: EventLaneService.flushBoundMs)
         logger.info("blocking lane stopped", metadata: ["expired": "\(dispatcher.expired.load(ordering: .relaxed))"])
     }
 }

@@ -11,8 +11,9 @@ import Workers
 /// dispatcher, and commits each partition up to its contiguous processed prefix.
 ///
 /// On graceful shutdown (SIGTERM, Ctrl-C) it starts no new attempt and ends retry backoffs, lets running
-/// invocations finish (bounded by the consumer's drain timeout), commits, leaves the group, flushes what
-/// it published, and stops the workers. Records it gave up are not committed: their next owner runs them.
+/// invocations finish (bounded by the consumer's drain timeout, `--shutdown-timeout`), commits, leaves
+/// the group, stops the workers and abandons what still runs or waits on the broker, and flushes what it
+/// published (bounded). Records it gave up are not committed: their next owner runs them.
 package struct EventLaneService: Service {
     package struct Configuration: Sendable {
         package var consumer: KafkaConsumerConfiguration
@@ -52,19 +53,28 @@ package struct EventLaneService: Service {
             logger.warning("output topics not ready yet: \(error)")
         }
         let consumer = try KafkaConsumer(configuration: configuration.consumer, logger: logger)
-        let stop = StopSignal()
+        let (stop, abandon) = (StopSignal(), StopSignal())
         let dispatcher = EventDispatcher(
             configuration: configuration.dispatcher, applications: applications, producer: producer,
-            reporter: reporter, stop: stop, statistics: statistics, logger: logger)
+            reporter: reporter, stop: stop, abandon: abandon, statistics: statistics, logger: logger)
         onConsuming()
         logger.info("consuming", metadata: [
             "topics": "\(configuration.consumer.topics.joined(separator: ","))", "group": "\(configuration.consumer.groupId)",
         ])
-        await consumeUntilShutdown(consumer, stopStarting: { stop.stop() }) { await dispatch(consumer, dispatcher) }
-        await producer.shutdown()
-        await applications.shutdown(.events)
+        // Once drained: what still waits on the broker is abandoned, and the workers stop (a function
+        // still running ends as crashed; its record was not committed).
+        let applications = applications
+        await consumeUntilShutdown(consumer, stopStarting: { stop.stop() }, giveUp: {
+            abandon.stop()
+            // The drain is over: what still runs was given up.
+            await applications.shutdown(.events, grace: .seconds(1))
+        }) { await dispatch(consumer, dispatcher) }
+        await producer.shutdown(timeoutMs: Self.flushBoundMs)
         logger.info("stopped", metadata: ["statistics": "\(dispatcher.statistics.summary)"])
     }
+
+    /// How long the producer may flush what is queued (invocation records) after the drain.
+    static let flushBoundMs: Int32 = 2_000
 
     private func dispatch(_ consumer: KafkaConsumer, _ dispatcher: EventDispatcher) async {
         let queues = KeyOrderedQueues()

@@ -7,7 +7,8 @@ import Logging
 import Synchronization
 
 /// Publishes what a lane produces for a record (dead letters, commands) so that no record can hold its
-/// partition: while the broker is away it keeps trying (until chatfn stops or the partition is revoked),
+/// partition: while the broker is away it keeps trying (until chatfn stops or the partition is revoked;
+/// a send still waiting when chatfn gives up, at the end of its shutdown's drain, is abandoned),
 /// but a record the broker refuses for what it is (too large, invalid, not allowed) is sent once more in
 /// its reduced form, when it has one, and is otherwise given up after ``maxRefusals`` attempts: counted
 /// and logged, so the offset moves on.
@@ -28,10 +29,15 @@ struct RecordPublisher: Sendable {
 
     let producer: KafkaProducer
     let logger: Logger
+    /// Fires when chatfn gives up what is still running (its shutdown's drain is over): a send still
+    /// waiting for the broker ends then, and the record is left for the next owner.
+    let abandon: StopSignal
     /// Records given up, for metrics.
     let givenUp: @Sendable () -> Void
 
     /// - Parameter reduce: the smaller form to send when `record` is refused as too large (nil: none).
+    /// - Parameter stopSignals: no new attempt after any of them fired (a send under way still ends,
+    ///   unless ``abandon`` fires).
     func publish(_ record: ProducerRecord, reduce: (ProducerRecord) -> ProducerRecord? = { _ in nil },
                  unlessAnyOf stopSignals: [StopSignal]) async -> Outcome {
         var record = record
@@ -40,7 +46,8 @@ struct RecordPublisher: Sendable {
         var attempt = 1
         while true {
             do {
-                try await producer.send(record)
+                let (producer, sending) = (producer, record)
+                guard try await StopSignal.run(unlessAnyOf: [abandon], { try await producer.send(sending) }) != nil else { return .stopped }
                 return .delivered
             } catch let error as KafkaError where error.refusesRecord {
                 refusals += 1

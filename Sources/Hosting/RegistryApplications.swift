@@ -110,13 +110,13 @@ package final class RegistryApplications: ApplicationLookup, Service {
         }
     }
 
-    package func shutdown(_ lane: WorkerLane) async {
+    package func shutdown(_ lane: WorkerLane, grace: Duration) async {
         let pools = hosted.withLock { hosted in
             hosted.shutDownLanes.insert(lane)
             return hosted.entries.values.map { $0.served.pools(for: lane) }
         }
         await withDiscardingTaskGroup { group in
-            for pool in pools { group.addTask { await pool.shutdown() } }
+            for pool in pools { group.addTask { await pool.shutdown(grace: grace) } }
         }
         if hosted.withLock({ $0.shutDownLanes.count == WorkerLane.allCases.count }) { materializer.removeAll() }
     }

@@ -1,5 +1,6 @@
 import CKafka
 import Logging
+import Synchronization
 
 /// Publishes records and reports, per record, where the broker stored it.
 ///
@@ -14,6 +15,9 @@ package final class KafkaProducer: Sendable {
     package init(configuration: KafkaConfiguration, lowLatency: Bool = false) throws {
         var defaults: [String: String] = ["enable.idempotence": "true", "socket.nagle.disable": "true"]
         defaults["linger.ms"] = lowLatency ? "0" : "5"
+        // librdkafka's 5 minutes would hold a record's fate that long while the broker is away: a send
+        // fails sooner, and its caller retries or gives the record up (replies: the caller has timed out).
+        defaults["message.timeout.ms"] = lowLatency ? "10000" : "30000"
         // A configuration shared with a consumer carries consumer-only settings librdkafka would warn about.
         let producerProperties = configuration.withoutConsumerProperties.properties
         let effective = KafkaConfiguration(bootstrapServers: configuration.bootstrapServers, properties: defaults)
@@ -37,11 +41,23 @@ package final class KafkaProducer: Sendable {
     /// Publishes `record` and returns once the broker has acknowledged it.
     @discardableResult
     package func send(_ record: ProducerRecord) async throws -> DeliveryReceipt {
-        try await withCheckedThrowingContinuation { continuation in
-            let id = deliveries.register(continuation)
-            if let error = enqueue(record, messageId: id) {
-                if let continuation = deliveries.take(id) { continuation.resume(throwing: error) }
+        // Cancelling the task ends the wait with CancellationError (the record may still be delivered:
+        // its report then finds no one waiting), so a broker that is away cannot hold a stopping chatfn
+        // for `message.timeout.ms`.
+        let id = Mutex<UInt?>(nil)
+        let deliveries = deliveries
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                let registered = deliveries.register(continuation)
+                id.withLock { $0 = registered }
+                if Task.isCancelled {
+                    deliveries.take(registered)?.resume(throwing: CancellationError())
+                } else if let error = enqueue(record, messageId: registered) {
+                    deliveries.take(registered)?.resume(throwing: error)
+                }
             }
+        } onCancel: {
+            if let registered = id.withLock({ $0 }) { deliveries.take(registered)?.resume(throwing: CancellationError()) }
         }
     }
 

@@ -63,13 +63,14 @@ package final class WorkerPools: AdoptsRuntime {
         for memoryMb in memoryLimits.sorted() { try await pool(memoryMb: memoryMb).prewarm() }
     }
 
-    package func shutdown() async {
+    /// Stops every process, each once its in-flight invocations ended or `grace` passed.
+    package func shutdown(grace: Duration = .seconds(10)) async {
         let pools = state.withLock { state in
             state.shutDown = true
             return Array(state.pools.values)
         }
         await withDiscardingTaskGroup { group in
-            for pool in pools { group.addTask { await pool.shutdown() } }
+            for pool in pools { group.addTask { await pool.shutdown(grace: grace) } }
         }
     }
 

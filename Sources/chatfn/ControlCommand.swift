@@ -48,8 +48,8 @@ struct Control: AsyncParsableCommand {
         // 10 s grace), so the server's wait for its requests is bounded; what is still running after
         // 15 s (an npm install) is cancelled.
         let stopTests = OnGracefulShutdown {
-            await applications.shutdown(.events)
-            await applications.shutdown(.blocking)
+            await applications.shutdown(.events, grace: .seconds(10))
+            await applications.shutdown(.blocking, grace: .seconds(10))
         }
         try await startupSignals.run(serviceGroup([applications] + control.services + [stopTests],
                                                   finite: [RegistryTopicCheck(connection: connection, logger: logger)],

@@ -51,16 +51,21 @@ struct LaneOptions: ParsableArguments {
     @Option(name: .long, help: "Serve /healthz, /readyz and /metrics on HOST:PORT (e.g. 0.0.0.0:9090).")
     var admin: String?
 
+    @Option(name: .long, help: "Seconds in-flight functions may finish in after SIGTERM; then what is left is abandoned (uncommitted, so it runs again) and chatfn exits within 5 more seconds.")
+    var shutdownTimeout: Int = 25
+
     func validate() throws {
         let bounds: [(String, Int, ClosedRange<Int>)] = [
             ("--partitions", Int(partitions), 1...10_000), ("--workers", workers, 1...256),
             ("--blocking-workers", blockingWorkers, 1...256), ("--max-in-flight", maxInFlight, 1...1_000_000),
-            ("--idle-timeout", idleTimeout, 1...604_800),
+            ("--idle-timeout", idleTimeout, 1...604_800), ("--shutdown-timeout", shutdownTimeout, 1...3_600),
         ]
         for (flag, value, range) in bounds where !range.contains(value) {
             throw ValidationError("\(flag) must be between \(range.lowerBound) and \(range.upperBound) (got \(value))")
         }
     }
+
+    var drainTimeout: Duration { .seconds(shutdownTimeout) }
 
     /// The topics the lanes use, and the registry's when they serve it.
     func topics(withRegistry: Bool) -> [TopicSpec] {
@@ -171,7 +176,8 @@ func runChatfn(_ options: LaneOptions, source: ApplicationSource) async throws {
     let readiness = Readiness(lanes: ["events", "blocking"])
     let service = EventLaneService(
         configuration: EventLaneService.Configuration(
-            consumer: KafkaConsumerConfiguration(kafka: connection.configuration, groupId: options.group, topics: [kafkaOptions.topic], maxInFlight: options.maxInFlight),
+            consumer: KafkaConsumerConfiguration(kafka: connection.configuration, groupId: options.group, topics: [kafkaOptions.topic],
+                                                 maxInFlight: options.maxInFlight, drainTimeout: options.drainTimeout),
             dispatcher: DispatcherConfiguration()),
         applications: applications, reporter: reporter, logger: logger, onConsuming: { readiness.markReady("events") })
     let blockingDispatcher = BlockingDispatcher(
@@ -179,7 +185,7 @@ func runChatfn(_ options: LaneOptions, source: ApplicationSource) async throws {
         capacity: options.blockingWorkers * 64, logger: logger)
     let blockingLane = BlockingLaneService(
         configuration: BlockingLaneService.Configuration(consumer: KafkaConsumerConfiguration(
-            kafka: connection.configuration, groupId: "\(options.group)-blocking", topics: [options.requestTopic])),
+            kafka: connection.configuration, groupId: "\(options.group)-blocking", topics: [options.requestTopic], drainTimeout: options.drainTimeout)),
         dispatcher: blockingDispatcher, applications: applications, logger: logger, onConsuming: { readiness.markReady("blocking") })
     let gates = [registryRead, directoryPushed]
     services += [GatedService(gates: gates, service: service), GatedService(gates: gates, service: blockingLane)]
@@ -189,7 +195,10 @@ func runChatfn(_ options: LaneOptions, source: ApplicationSource) async throws {
             laneMetrics(events: service.statistics, blocking: blockingDispatcher, applications: applications)
         })
     }
-    try await startupSignals.run(serviceGroup(services, finite: finiteServices, logger: logger))
+    // The drain gets the whole timeout; committing, leaving the group, stopping the workers and flushing
+    // take the next seconds; past 4.5 s more, chatfn ends itself.
+    startupSignals.exitAtLatest(options.drainTimeout + .milliseconds(4_500), logger: logger)
+    try await startupSignals.run(serviceGroup(services, finite: finiteServices, shutdownBound: options.drainTimeout + .seconds(4), logger: logger))
     for close in closers { await close() }
 }
 

@@ -1,6 +1,7 @@
 import ChatfnCore
 import Dispatch
 import Foundation
+import Logging
 import ServiceLifecycle
 
 /// SIGTERM or SIGINT that comes while chatfn is still starting (connecting, reading the registry), before
@@ -19,6 +20,23 @@ final class StartupSignals: Sendable {
             source.setEventHandler { received.stop() }
             source.resume()
             return source
+        }
+    }
+
+    /// Ends the process `bound` after the first signal, whatever is still running: the last resort that
+    /// keeps a shutdown within what an orchestrator allows (a commit or a group leave that waits on a
+    /// broker gone away). Workers die with chatfn; records not committed run again on their next owner.
+    func exitAtLatest(_ bound: Duration, logger: Logger) {
+        let received = received
+        Task.detached {
+            await received.waitUntilStopped()
+            let watchdog = Thread {
+                Thread.sleep(forTimeInterval: bound.fractionalSeconds)
+                logger.critical("shutdown took longer than \(bound): exiting now; what was not committed runs again on its next owner")
+                _exit(1)
+            }
+            watchdog.name = "chatfn-shutdown-watchdog"
+            watchdog.start()
         }
     }
 

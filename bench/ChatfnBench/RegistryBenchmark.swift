@@ -50,8 +50,8 @@ enum RegistryBenchmark {
         }
         for (applications, running, _) in fleet {
             running.cancel()
-            await applications.shutdown(.events)
-            await applications.shutdown(.blocking)
+            await applications.shutdown(.events, grace: .seconds(1))
+            await applications.shutdown(.blocking, grace: .seconds(1))
         }
         await producer.shutdown()
         return samples
