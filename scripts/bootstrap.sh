@@ -40,10 +40,10 @@ fi
 # Playwright for driving the dashboard in Debian's chromium (never `playwright install`: it downloads a
 # browser), kept in a virtual environment of the build folder so the system Python stays untouched.
 venv=.build/pyclient
-if ! "$venv/bin/python3" -c 'import confluent_kafka, yaml, jsonschema, playwright' 2>/dev/null; then
-  echo "bootstrap: installing confluent-kafka, PyYAML, jsonschema and playwright into $venv"
+if ! "$venv/bin/python3" -c 'import confluent_kafka, yaml, jsonschema, playwright, prometheus_client' 2>/dev/null; then
+  echo "bootstrap: installing confluent-kafka, PyYAML, jsonschema, playwright and prometheus-client into $venv"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check confluent-kafka PyYAML jsonschema playwright
+  "$venv/bin/pip" install --quiet --disable-pip-version-check confluent-kafka PyYAML jsonschema playwright prometheus-client
 fi
 
 echo "bootstrap: librdkafka $(pkg-config --modversion rdkafka), node $(node --version), $(swift --version 2>/dev/null | head -1)"

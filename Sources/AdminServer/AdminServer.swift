@@ -19,10 +19,11 @@ package final class Readiness: Sendable {
 }
 
 /// The operators' HTTP endpoints: `/healthz` (the process serves), `/readyz` (both lanes consuming),
-/// `/metrics` (Prometheus text).
+/// `/metrics` (Prometheus text, from swift-metrics through swift-prometheus).
 package enum AdminServer {
+    /// - Parameter refreshMetrics: sets the gauges that are read rather than counted, before each scrape.
     package static func application(
-        host: String, port: Int, readiness: Readiness, logger: Logger, metrics: @escaping @Sendable () -> [Metric]
+        host: String, port: Int, readiness: Readiness, logger: Logger, refreshMetrics: @escaping @Sendable () -> Void
     ) -> some ApplicationProtocol {
         let router = Router()
         router.get("healthz") { _, _ in "ok\n" }
@@ -33,8 +34,8 @@ package enum AdminServer {
         }
         router.get("metrics") { _, _ -> Response in
             Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                body: ResponseBody(byteBuffer: ByteBuffer(string: Metric.exposition(metrics()))))
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: PrometheusExport.render(refreshing: refreshMetrics))))
         }
         return Application(router: router, configuration: ApplicationConfiguration(address: .hostname(host, port: port)), logger: logger)
     }

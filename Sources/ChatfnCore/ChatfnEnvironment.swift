@@ -17,6 +17,8 @@ package enum ChatfnEnvironment {
     package static var kafkaConfig: String? { value("CHATFN_KAFKA_CONFIG") }
     /// `CHATFN_LOG_LEVEL`: the default of `--log-level`.
     package static var logLevel: String? { value("CHATFN_LOG_LEVEL") }
+    /// `CHATFN_LOG_FORMAT`: `text` or `json` (what `--log-format` takes).
+    package static var logFormat: String? { value("CHATFN_LOG_FORMAT") }
     /// `CHATFN_HOME`: where `chatfn dev` leaves its broker's address (default `~/.chatfn`).
     package static var home: String { value("CHATFN_HOME") ?? (userHome + "/.chatfn") }
     /// `CHATFN_CACHE`: installed runtimes and compiled functions (default `~/.cache/chatfn`).

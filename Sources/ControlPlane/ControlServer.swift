@@ -1,9 +1,11 @@
+import AdminServer
+import ChatfnCore
 import Dashboard
 import Hummingbird
 import Logging
 
-/// The control plane's HTTP server: the dashboard at `/`, the API under `/v1/`, `/healthz`, and
-/// `/readyz` (ready once the registry has been read to its end).
+/// The control plane's HTTP server: the dashboard at `/`, the API under `/v1/`, `/healthz`, `/metrics`,
+/// and `/readyz` (ready once the registry has been read to its end).
 package enum ControlServer {
     package static func application(
         api: ControlAPI, dashboard: Dashboard, tokens: APITokens, host: String, port: Int, logger: Logger,
@@ -14,6 +16,11 @@ package enum ControlServer {
         router.add(middleware: JSONErrorMiddleware())
         dashboard.addRoutes(to: router)
         router.get("healthz") { _, _ in "ok\n" }
+        router.get("metrics") { _, _ -> Response in
+            let registry = api.registry.follower
+            let text = PrometheusExport.render { ChatfnMetrics.registryVersion(registry.state.appliedOffset + 1) }
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: text)))
+        }
         router.get("readyz") { _, _ -> Response in
             api.registry.follower.isCaughtUp
                 ? Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(string: "ready\n")))

@@ -26,10 +26,11 @@ package struct ServedApplication: Sendable {
                  blockingWorkers: Int, logger: Logger) {
         var eventWorker = worker
         eventWorker.niceness = 10
-        self.init(
-            id: id, catalog: catalog,
-            events: WorkerPools(configuration: catalog.poolConfiguration(worker: eventWorker, minWarm: eventMinWarm, maxProcesses: eventWorkers), logger: logger),
-            blocking: WorkerPools(configuration: WorkerPoolConfiguration(worker: worker, minWarm: blockingWorkers, maxProcesses: blockingWorkers), logger: logger))
+        var events = catalog.poolConfiguration(worker: eventWorker, minWarm: eventMinWarm, maxProcesses: eventWorkers)
+        var blocking = WorkerPoolConfiguration(worker: worker, minWarm: blockingWorkers, maxProcesses: blockingWorkers)
+        (events.application, blocking.application) = (id, id)
+        self.init(id: id, catalog: catalog, events: WorkerPools(configuration: events, logger: logger),
+                  blocking: WorkerPools(configuration: blocking, logger: logger))
     }
 
     package func pools(for lane: WorkerLane) -> WorkerPools {

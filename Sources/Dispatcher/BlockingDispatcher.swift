@@ -77,6 +77,7 @@ package final class BlockingDispatcher: Sendable {
 
     /// What to publish for `record`: the reply, and a dead letter for a trigger that does not belong here.
     package func answer(_ record: KafkaRecord) async -> Answer {
+        let received = ContinuousClock.now
         let request: BlockingRequest
         switch BlockingRequest.read(record) {
         case .success(let read): request = read
@@ -99,11 +100,14 @@ package final class BlockingDispatcher: Sendable {
         let now = EpochMilliseconds.now()
         guard request.deadlineMs.subtractingSaturated(now) > 0 else {
             expired.add(1, ordering: .relaxed)
+            ChatfnMetrics.blockingExpired()
             logger.debug("expired blocking request not run", metadata: ["correlation": "\(request.correlationId.escapingControlCharacters())"])
             return Answer()
         }
         let deadlineMs = min(request.deadlineMs, now.addingSaturated(Self.maxDeadlineAheadMs))
-        let (decision, deadLetter, invocationRecord) = await decide(record, deadlineMs: deadlineMs)
+        let (decision, deadLetter, invocationRecord, event) = await decide(record, deadlineMs: deadlineMs)
+        ChatfnMetrics.blockingAnswered(app: event?.appId ?? "", trigger: event?.type ?? "", decision: decision.decision.rawValue,
+                                       duration: ContinuousClock.now - received)
         if decision.decision == .allow {
             allowed.add(1, ordering: .relaxed)
         } else {
@@ -118,39 +122,43 @@ package final class BlockingDispatcher: Sendable {
 
     private func refuse(_ reason: String) {
         refused.add(1, ordering: .relaxed)
+        ChatfnMetrics.blockingRefused()
         refusalLog.warning(reason)
     }
 
-    private func decide(_ record: KafkaRecord, deadlineMs: Int64) async -> (Decision, deadLetter: ProducerRecord?, invocationRecord: ProducerRecord?) {
+    /// The decision, what else to publish, and the request's attributes when it could be read.
+    private func decide(_ record: KafkaRecord, deadlineMs: Int64) async
+        -> (Decision, deadLetter: ProducerRecord?, invocationRecord: ProducerRecord?, event: CloudEventAttributes?) {
         let attributes: CloudEventAttributes
         let mode: CloudEventContentMode
         do {
             (attributes, mode) = try CloudEventKafkaBinding.decode(record)
         } catch {
-            return (Decision(decision: .deny, status: "failed", reason: "malformed request: \(error.reason)"), nil, nil)
+            return (Decision(decision: .deny, status: "failed", reason: "malformed request: \(error.reason)"), nil, nil, nil)
         }
         guard BlockingTriggers.isBlocking(attributes.type) else {
             let reason = DeadLetterReason.wrongLane(trigger: attributes.type, topic: record.topic)
             return (Decision(decision: .deny, status: "rejected", reason: reason.description),
-                    DeadLetter.record(for: record, topic: deadLetterTopic, reason: reason, functionVersion: nil), nil)
+                    DeadLetter.record(for: record, topic: deadLetterTopic, reason: reason, functionVersion: nil), nil, attributes)
         }
         let application: ServedApplication
         switch await applications.application(attributes.appId) {
         case .served(let served): application = served
-        case .unknown: return (Decision(decision: .deny, status: "failed", reason: "unknown application \(attributes.appId)"), nil, nil)
+        case .unknown: return (Decision(decision: .deny, status: "failed", reason: "unknown application \(attributes.appId)"), nil, nil, attributes)
         case .unavailable(let reason):
             let fallback = FunctionSettings().onFailure(for: attributes.type)
-            return (Decision(decision: fallback, status: "failed", reason: "application \(attributes.appId) cannot be served: \(reason)"), nil, nil)
+            return (Decision(decision: fallback, status: "failed", reason: "application \(attributes.appId) cannot be served: \(reason)"), nil, nil, attributes)
         }
         let settings = application.catalog.manifest.settings(for: attributes.type)
         guard let function = application.catalog.function(for: attributes.type) else {
             return (Decision(decision: settings.onMissingDecision, status: "no_function",
-                             reason: "no function deployed for \(attributes.type)"), nil, nil)
+                             reason: "no function deployed for \(attributes.type)"), nil, nil, attributes)
         }
         guard await admission.admit(deadlineMs: deadlineMs) else {
             overloaded.add(1, ordering: .relaxed)
+            ChatfnMetrics.blockingOverloaded()
             return (Decision(decision: function.settings.onFailure(for: function.trigger), status: "overloaded",
-                             reason: "chatfn could not start the function before the request's deadline (\(admission.capacity) running)"), nil, nil)
+                             reason: "chatfn could not start the function before the request's deadline (\(admission.capacity) running)"), nil, nil, attributes)
         }
         let started = ContinuousClock.now
         let remainingMs = deadlineMs.subtractingSaturated(EpochMilliseconds.now())
@@ -163,7 +171,8 @@ package final class BlockingDispatcher: Sendable {
         admission.release(heldFor: ContinuousClock.now - started)
         let report = InvocationReport(attributes: attributes, function: function, position: record.position, attempt: 1, result: result)
         reporter.invocationFinished(report)
-        return (Self.decision(for: result, function: function), nil, InvocationRecord.producerRecord(for: report, topic: outputs.invocations))
+        ChatfnMetrics.invocationFinished(app: application.id, trigger: function.trigger, status: result.status.rawValue, duration: result.duration)
+        return (Self.decision(for: result, function: function), nil, InvocationRecord.producerRecord(for: report, topic: outputs.invocations), attributes)
     }
 
     /// Maps an invocation to a decision: a return allows (with the returned `user` or `message`); a throw

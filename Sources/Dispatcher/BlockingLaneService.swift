@@ -53,7 +53,10 @@ package struct BlockingLaneService: Service {
         logger.info("answering blocking requests", metadata: ["topics": "\(consumerConfiguration.topics.joined(separator: ","))"])
         let (stop, abandon) = (StopSignal(), StopSignal())
         let replyFailures = RateLimitedLog(logger: logger, interval: .seconds(10))
-        let publisher = RecordPublisher(producer: producer, logger: logger, abandon: abandon) { dispatcher.givenUp.add(1, ordering: .relaxed) }
+        let publisher = RecordPublisher(producer: producer, logger: logger, abandon: abandon) {
+            dispatcher.givenUp.add(1, ordering: .relaxed)
+            ChatfnMetrics.givenUp()
+        }
         let applications = applications
         await consumeUntilShutdown(consumer, stopStarting: { stop.stop() }, giveUp: {
             abandon.stop()

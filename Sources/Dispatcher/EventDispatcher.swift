@@ -35,7 +35,10 @@ package final class EventDispatcher: Sendable {
         self.statistics = statistics
         self.applications = applications
         self.producer = producer
-        self.publisher = RecordPublisher(producer: producer, logger: logger, abandon: abandon) { statistics.givenUp.add(1, ordering: .relaxed) }
+        self.publisher = RecordPublisher(producer: producer, logger: logger, abandon: abandon) {
+            statistics.givenUp.add(1, ordering: .relaxed)
+            ChatfnMetrics.givenUp()
+        }
         self.reporter = reporter
         self.stop = stop
         self.logger = logger
@@ -47,7 +50,7 @@ package final class EventDispatcher: Sendable {
         let stopSignals = [stop, revoked]
         guard !stopSignals.contains(where: \.isStopped) else { return abandon() }
         guard record.value.count <= configuration.maxRecordBytes else {
-            return await deadLetter(record, eventId: nil, .tooLarge(bytes: record.value.count, limit: configuration.maxRecordBytes),
+            return await deadLetter(record, event: nil, .tooLarge(bytes: record.value.count, limit: configuration.maxRecordBytes),
                                     version: nil, stopSignals)
         }
         let attributes: CloudEventAttributes
@@ -55,23 +58,24 @@ package final class EventDispatcher: Sendable {
         do {
             (attributes, mode) = try CloudEventKafkaBinding.decode(record)
         } catch {
-            return await deadLetter(record, eventId: nil, .malformed(error.reason), version: nil, stopSignals)
+            return await deadLetter(record, event: nil, .malformed(error.reason), version: nil, stopSignals)
         }
         guard !BlockingTriggers.isBlocking(attributes.type) else {
-            return await deadLetter(record, eventId: attributes.id, .wrongLane(trigger: attributes.type, topic: record.topic),
+            return await deadLetter(record, event: attributes, .wrongLane(trigger: attributes.type, topic: record.topic),
                                     version: nil, stopSignals)
         }
         let application: ServedApplication
         switch await applications.application(attributes.appId) {
         case .served(let served): application = served
         case .unknown:
-            return await deadLetter(record, eventId: attributes.id, .unknownApplication(attributes.appId), version: nil, stopSignals)
+            return await deadLetter(record, event: attributes, .unknownApplication(attributes.appId), version: nil, stopSignals)
         case .unavailable(let reason):
-            return await deadLetter(record, eventId: attributes.id, .applicationUnavailable(application: attributes.appId, reason: reason),
+            return await deadLetter(record, event: attributes, .applicationUnavailable(application: attributes.appId, reason: reason),
                                     version: nil, stopSignals)
         }
         guard let function = application.catalog.function(for: attributes.type) else {
             statistics.skippedNoFunction.add(1, ordering: .relaxed)
+            ChatfnMetrics.withoutFunction()
             reporter.recordSkipped(record.position, eventId: attributes.id, trigger: attributes.type)
             return .processed
         }
@@ -96,6 +100,7 @@ package final class EventDispatcher: Sendable {
             statistics.running.subtract(1, ordering: .relaxed)
             concurrency.release(permit)
             statistics.invocations.add(1, ordering: .relaxed)
+            ChatfnMetrics.invocationFinished(app: application.id, trigger: function.trigger, status: result.status.rawValue, duration: result.duration)
             let message = result.error?.message ?? result.status.rawValue
 
             let nextStep: NextStep = switch result.status {
@@ -118,9 +123,10 @@ package final class EventDispatcher: Sendable {
                 statistics.succeeded.add(1, ordering: .relaxed)
                 return await publishCommands(result.emits, of: attributes, record: record, stopSignals) ? .processed : abandon()
             case .deadLetter(let reason):
-                return await deadLetter(record, eventId: attributes.id, reason, version: function.version, stopSignals)
+                return await deadLetter(record, event: attributes, reason, version: function.version, stopSignals)
             case .retry(let delay):
                 statistics.retries.add(1, ordering: .relaxed)
+                ChatfnMetrics.retried()
                 guard await StopSignal.sleep(for: delay, unlessAnyOf: stopSignals) else { return abandon() }
                 attempt += 1
             }
@@ -145,10 +151,12 @@ package final class EventDispatcher: Sendable {
 
     private func abandon() -> RecordOutcome {
         statistics.abandoned.add(1, ordering: .relaxed)
+        ChatfnMetrics.abandoned()
         return .abandoned
     }
 
-    private func deadLetter(_ record: KafkaRecord, eventId: String?, _ reason: DeadLetterReason, version: String?,
+    /// - Parameter event: the event's attributes, when the record could be read as one.
+    private func deadLetter(_ record: KafkaRecord, event: CloudEventAttributes?, _ reason: DeadLetterReason, version: String?,
                             _ stopSignals: [StopSignal]) async -> RecordOutcome {
         let deadLetter = DeadLetter.record(for: record, topic: configuration.outputs.deadLetters, reason: reason, functionVersion: version)
         switch await publisher.publish(deadLetter, reduce: DeadLetter.reduced, unlessAnyOf: stopSignals) {
@@ -159,7 +167,8 @@ package final class EventDispatcher: Sendable {
         case .delivered: break
         }
         statistics.deadLettered.add(1, ordering: .relaxed)
-        reporter.recordDeadLettered(record.position, eventId: eventId, reason: reason)
+        ChatfnMetrics.deadLettered(app: event?.appId ?? "", trigger: event?.type ?? "", reason: reason.code)
+        reporter.recordDeadLettered(record.position, eventId: event?.id, reason: reason)
         return .processed
     }
 

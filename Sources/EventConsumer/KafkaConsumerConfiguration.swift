@@ -42,6 +42,8 @@ package struct KafkaConsumerConfiguration: Sendable {
             "socket.nagle.disable": "true",
             "session.timeout.ms": "10000",
             "heartbeat.interval.ms": "1000",
+            // Statistics feed chatfn_consumer_lag.
+            "statistics.interval.ms": "5000",
         ]
         return KafkaConfiguration(bootstrapServers: kafka.bootstrapServers, properties: defaults)
             .merging(kafka.properties)

@@ -1,4 +1,6 @@
 import CKafka
+import ChatfnCore
+import Foundation
 import Logging
 
 /// What librdkafka asks of a group member during a rebalance.
@@ -35,6 +37,7 @@ package final class ConsumerClient: Sendable {
         // The relay outlives the handle: both are owned by this client, the handle is destroyed first.
         rd_kafka_conf_set_opaque(conf, Unmanaged.passUnretained(relay).toOpaque())
         rd_kafka_conf_set_rebalance_cb(conf, rebalanceCallback)
+        rd_kafka_conf_set_stats_cb(conf, statisticsCallback)
         handle = try KafkaHandle(type: RD_KAFKA_CONSUMER, configuration: conf)
         rd_kafka_poll_set_consumer(handle.pointer)
         self.relay = relay
@@ -213,10 +216,12 @@ package final class ConsumerClient: Sendable {
 
 /// Carries librdkafka's rebalance callback to the handler of the call that is serving it.
 ///
-/// `@unchecked Sendable`: `handler` is confined to the poll thread, the only thread that calls the
-/// client's serving methods and the only one librdkafka runs the callback on.
+/// `@unchecked Sendable`: `handler` and `reportedLag` are confined to the poll thread, the only thread
+/// that calls the client's serving methods and the only one librdkafka runs the callbacks on.
 private final class RebalanceRelay: @unchecked Sendable {
     private var handler: ((RebalanceEvent) -> Void)?
+    /// Partitions whose lag was reported: those that drop out of the statistics are reported gone.
+    var reportedLag: Set<TopicPartition> = []
 
     func serving<Result>(_ rebalance: (RebalanceEvent) -> Void, _ body: () -> Result) -> Result {
         withoutActuallyEscaping(rebalance) { rebalance in
@@ -273,5 +278,38 @@ extension KafkaRecord {
             key: key, value: value, headers: headers,
             timestampMs: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp)
         isTombstone = raw.payload == nil
+    }
+}
+
+/// librdkafka's statistics (every `statistics.interval.ms`), on the poll thread: each assigned
+/// partition's `consumer_lag` (records between the end of the log and the group's committed offset)
+/// becomes `chatfn_consumer_lag`. librdkafka frees the text (the callback returns 0).
+private let statisticsCallback: @convention(c) (OpaquePointer?, UnsafeMutablePointer<CChar>?, Int, UnsafeMutableRawPointer?) -> Int32 = {
+    _, json, length, opaque in
+    guard let json, let opaque else { return 0 }
+    let relay = Unmanaged<RebalanceRelay>.fromOpaque(opaque).takeUnretainedValue()
+    let lags = ConsumerLag.read(UnsafeRawBufferPointer(start: json, count: length))
+    for (partition, lag) in lags { ChatfnMetrics.consumerLag(topic: partition.topic, partition: partition.partition, records: lag) }
+    for gone in relay.reportedLag.subtracting(lags.keys) { ChatfnMetrics.consumerLag(topic: gone.topic, partition: gone.partition, records: nil) }
+    relay.reportedLag = Set(lags.keys)
+    return 0
+}
+
+/// The consumer lag of each partition in librdkafka's statistics JSON where it is known (assigned
+/// partitions with a committed offset).
+enum ConsumerLag {
+    static func read(_ json: UnsafeRawBufferPointer) -> [TopicPartition: Int64] {
+        guard let statistics = try? JSONSerialization.jsonObject(with: Data(json)) as? [String: Any],
+              let topics = statistics["topics"] as? [String: Any] else { return [:] }
+        var lags: [TopicPartition: Int64] = [:]
+        for (topic, value) in topics {
+            guard let partitions = (value as? [String: Any])?["partitions"] as? [String: Any] else { continue }
+            for (key, partitionValue) in partitions {
+                guard let partition = Int32(key), partition >= 0,
+                      let lag = ((partitionValue as? [String: Any])?["consumer_lag"] as? NSNumber)?.int64Value, lag >= 0 else { continue }
+                lags[TopicPartition(topic: topic, partition: partition)] = lag
+            }
+        }
+        return lags
     }
 }

@@ -1,3 +1,4 @@
+import ChatfnCore
 import Logging
 import Synchronization
 
@@ -11,6 +12,8 @@ package struct WorkerPoolConfiguration: Sendable {
     package var concurrencyPerProcess: Int
     /// Processes are replaced after this many invocations (nil: never), bounding what leaks accumulate.
     package var recycleAfter: Int?
+    /// The application these processes serve, as metrics name it.
+    package var application = "default"
 
     package init(worker: WorkerConfiguration, minWarm: Int = 1, maxProcesses: Int = 2, concurrencyPerProcess: Int = 64,
                 recycleAfter: Int? = nil) {
@@ -60,7 +63,7 @@ package final class WorkerPool: Sendable {
             defer { state.workers.removeAll() }
             return state.workers
         }
-        retiring.forEach { $0.retire() }
+        retiring.forEach { $0.retire(.runtimeChanged) }
     }
 
     /// Starts processes until `minWarm` are live.
@@ -116,7 +119,7 @@ package final class WorkerPool: Sendable {
         }
         if removed {
             logger.debug("recycling worker", metadata: ["worker": "\(worker.pid)", "invocations": "\(worker.invocationsStarted)"])
-            worker.retire()
+            worker.retire(.recycled)
         }
     }
 
@@ -169,6 +172,10 @@ package final class WorkerPool: Sendable {
         let launch = Task<WorkerProcess, any Error> { [self] in
             do {
                 let worker = try await WorkerProcess.launch(configuration: self.state.withLock { $0.worker }, logger: logger)
+                let application = configuration.application
+                worker.whenExited { reason in
+                    if reason != .shutdown { ChatfnMetrics.workerRestarted(app: application, reason: reason.rawValue) }
+                }
                 let keep = self.state.withLock { state in
                     state.launches[id] = nil
                     if !state.shutDown { state.workers.append(worker) }

@@ -18,6 +18,22 @@ package final class WorkerProcess: Sendable {
     /// Callers that picked this process and have not had their result yet, and whether it is retired:
     /// a retired process's request pipe closes once no caller uses it.
     private let users = Mutex<(count: Int, retired: Bool)>((0, false))
+    /// Why chatfn ended this process, when it did (the first reason given wins): see ``ExitReason``.
+    private let ending = Mutex<ExitReason?>(nil)
+
+    /// Why a worker process ended.
+    package enum ExitReason: String, Sendable {
+        /// Its pool stopped (chatfn's shutdown, an idle application): not a restart.
+        case shutdown
+        /// It ran `recycleAfter` invocations.
+        case recycled
+        /// Its application's runtime (environment, dependencies, init script, secrets) changed.
+        case runtimeChanged = "runtime_changed"
+        /// Its event loop was blocked after a timeout, so chatfn killed it.
+        case unresponsive
+        /// It died by itself (a crash, its memory limit, a signal).
+        case crashed
+    }
 
     private init(pid: Int32, channel: any Channel, table: InvocationTable, exit: EventLoopPromise<ExitStatus>, logger: Logger) {
         self.pid = pid
@@ -130,7 +146,8 @@ package final class WorkerProcess: Sendable {
     /// Takes no new work: once the callers that picked it (``beginUse()``) have their results, its
     /// request pipe closes and the harness exits, or is killed ``retireGrace`` later (an invocation that
     /// timed out here may never end there).
-    package func retire() {
+    package func retire(_ reason: ExitReason) {
+        ending.withLock { $0 = $0 ?? reason }
         let idle = users.withLock { users in
             users.retired = true
             return users.count == 0
@@ -158,6 +175,11 @@ package final class WorkerProcess: Sendable {
             return users.retired && users.count == 0
         }
         if closeNow { closeRetired() }
+    }
+
+    /// Calls `body` once the process has exited, with why.
+    package func whenExited(_ body: @escaping @Sendable (ExitReason) -> Void) {
+        exit.futureResult.whenComplete { [self] _ in body(ending.withLock { $0 } ?? .crashed) }
     }
 
     /// False once the process died or its pipes closed.
@@ -219,6 +241,7 @@ package final class WorkerProcess: Sendable {
         channel.eventLoop.scheduleTask(in: .seconds(1)) { [pid, logger] in
             guard table.probeUnanswered(probe) else { return }
             logger.warning("worker \(pid) did not answer within 1 s after a timeout: its event loop is blocked; killing it")
+            self.ending.withLock { $0 = $0 ?? .unresponsive }
             _ = kill(pid, SIGKILL)
         }
     }
@@ -226,6 +249,7 @@ package final class WorkerProcess: Sendable {
     /// Closes the request pipe so the harness finishes its in-flight invocations and exits; kills the
     /// process when it has not exited after `grace`.
     package func shutdown(grace: Duration = .seconds(5)) async {
+        ending.withLock { $0 = $0 ?? .shutdown }
         try? await channel.close(mode: .output)
         let killer = channel.eventLoop.scheduleTask(in: grace.timeAmount) { [pid] in _ = kill(pid, SIGKILL) }
         _ = try? await exit.futureResult.get()

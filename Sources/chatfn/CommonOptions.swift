@@ -28,6 +28,9 @@ struct KafkaOptions: ParsableArguments {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = ChatfnEnvironment.logLevel ?? "info"
 
+    @Option(name: .long, help: "text, or json (one object per line, for log shippers). Default: $CHATFN_LOG_FORMAT, else text.")
+    var logFormat: String = ChatfnEnvironment.logFormat ?? "text"
+
     /// The client properties: the file's, then each -X on top. Not yet checked (see ``clientConfiguration()``).
     func clientProperties() throws -> [String: String] {
         var properties: [String: String] = [:]
@@ -83,7 +86,14 @@ struct KafkaOptions: ParsableArguments {
         guard let level = Logger.Level(rawValue: logLevel.lowercased()) else {
             throw ValidationError("unknown log level \(logLevel)")
         }
-        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        guard let format = LogFormat(rawValue: logFormat.lowercased()) else {
+            throw ValidationError("unknown log format \(logFormat): text or json")
+        }
+        LogFormat.use(format)
+        switch format {
+        case .text: LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        case .json: LoggingSystem.bootstrap { JSONLogHandler(label: $0) }
+        }
         var logger = Logger(label: label)
         logger.logLevel = level
         KafkaLog.use(logger)

@@ -1,3 +1,4 @@
+import AdminServer
 import ArgumentParser
 import ChatfnCore
 import ControlPlane
@@ -31,6 +32,7 @@ struct Control: AsyncParsableCommand {
     func run() async throws {
         let startupSignals = StartupSignals()
         let logger = try kafkaOptions.makeLogger()
+        PrometheusExport.bootstrap()
         let (host, port) = try parseListenAddress(listen, flag: "--listen")
         let tokens = try ControlPlaneRunner.tokens(listeningOn: host)
         let sealer = try ControlPlaneRunner.sealer(embeddedBroker: false, logger: logger)

@@ -94,6 +94,7 @@ func runChatfn(_ options: LaneOptions, source: ApplicationSource) async throws {
     let startupSignals = StartupSignals()
     let kafkaOptions = options.kafkaOptions
     let logger = try kafkaOptions.makeLogger()
+    PrometheusExport.bootstrap()  // before any metric is made
     var dev: ApplicationSource.DevControl?
     var fromRegistry = false
     if case .registry(let control) = source { (dev, fromRegistry) = (control, true) }
@@ -107,6 +108,7 @@ func runChatfn(_ options: LaneOptions, source: ApplicationSource) async throws {
     /// What the lanes wait for before they consume: the registry read to its end, and `chatfn dev`'s
     /// first push of its directory.
     let registryRead = StopSignal(), directoryPushed = StopSignal()
+    var registryFollower: RegistryFollower?
 
     switch source {
     case .directory(let directory, let reload):
@@ -123,6 +125,7 @@ func runChatfn(_ options: LaneOptions, source: ApplicationSource) async throws {
         warnAboutIsolation(logger: logger)
         finiteServices.append(RegistryTopicCheck(connection: connection, logger: logger))
         let follower = try await RegistryFollower.start(configuration: connection.configuration)
+        registryFollower = follower
         closers.append { await follower.shutdown() }
         Task {
             await follower.waitUntilCaughtUp()
@@ -191,8 +194,9 @@ func runChatfn(_ options: LaneOptions, source: ApplicationSource) async throws {
     services += [GatedService(gates: gates, service: service), GatedService(gates: gates, service: blockingLane)]
     if let admin = options.admin {
         let (host, port) = try parseListenAddress(admin, flag: "--admin")
+        let follower = registryFollower
         services.append(AdminServer.application(host: host, port: port, readiness: readiness, logger: logger) {
-            laneMetrics(events: service.statistics, blocking: blockingDispatcher, applications: applications)
+            refreshLaneMetrics(events: service.statistics, applications: applications, registry: follower)
         })
     }
     // The drain gets the whole timeout; committing, leaving the group, stopping the workers and flushing
@@ -229,29 +233,29 @@ private func warnAboutIsolation(logger: Logger) {
     }
 }
 
-/// What `/metrics` reports.
-func laneMetrics(events: DispatchStatistics, blocking: BlockingDispatcher, applications: any ApplicationLookup) -> [Metric] {
-    func count(_ atomic: borrowing Atomic<Int>) -> Double { Double(atomic.load(ordering: .relaxed)) }
-    var metrics = [
-        Metric("chatfn_invocations_total", .counter, help: "Function attempts for non-blocking events.", value: count(events.invocations)),
-        Metric("chatfn_invocations_succeeded_total", .counter, help: "Attempts that succeeded.", value: count(events.succeeded)),
-        Metric("chatfn_retries_total", .counter, help: "Attempts scheduled again after a failure.", value: count(events.retries)),
-        Metric("chatfn_dead_lettered_total", .counter, help: "Events sent to the dead-letter topic.", value: count(events.deadLettered)),
-        Metric("chatfn_events_without_function_total", .counter, help: "Events whose trigger has no function.", value: count(events.skippedNoFunction)),
-        Metric("chatfn_events_abandoned_total", .counter, help: "Events given up while stopping (they run again).", value: count(events.abandoned)),
-        Metric("chatfn_invocations_running", .gauge, help: "Non-blocking invocations running now.", value: count(events.running)),
-        Metric("chatfn_blocking_decisions_total", .counter, help: "Blocking requests answered.", labels: ["decision": "allow"], value: count(blocking.allowed)),
-        Metric("chatfn_blocking_decisions_total", .counter, help: "Blocking requests answered.", labels: ["decision": "deny"], value: count(blocking.denied)),
-        Metric("chatfn_blocking_expired_total", .counter, help: "Blocking requests past their deadline, not run.", value: count(blocking.expired)),
-        Metric("chatfn_blocking_overloaded_total", .counter, help: "Blocking requests answered overloaded: they could not start before their deadline.", value: count(blocking.overloaded)),
-        Metric("chatfn_blocking_refused_total", .counter, help: "Blocking requests not answered: foreign reply topic or missing partition.", value: count(blocking.refused)),
-        Metric("chatfn_records_given_up_total", .counter, help: "Dead letters and commands the broker refused for good.", value: count(events.givenUp) + count(blocking.givenUp)),
-    ]
+/// Sets the gauges `/metrics` reads rather than counts: what runs now, the workers, the registry read.
+func refreshLaneMetrics(events: DispatchStatistics, applications: any ApplicationLookup, registry: RegistryFollower?) {
+    ChatfnMetrics.inFlight(events.running.load(ordering: .relaxed))
     let served = applications.served
-    metrics.append(Metric("chatfn_applications_served", .gauge, help: "Applications with worker processes now.", value: Double(served.count)))
-    for lane in WorkerLane.allCases {
-        let live = served.reduce(0) { $0 + $1.pools(for: lane).workers.count }
-        metrics.append(Metric("chatfn_workers", .gauge, help: "Live Node worker processes.", labels: ["pool": lane.rawValue], value: Double(live)))
+    ChatfnMetrics.applicationsServed(served.count)
+    let reported = LaneMetricsState.reportedWorkers.withLock { $0 }
+    var now: Set<String> = []
+    for application in served {
+        for lane in WorkerLane.allCases {
+            ChatfnMetrics.workers(app: application.id, lane: lane.rawValue, count: application.pools(for: lane).workers.count)
+            now.insert("\(lane.rawValue)/\(application.id)")
+        }
     }
-    return metrics
+    // An application no longer served (idle, deleted) has no workers, rather than its last count.
+    for key in reported.subtracting(now) {
+        let (lane, app) = (String(key.prefix { $0 != "/" }), String(key.drop { $0 != "/" }.dropFirst()))
+        ChatfnMetrics.workers(app: app, lane: lane, count: 0)
+    }
+    LaneMetricsState.reportedWorkers.withLock { $0 = now }
+    if let registry { ChatfnMetrics.registryVersion(registry.state.appliedOffset + 1) }
+}
+
+private enum LaneMetricsState {
+    /// `lane/app` of the worker gauges set at the last scrape.
+    static let reportedWorkers = Mutex<Set<String>>([])
 }

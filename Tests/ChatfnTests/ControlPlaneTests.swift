@@ -313,10 +313,6 @@ struct ControlPlaneTests {
     }
 
     /// The value of `metric` (with `labels`, e.g. `{pool="events"}`) on a Prometheus page.
-    static func metric(_ page: String, _ metric: String) -> Double? {
-        page.split(separator: "\n").first { $0.hasPrefix(metric + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
-    }
-
     @Test("an application's processes start on its first event and stop once it is idle; its next event starts them again")
     func idleApplicationsGiveTheirProcessesBack() async throws {
         let fleet = try await ControlFleet.make()
@@ -329,14 +325,14 @@ struct ControlPlaneTests {
         #expect(try await callAPI("PUT", "\(app)/runtime/environment-variables", json: ["RECORDER_URL": fleet.recorder.url]).status == 200)
         #expect(try await callAPI("POST", "\(app)/functions/\(Self.trigger)/versions", json: ["handlerScript": Self.taggedFunction("z")]).status == 201)
         let metrics: @Sendable () async throws -> String = { try await httpGet("\(admin)/metrics").1 }
-        #expect(Self.metric(try await metrics(), "chatfn_applications_served") == 0, "registered, not started")
+        #expect(metricSum(try await metrics(), "chatfn_applications_served") == 0, "registered, not started")
 
         try await fleet.publish(Self.trigger, app: "sleepy", id: "first", key: "k")
         _ = try await fleet.recorder.waitForCount(1)
-        #expect(Self.metric(try await metrics(), "chatfn_applications_served") == 1)
+        #expect(metricSum(try await metrics(), "chatfn_applications_served") == 1)
         try await eventually("the idle application stopped") {
             let page = try await metrics()
-            return Self.metric(page, "chatfn_applications_served") == 0 && Self.metric(page, "chatfn_workers{pool=\"events\"}") == 0
+            return metricSum(page, "chatfn_applications_served") == 0 && metricSum(page, "chatfn_workers", ["app": "sleepy", "lane": "events"]) == 0
         }
         try await fleet.publish(Self.trigger, app: "sleepy", id: "second", key: "k")
         let runs = try await fleet.recorder.waitForCount(2)

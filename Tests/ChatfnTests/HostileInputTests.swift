@@ -191,7 +191,7 @@ struct NoTimerSynchronizationTests {
         defer { fixture.remove() }
         let worker = try await WorkerProcess.launch(configuration: try WorkerConfiguration(), logger: testLogger)
         worker.beginUse()
-        worker.retire()
+        worker.retire(.recycled)
         let result = await worker.invoke(InvocationRequest(
             invocationId: "after-retire", functionFile: fixture.file(for: "test.ok").path, functionVersion: "v1", trigger: "test.ok",
             eventId: "e", appId: "default", payload: Array("{}".utf8)))

@@ -128,3 +128,14 @@ func waitUntilCommittedToEnd(group: String, topic: String, partitions: Int32, ka
         throw TestFailure("\(error): \(last.withLock { $0 })")
     }
 }
+
+/// The sum of a metric's samples in a Prometheus text page whose labels include `labels` (nil: none).
+func metricSum(_ page: String, _ name: String, _ labels: [String: String] = [:]) -> Double? {
+    var total: Double?
+    for line in page.split(separator: "\n") where line.hasPrefix(name + " ") || line.hasPrefix(name + "{") {
+        let wanted = labels.allSatisfy { line.contains("\($0.key)=\"\($0.value)\"") }
+        guard wanted, let value = line.split(separator: " ").last.flatMap({ Double($0) }) else { continue }
+        total = (total ?? 0) + value
+    }
+    return total
+}

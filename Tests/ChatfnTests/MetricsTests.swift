@@ -1,0 +1,80 @@
+import ChatEvents
+import ChatFunctionsClient
+import Foundation
+import KafkaClient
+import Testing
+
+/// `/metrics` as Prometheus reads it: swift-metrics through swift-prometheus, parsed by prometheus_client's
+/// own parser (`scripts/check-metrics.py`) for names, label names, types and histogram buckets.
+@Suite("Operations: metrics and logs")
+struct MetricsTests {
+    @Test("a worker's /metrics has every family of the contract, with its labels and buckets, counting what happened")
+    func metricsFollowTheContract() async throws {
+        let fleet = try await ControlFleet.make()
+        defer { Task { await fleet.tearDown() } }
+        let (control, api) = try await fleet.startControl()
+        let (worker, admin) = try await fleet.startWorkerWithAdmin()
+        defer { [control, worker].forEach { $0.signal(SIGTERM) } }
+        let app = "\(api)/v1/applications/metered"
+        #expect(try await callAPI("PUT", app).status == 201)
+        // Every worker process is replaced after one invocation: restarts to count.
+        #expect(try await callAPI("PUT", "\(app)/runtime/options", json: ["recycleAfter": 1]).status == 200)
+        let functions = [
+            "test.ok": "async function handleEvent() { return 1; }",
+            "test.flaky": "async function handleEvent() { throw new Error('down'); }",
+            BlockingTriggers.startSession: "async function handleEvent(event) { return { user: { displayName: event.username } }; }",
+        ]
+        for (trigger, script) in functions {
+            #expect(try await callAPI("POST", "\(app)/functions/\(trigger)/versions", json: ["handlerScript": script]).status == 201)
+        }
+        #expect(try await callAPI("PUT", "\(app)/functions/test.flaky/settings", json: ["maxAttempts": 2, "retryBackoffMs": 10]).status == 200)
+
+        for n in 0..<3 { try await fleet.publish("test.ok", app: "metered", id: "ok-\(n)", key: "k\(n)") }
+        try await fleet.publish("test.flaky", app: "metered", id: "flaky", key: "f")
+        var configuration = ChatFunctionsClient.Configuration(kafka: KafkaConfiguration(bootstrapServers: fleet.broker.bootstrapServers))
+        configuration.appId = "metered"
+        let client = try await ChatFunctionsClient.connect(configuration)
+        let decision = await client.call(trigger: BlockingTriggers.startSession, data: Array(#"{"username":"ada"}"#.utf8), timeout: .seconds(20), fallback: .deny)
+        #expect(decision.decision == .allow, "\(decision)")
+        await client.shutdown()
+
+        let page: @Sendable () async throws -> String = { try await httpGet("\(admin)/metrics").1 }
+        try await eventually("every event counted, and the consumers' lag reported", timeout: .seconds(60)) {
+            let text = try await page()
+            return metricSum(text, "chatfn_invocations_total", ["app": "metered", "trigger": "test.ok", "status": "succeeded"]) == 3
+                && metricSum(text, "chatfn_dead_letters_total", ["app": "metered", "trigger": "test.flaky", "reason": "attempts_exhausted"]) == 1
+                && metricSum(text, "chatfn_consumer_lag", ["topic": "chatfn.events"]) != nil
+                && metricSum(text, "chatfn_worker_restarts_total", ["app": "metered", "reason": "recycled"]) ?? 0 >= 1
+        }
+        let text = try await page()
+        #expect(metricSum(text, "chatfn_invocations_total", ["trigger": "test.flaky", "status": "failed"]) == 2)
+        #expect(metricSum(text, "chatfn_retries_total") == 1)
+        #expect(metricSum(text, "chatfn_blocking_request_duration_seconds_count", ["app": "metered", "decision": "allow"]) == 1)
+        #expect(metricSum(text, "chatfn_registry_version") ?? 0 > 0)
+
+        let (status, output) = try await ChatfnProcess.run(
+            [ChatfnProcess.packageRoot.appendingPathComponent("scripts/check-metrics.py").path, "\(admin)/metrics"],
+            executable: try ChatfnProcess.bootstrapPython())
+        #expect(status == 0 && output.contains("0 problem(s)"), "\(output)\n\(text)")
+    }
+
+    @Test("--log-format json: every line chatfn writes, its own and librdkafka's, is one JSON object")
+    func jsonLogs() async throws {
+        let lane = try await LaneFixture.make(functions: ["test.logged": "async function handleEvent(event, context) { console.log('hello from the function'); }"])
+        defer { Task { await lane.tearDown() } }
+        let chatfn = try lane.startChatfn(["--log-format", "json", "--log-level", "debug", "-X", "debug=cgrp"], includingErrors: true)
+        try await eventually("chatfn running", timeout: .seconds(60)) { chatfn.stdout.contains("chatfn: API on http://") }
+        try await lane.publish("test.logged", id: "json-1", key: "k", data: [:])
+        try await eventually("the invocation logged") { chatfn.stdout.contains("hello from the function") }
+        chatfn.signal(SIGTERM)
+        #expect(try await chatfn.waitForExit() == 0)
+        let lines = chatfn.stdout.split(separator: "\n").filter { !$0.isEmpty }
+        #expect(lines.count > 10)
+        for line in lines {
+            let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+            #expect(object?["time"] is String && object?["level"] is String && object?["message"] is String, "not a JSON log line: \(line)")
+        }
+        #expect(lines.contains { $0.contains(#""facility":"#) },
+                "librdkafka's lines come through as JSON too")
+    }
+}
