@@ -35,15 +35,16 @@ if [ "$node_major" -lt 18 ]; then
   echo "bootstrap: Node.js 18 or newer is required, found $(node --version)" >&2
   exit 1
 fi
-# A standard Kafka client for the protocol example and its test (confluent-kafka, from PyPI), PyYAML for
-# checking the deployment files, jsonschema for checking API responses against the OpenAPI document, and
+# A standard Kafka client for the protocol example and its test (confluent-kafka, from PyPI), PyYAML and
+# kubernetes-validate (the published Kubernetes schemas) for checking the deployment files, jsonschema for
+# checking API responses against the OpenAPI document, prometheus-client's parser for /metrics, and
 # Playwright for driving the dashboard in Debian's chromium (never `playwright install`: it downloads a
 # browser), kept in a virtual environment of the build folder so the system Python stays untouched.
 venv=.build/pyclient
-if ! "$venv/bin/python3" -c 'import confluent_kafka, yaml, jsonschema, playwright, prometheus_client' 2>/dev/null; then
-  echo "bootstrap: installing confluent-kafka, PyYAML, jsonschema, playwright and prometheus-client into $venv"
+if ! "$venv/bin/python3" -c 'import confluent_kafka, yaml, jsonschema, playwright, prometheus_client, kubernetes_validate' 2>/dev/null; then
+  echo "bootstrap: installing confluent-kafka, PyYAML, jsonschema, playwright, prometheus-client and kubernetes-validate into $venv"
   python3 -m venv "$venv"
-  "$venv/bin/pip" install --quiet --disable-pip-version-check confluent-kafka PyYAML jsonschema playwright prometheus-client
+  "$venv/bin/pip" install --quiet --disable-pip-version-check confluent-kafka PyYAML jsonschema playwright prometheus-client kubernetes-validate
 fi
 
 echo "bootstrap: librdkafka $(pkg-config --modversion rdkafka), node $(node --version), $(swift --version 2>/dev/null | head -1)"
