@@ -9,16 +9,20 @@ package struct CloudEventAttributes: Sendable, Hashable {
     package var time: String?
     /// The `appid` extension attribute: the application the event belongs to (`default` when absent).
     package var appId: String
+    /// The distributed-tracing extension (W3C Trace Context `traceparent`), when the producer sent a
+    /// well-formed one: the invocation's span is its child.
+    package var traceparent: String?
 
     package static let defaultAppId = "default"
 
-    package init(id: String, type: String, source: String, time: String? = nil, appId: String = defaultAppId) {
+    package init(id: String, type: String, source: String, time: String? = nil, appId: String = defaultAppId, traceparent: String? = nil) {
         self.id = id
         self.type = type
         self.source = source
         self.specVersion = "1.0"
         self.time = time
         self.appId = appId
+        self.traceparent = traceparent.flatMap(TraceParent.validated)
     }
 }
 

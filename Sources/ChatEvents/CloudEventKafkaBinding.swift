@@ -27,7 +27,7 @@ package enum CloudEventKafkaBinding {
         try checkSpecVersion(header("ce_specversion"))
         return CloudEventAttributes(
             id: id, type: type, source: header("ce_source") ?? "", time: header("ce_time"),
-            appId: header("ce_appid") ?? CloudEventAttributes.defaultAppId)
+            appId: header("ce_appid") ?? CloudEventAttributes.defaultAppId, traceparent: header(TraceParent.header))
     }
 
     /// The routing attributes of a structured envelope; `data` is not decoded here (the worker takes it).
@@ -38,6 +38,7 @@ package enum CloudEventKafkaBinding {
         var time: String?
         var appid: String?
         var specversion: String?
+        var traceparent: String?
     }
 
     private static func decodeStructured(_ value: [UInt8]) throws(CloudEventDecodingError) -> CloudEventAttributes {
@@ -57,7 +58,7 @@ package enum CloudEventKafkaBinding {
         try checkSpecVersion(nonEmpty(envelope.specversion))
         return CloudEventAttributes(
             id: id, type: type, source: envelope.source ?? "", time: nonEmpty(envelope.time),
-            appId: nonEmpty(envelope.appid) ?? CloudEventAttributes.defaultAppId)
+            appId: nonEmpty(envelope.appid) ?? CloudEventAttributes.defaultAppId, traceparent: nonEmpty(envelope.traceparent))
     }
 
     /// Absent is read as 1.0, which is what chat platforms that omit it mean.
@@ -80,6 +81,7 @@ package enum CloudEventKafkaBinding {
         if attributes.appId != CloudEventAttributes.defaultAppId {
             headers.append(KafkaHeader(key: "ce_appid", string: attributes.appId))
         }
+        if let traceparent = attributes.traceparent { headers.append(KafkaHeader(key: TraceParent.header, string: traceparent)) }
         return ProducerRecord(topic: topic, key: key, value: data, headers: headers)
     }
 }

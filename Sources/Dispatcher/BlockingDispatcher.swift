@@ -105,7 +105,7 @@ package final class BlockingDispatcher: Sendable {
             return Answer()
         }
         let deadlineMs = min(request.deadlineMs, now.addingSaturated(Self.maxDeadlineAheadMs))
-        let (decision, deadLetter, invocationRecord, event) = await decide(record, deadlineMs: deadlineMs)
+        let (decision, deadLetter, invocationRecord, event, traceparent) = await decide(record, deadlineMs: deadlineMs)
         ChatfnMetrics.blockingAnswered(app: event?.appId ?? "", trigger: event?.type ?? "", decision: decision.decision.rawValue,
                                        duration: ContinuousClock.now - received)
         if decision.decision == .allow {
@@ -113,10 +113,10 @@ package final class BlockingDispatcher: Sendable {
         } else {
             denied.add(1, ordering: .relaxed)
         }
-        let reply = ProducerRecord(
-            topic: request.replyTo, partition: request.replyPartition, key: record.key, value: decision.encoded(),
-            headers: [KafkaHeader(key: BlockingHeaders.correlationId, string: request.correlationId),
-                      KafkaHeader(key: "content-type", string: "application/json")])
+        var headers = [KafkaHeader(key: BlockingHeaders.correlationId, string: request.correlationId),
+                       KafkaHeader(key: "content-type", string: "application/json")]
+        if let traceparent = traceparent ?? event?.traceparent { headers.append(KafkaHeader(key: TraceParent.header, string: traceparent)) }
+        let reply = ProducerRecord(topic: request.replyTo, partition: request.replyPartition, key: record.key, value: decision.encoded(), headers: headers)
         return Answer(reply: reply, deadLetter: deadLetter, invocationRecord: invocationRecord)
     }
 
@@ -128,37 +128,37 @@ package final class BlockingDispatcher: Sendable {
 
     /// The decision, what else to publish, and the request's attributes when it could be read.
     private func decide(_ record: KafkaRecord, deadlineMs: Int64) async
-        -> (Decision, deadLetter: ProducerRecord?, invocationRecord: ProducerRecord?, event: CloudEventAttributes?) {
+        -> (Decision, deadLetter: ProducerRecord?, invocationRecord: ProducerRecord?, event: CloudEventAttributes?, traceparent: String?) {
         let attributes: CloudEventAttributes
         let mode: CloudEventContentMode
         do {
             (attributes, mode) = try CloudEventKafkaBinding.decode(record)
         } catch {
-            return (Decision(decision: .deny, status: "failed", reason: "malformed request: \(error.reason)"), nil, nil, nil)
+            return (Decision(decision: .deny, status: "failed", reason: "malformed request: \(error.reason)"), nil, nil, nil, nil)
         }
         guard BlockingTriggers.isBlocking(attributes.type) else {
             let reason = DeadLetterReason.wrongLane(trigger: attributes.type, topic: record.topic)
             return (Decision(decision: .deny, status: "rejected", reason: reason.description),
-                    DeadLetter.record(for: record, topic: deadLetterTopic, reason: reason, functionVersion: nil), nil, attributes)
+                    DeadLetter.record(for: record, topic: deadLetterTopic, reason: reason, functionVersion: nil), nil, attributes, nil)
         }
         let application: ServedApplication
         switch await applications.application(attributes.appId) {
         case .served(let served): application = served
-        case .unknown: return (Decision(decision: .deny, status: "failed", reason: "unknown application \(attributes.appId)"), nil, nil, attributes)
+        case .unknown: return (Decision(decision: .deny, status: "failed", reason: "unknown application \(attributes.appId)"), nil, nil, attributes, nil)
         case .unavailable(let reason):
             let fallback = FunctionSettings().onFailure(for: attributes.type)
-            return (Decision(decision: fallback, status: "failed", reason: "application \(attributes.appId) cannot be served: \(reason)"), nil, nil, attributes)
+            return (Decision(decision: fallback, status: "failed", reason: "application \(attributes.appId) cannot be served: \(reason)"), nil, nil, attributes, nil)
         }
         let settings = application.catalog.manifest.settings(for: attributes.type)
         guard let function = application.catalog.function(for: attributes.type) else {
             return (Decision(decision: settings.onMissingDecision, status: "no_function",
-                             reason: "no function deployed for \(attributes.type)"), nil, nil, attributes)
+                             reason: "no function deployed for \(attributes.type)"), nil, nil, attributes, nil)
         }
         guard await admission.admit(deadlineMs: deadlineMs) else {
             overloaded.add(1, ordering: .relaxed)
             ChatfnMetrics.blockingOverloaded()
             return (Decision(decision: function.settings.onFailure(for: function.trigger), status: "overloaded",
-                             reason: "chatfn could not start the function before the request's deadline (\(admission.capacity) running)"), nil, nil, attributes)
+                             reason: "chatfn could not start the function before the request's deadline (\(admission.capacity) running)"), nil, nil, attributes, nil)
         }
         let started = ContinuousClock.now
         let remainingMs = deadlineMs.subtractingSaturated(EpochMilliseconds.now())
@@ -167,12 +167,17 @@ package final class BlockingDispatcher: Sendable {
             id: invocationIds.next(), event: attributes, mode: mode,
             attempt: 1, timeout: min(ownTimeout, .milliseconds(max(remainingMs, 1))), payload: record.value)
         request.allowsEmit = false
+        let trace = InvocationTrace.begin(function.trigger, parent: attributes.traceparent,
+                                          attributes: EventDispatcher.spanAttributes(request, attributes, topic: record.topic).merging(["faas.trigger": "other"]) { $1 })
+        request.traceparent = trace.traceparent
         let result = await application.blocking.invoke(request, memoryMb: function.settings.memoryLimitMb)
+        trace.end(status: result.status.rawValue, succeeded: result.status == .succeeded, message: result.error?.message)
         admission.release(heldFor: ContinuousClock.now - started)
-        let report = InvocationReport(attributes: attributes, function: function, position: record.position, attempt: 1, result: result)
+        var report = InvocationReport(attributes: attributes, function: function, position: record.position, attempt: 1, result: result)
+        report.traceparent = trace.traceparent
         reporter.invocationFinished(report)
         ChatfnMetrics.invocationFinished(app: application.id, trigger: function.trigger, status: result.status.rawValue, duration: result.duration)
-        return (Self.decision(for: result, function: function), nil, InvocationRecord.producerRecord(for: report, topic: outputs.invocations), attributes)
+        return (Self.decision(for: result, function: function), nil, InvocationRecord.producerRecord(for: report, topic: outputs.invocations), attributes, trace.traceparent)
     }
 
     /// Maps an invocation to a decision: a return allows (with the returned `user` or `message`); a throw

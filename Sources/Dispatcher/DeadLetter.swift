@@ -15,8 +15,11 @@ package enum DeadLetter {
     /// What a reduced dead letter keeps of the original key and of each original header.
     static let maxKeptBytes = 1024
 
-    package static func record(for original: KafkaRecord, topic: String, reason: DeadLetterReason, functionVersion: String?) -> ProducerRecord {
-        var headers = original.headers.filter { !$0.key.hasPrefix(headerPrefix) }
+    /// - Parameter traceparent: the last invocation's, which replaces the event's (its parent).
+    package static func record(for original: KafkaRecord, topic: String, reason: DeadLetterReason, functionVersion: String?,
+                               traceparent: String? = nil) -> ProducerRecord {
+        var headers = original.headers.filter { !$0.key.hasPrefix(headerPrefix) && (traceparent == nil || $0.key != TraceParent.header) }
+        if let traceparent { headers.append(KafkaHeader(key: TraceParent.header, string: traceparent)) }
         let annotations: [(String, String?)] = [
             ("reason", reason.code),
             ("error", reason.description.truncated(toUTF8Bytes: maxErrorBytes)),

@@ -90,14 +90,18 @@ package final class EventDispatcher: Sendable {
         while true {
             // A retry after a long backoff finds the application as it is now (stopped while idle, started again).
             if attempt > 1, case .served(let current) = await applications.application(application.id) { application = current }
-            let request = function.invocation(
+            var request = function.invocation(
                 id: invocationIds.next(), event: attributes, mode: mode,
                 attempt: attempt, timeout: function.settings.timeout, payload: record.value)
             guard let permit = await concurrency.acquire("\(application.id)/\(function.trigger)", limit: function.settings.concurrency,
                                                          unlessAnyOf: stopSignals) else { return abandon() }
+            let trace = InvocationTrace.begin(function.trigger, parent: attributes.traceparent,
+                                              attributes: Self.spanAttributes(request, attributes, topic: record.topic))
+            request.traceparent = trace.traceparent
             statistics.running.add(1, ordering: .relaxed)
             let result = await application.events.invoke(request, memoryMb: function.settings.memoryLimitMb)
             statistics.running.subtract(1, ordering: .relaxed)
+            trace.end(status: result.status.rawValue, succeeded: result.status == .succeeded, message: result.error?.message)
             concurrency.release(permit)
             statistics.invocations.add(1, ordering: .relaxed)
             ChatfnMetrics.invocationFinished(app: application.id, trigger: function.trigger, status: result.status.rawValue, duration: result.duration)
@@ -114,6 +118,7 @@ package final class EventDispatcher: Sendable {
                 }
             }
             var report = InvocationReport(attributes: attributes, function: function, position: record.position, attempt: attempt, result: result)
+            report.traceparent = trace.traceparent
             if case .retry(let delay) = nextStep { report.retryIn = delay }
             reporter.invocationFinished(report)
             publishInvocationRecord(report)
@@ -121,9 +126,9 @@ package final class EventDispatcher: Sendable {
             switch nextStep {
             case .succeed:
                 statistics.succeeded.add(1, ordering: .relaxed)
-                return await publishCommands(result.emits, of: attributes, record: record, stopSignals) ? .processed : abandon()
+                return await publishCommands(result.emits, of: attributes, traceparent: trace.traceparent, record: record, stopSignals) ? .processed : abandon()
             case .deadLetter(let reason):
-                return await deadLetter(record, event: attributes, reason, version: function.version, stopSignals)
+                return await deadLetter(record, event: attributes, reason, version: function.version, traceparent: trace.traceparent, stopSignals)
             case .retry(let delay):
                 statistics.retries.add(1, ordering: .relaxed)
                 ChatfnMetrics.retried()
@@ -157,8 +162,9 @@ package final class EventDispatcher: Sendable {
 
     /// - Parameter event: the event's attributes, when the record could be read as one.
     private func deadLetter(_ record: KafkaRecord, event: CloudEventAttributes?, _ reason: DeadLetterReason, version: String?,
-                            _ stopSignals: [StopSignal]) async -> RecordOutcome {
-        let deadLetter = DeadLetter.record(for: record, topic: configuration.outputs.deadLetters, reason: reason, functionVersion: version)
+                            traceparent: String? = nil, _ stopSignals: [StopSignal]) async -> RecordOutcome {
+        let deadLetter = DeadLetter.record(for: record, topic: configuration.outputs.deadLetters, reason: reason, functionVersion: version,
+                                           traceparent: traceparent)
         switch await publisher.publish(deadLetter, reduce: DeadLetter.reduced, unlessAnyOf: stopSignals) {
         case .stopped: return abandon()
         case .givenUp:
@@ -175,12 +181,12 @@ package final class EventDispatcher: Sendable {
     /// Publishes the commands a successful invocation emitted, as CloudEvents whose ids derive from the
     /// event id and the emit order: a re-run emits the same ids, so consumers can drop duplicates. A
     /// command the broker refuses is given up (counted and logged); the others still go out.
-    private func publishCommands(_ commands: [EmittedCommand], of event: CloudEventAttributes, record: KafkaRecord,
+    private func publishCommands(_ commands: [EmittedCommand], of event: CloudEventAttributes, traceparent: String?, record: KafkaRecord,
                                  _ stopSignals: [StopSignal]) async -> Bool {
         for (index, command) in commands.enumerated() {
             let attributes = CloudEventAttributes(
                 id: "\(event.id):\(index)", type: command.type, source: "chatfn/\(event.appId)/\(event.type)",
-                time: Date().formatted(.iso8601), appId: event.appId)
+                time: Date().formatted(.iso8601), appId: event.appId, traceparent: traceparent)
             let published = CloudEventKafkaBinding.binaryRecord(
                 topic: configuration.outputs.commands, key: command.key.map { Array($0.utf8) } ?? record.key,
                 attributes: attributes, data: command.data.isEmpty ? Array("null".utf8) : command.data)
@@ -192,5 +198,13 @@ package final class EventDispatcher: Sendable {
     private func publishInvocationRecord(_ report: InvocationReport) {
         guard configuration.publishInvocationRecords else { return }
         producer.sendInBackground(InvocationRecord.producerRecord(for: report, topic: configuration.outputs.invocations))
+    }
+
+    /// What a span of an invocation says about it (OpenTelemetry's FaaS, messaging and CloudEvents conventions).
+    static func spanAttributes(_ request: InvocationRequest, _ event: CloudEventAttributes, topic: String) -> [String: String] {
+        ["faas.trigger": "pubsub", "faas.invocation_id": request.invocationId, "faas.name": event.type, "cloudevents.event_id": event.id,
+         "cloudevents.event_type": event.type, "cloudevents.event_source": event.source, "messaging.system": "kafka",
+         "messaging.destination.name": topic, "chatfn.app": event.appId, "chatfn.attempt": String(request.attempt),
+         "chatfn.function_version": request.functionVersion]
     }
 }

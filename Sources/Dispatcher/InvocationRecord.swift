@@ -41,8 +41,10 @@ enum InvocationRecord {
         source.field("offset", report.position.offset)
         json.field("source", json: source.finish())
         json.field("timeMs", EpochMilliseconds.now())
+        if let traceparent = report.traceparent { json.field("traceparent", traceparent) }
+        var headers = [KafkaHeader(key: "content-type", string: "application/json")]
+        if let traceparent = report.traceparent { headers.append(KafkaHeader(key: TraceParent.header, string: traceparent)) }
         return ProducerRecord(
-            topic: topic, key: Array("\(report.attributes.appId)/\(report.attributes.type)".utf8), value: json.finish(),
-            headers: [KafkaHeader(key: "content-type", string: "application/json")])
+            topic: topic, key: Array("\(report.attributes.appId)/\(report.attributes.type)".utf8), value: json.finish(), headers: headers)
     }
 }

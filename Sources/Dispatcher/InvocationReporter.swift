@@ -13,6 +13,8 @@ package struct InvocationReport: Sendable {
     package var result: InvocationResult
     /// When the invocation failed and will run again: after how long.
     package var retryIn: Duration?
+    /// The invocation's `traceparent`, which its records carry.
+    package var traceparent: String?
 }
 
 /// Where the dispatcher tells what it did with each record.

@@ -37,6 +37,7 @@ extension FunctionDefinition {
             encoding: mode == .structured ? .structured : .binary, payload: payload)
         request.initScript = initScript
         request.initScriptVersion = initScriptVersion
+        request.traceparent = event.traceparent
         return request
     }
 }

@@ -26,6 +26,8 @@ package struct InvocationRequest: Sendable {
     package var initScriptVersion: String?
     /// Whether `context.emit` works: not for blocking functions, whose answer is their decision.
     package var allowsEmit = true
+    /// The invocation's W3C `traceparent` (`context.traceparent`), when it belongs to a trace.
+    package var traceparent: String?
 
     package init(
         invocationId: String, functionFile: String, functionVersion: String, trigger: String, eventId: String,

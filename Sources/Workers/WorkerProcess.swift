@@ -203,6 +203,7 @@ package final class WorkerProcess: Sendable {
         header.field("init", request.initScript)
         header.field("initVersion", request.initScriptVersion)
         if !request.allowsEmit { header.field("emit", false) }
+        if let traceparent = request.traceparent { header.field("traceparent", traceparent) }
         let headerBytes = header.finish()
         var frame = channel.allocator.buffer(capacity: 9 + headerBytes.count + request.payload.count)
         WireFrame.writeRequest(.invoke, header: headerBytes, payload: request.payload, into: &frame)

@@ -100,7 +100,8 @@ func runChatfn(_ options: LaneOptions, source: ApplicationSource) async throws {
     if case .registry(let control) = source { (dev, fromRegistry) = (control, true) }
     let connection = try await KafkaConnection.open(kafkaOptions, embeddedWhenUnnamed: dev != nil, topics: options.topics(withRegistry: fromRegistry), logger: logger)
     defer { connection.close() }
-    var services: [any Service] = []
+    // First in the group, so it stops last and flushes the spans of the last invocations.
+    var services: [any Service] = try bootstrapTracing(logger: logger).map { [$0] } ?? []
     /// Services that may end before shutdown: a check, a one-off push.
     var finiteServices: [any Service] = []
     var closers: [@Sendable () async -> Void] = []

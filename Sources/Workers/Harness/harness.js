@@ -364,6 +364,7 @@ async function invoke(header, body) {
         source: header.source,
         time: header.time ?? null,
         attempt: header.attempt,
+        traceparent: header.traceparent ?? null,
         deadline: header.deadline,
         log: makeLogger(id),
         emit: makeEmitter(id, header.emit !== false),

@@ -12,6 +12,8 @@ final class HTTPRecorder: Sendable {
     private let bodies: Bodies
 
     var url: String { "\(server.baseURL)/record" }
+    /// The server's root, for clients that add paths of their own (an OTLP exporter posts to /v1/traces).
+    var baseURL: String { server.baseURL }
 
     private init(server: TestHTTPServer, bodies: Bodies) {
         self.server = server

@@ -31,10 +31,10 @@ struct LaneFixture {
     }
 
     /// Starts `chatfn dev` against the embedded broker.
-    func startChatfn(group: String = "lane", _ extra: [String] = [], includingErrors: Bool = false) throws -> ChatfnProcess {
+    func startChatfn(group: String = "lane", _ extra: [String] = [], environment: [String: String] = [:], includingErrors: Bool = false) throws -> ChatfnProcess {
         try ChatfnProcess(["dev", "--kafka", broker.bootstrapServers, "--functions", application.root.path, "--listen", "127.0.0.1:0",
                            "--group", group, "--log-level", "warning"] + extra,
-                          environment: ["CHATFN_SECRETS_KEY": ControlFleet.secretsKey], includingErrors: includingErrors)
+                          environment: environment.merging(["CHATFN_SECRETS_KEY": ControlFleet.secretsKey]) { $1 }, includingErrors: includingErrors)
     }
 
     /// Starts `chatfn dev` and waits until it runs (its directory pushed, its API announced): from then on
