@@ -22,13 +22,13 @@ package final class FunctionCatalog: Sendable {
     /// The installed dependencies and their directory: replaced only by a successful install.
     private let installedRuntime = Mutex<(dependencies: RuntimeDependencies, directory: String)?>(nil)
 
-    /// The extensions of function files.
-    package static let fileExtensions: Set<String> = ["js", "cjs", "mjs", "ts", "mts", "cts"]
     private let compiler: FunctionCompiler
     /// Where the application's snapshots are: what its workers may read.
     private let snapshots: ApplicationSnapshot
     /// Why a function's latest save could not be deployed, by trigger (its previous version keeps serving).
     private let problems = Mutex<[String: String]>([:])
+    /// Function names already warned about.
+    private let warnedNames = Mutex<Set<String>>([])
     /// The application's secrets, opened (registry applications): workers get them with their first frame.
     let secrets = Mutex<[String: String]>([:])
     /// Whether the runtime the manifest names is not the one the workers run (its install or roll-out
@@ -61,6 +61,12 @@ package final class FunctionCatalog: Sendable {
     /// Why the latest save of `trigger` was not deployed, if it was not.
     package func problem(for trigger: String) -> String? {
         problems.withLock { $0[trigger] }
+    }
+
+    /// A function file whose name is likely a mistake (``FunctionFiles/nameWarning(_:)``), said once.
+    private func warnAboutName(_ trigger: String) {
+        guard let warning = FunctionFiles.nameWarning(trigger), warnedNames.withLock({ $0.insert(trigger).inserted }) else { return }
+        logger.warning("\(warning.escapingControlCharacters())")
     }
 
     private func reportProblem(_ trigger: String, _ problem: String?) {
@@ -104,31 +110,24 @@ package final class FunctionCatalog: Sendable {
         }
         currentManifest.withLock { $0 = manifest }
         currentInitScript.withLock { $0 = initScript }
-        let entries: [String]
+        let entries: [(trigger: String, file: URL)]
         do {
-            entries = try FileManager.default.contentsOfDirectory(atPath: snapshotFunctions)
+            entries = try FunctionFiles.entries(in: URL(fileURLWithPath: snapshotFunctions))
         } catch {
             throw CatalogError("cannot read functions directory \(directory): \(error.localizedDescription)")
         }
         var found: [String: FunctionDefinition] = [:]
-        for entry in entries.sorted() {
-            let url = URL(fileURLWithPath: snapshotFunctions).appendingPathComponent(entry)
-            // Only regular files: a FIFO named x.js would block the read.
-            guard Self.fileExtensions.contains(url.pathExtension),
-                  (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true,
-                  let content = FileManager.default.contents(atPath: url.path) else { continue }
-            let trigger = url.deletingPathExtension().lastPathComponent
-            let version = ContentHash.hex(of: content)
-            var file = url.path
-            if FunctionCompiler.needsCompiling(url, content: content) {
-                do {
-                    file = try await compiler.compile(url, trigger: trigger, version: version,
-                                                      displayedAs: URL(fileURLWithPath: directory).appendingPathComponent(entry))
-                } catch {
-                    reportProblem(trigger, "\(error)")
-                    if let previous = function(for: trigger) { found[trigger] = previous }
-                    continue
-                }
+        for (trigger, url) in entries {
+            guard let content = FileManager.default.contents(atPath: url.path) else { continue }
+            warnAboutName(trigger)
+            let file: String, version: String
+            do {
+                (file, version) = try await compiler.build(url, trigger: trigger, content: content, root: URL(fileURLWithPath: snapshot),
+                                                           displayedAs: URL(fileURLWithPath: directory).appendingPathComponent(url.lastPathComponent))
+            } catch {
+                reportProblem(trigger, "\(error)")
+                if let previous = function(for: trigger) { found[trigger] = previous }
+                continue
             }
             reportProblem(trigger, nil)
             var function = FunctionDefinition(trigger: trigger, file: file, version: version, settings: manifest.settings(for: trigger))
@@ -228,10 +227,9 @@ extension FunctionCatalog {
         try FileManager.default.createDirectory(at: drafts, withIntermediateDirectories: true)
         let source = drafts.appendingPathComponent("\(version).\(typescript ? "ts" : "js")")
         try content.write(to: source, options: .atomic)
-        var file = source.path
-        if FunctionCompiler.needsCompiling(source, content: content) {
-            file = try await compiler.compile(source, trigger: trigger, version: version, displayedAs: URL(fileURLWithPath: "\(trigger).\(typescript ? "ts" : "js")"))
-        }
+        // A draft has no helpers beside it: a local import in it does not resolve.
+        let (file, _) = try await compiler.build(source, trigger: trigger, content: content, root: drafts,
+                                                 displayedAs: URL(fileURLWithPath: "\(trigger).\(typescript ? "ts" : "js")"))
         var function = FunctionDefinition(trigger: trigger, file: file, version: version, settings: manifest.settings(for: trigger))
         let initScript = currentInitScript.withLock { $0 }
         function.initScript = initScript?.file

@@ -2,9 +2,12 @@ import ChatEvents
 import ChatfnCore
 import Foundation
 
-/// Turns TypeScript and ES-module functions into the CommonJS the harness loads, with esbuild (Debian's
-/// `esbuild` package): types stripped, `import`/`export` rewritten, an inline source map so stack traces
-/// point at the user's own lines. Compiled files are cached by content hash.
+/// Turns TypeScript, ES-module functions and functions that import local files into the CommonJS the
+/// harness loads, with esbuild (Debian's `esbuild` package): one bundle per function with the local files
+/// it imports (runtime dependencies stay `require`s), types stripped, `import`/`export` rewritten, an
+/// inline source map so stack traces point at the user's own files. Nothing is tree-shaken: a ChatKitty-style
+/// `async function handleEvent` is used by no code esbuild sees (the harness finds it). Bundles are cached by what went into
+/// them, so a helper's change rebuilds, and redeploys, exactly the functions that import it.
 package struct FunctionCompiler: Sendable {
     let outputDirectory: URL
 
@@ -17,21 +20,83 @@ package struct FunctionCompiler: Sendable {
         return source.range(of: #"(^|\n)\s*(export\s+(default|async|function|const|let|class|\{)|import\s+[\w{*])"#, options: .regularExpression) != nil
     }
 
-    /// The compiled file for `source` (whose content hashes to `version`).
+    /// What the function of `source` runs, and its version: the file itself when it needs nothing, else its
+    /// bundle, whose version hashes every file that went into it.
+    /// - Parameter root: where relative imports resolve (the application's snapshot).
     /// - Parameter displayedAs: the file as its author knows it, for error messages.
-    func compile(_ source: URL, trigger: String, version: String, displayedAs: URL) async throws -> String {
-        let output = outputDirectory.appendingPathComponent("\(trigger)-\(version).js")
-        if FileManager.default.fileExists(atPath: output.path) { return output.path }
+    func build(_ source: URL, trigger: String, content: Data, root: URL, displayedAs: URL) async throws -> (file: String, version: String) {
+        let ownVersion = ContentHash.hex(of: content)
+        guard Self.needsCompiling(source, content: content) || FunctionFiles.importsLocalFiles(String(decoding: content, as: UTF8.self)) else {
+            return (source.path, ownVersion)
+        }
+        let inputsFile = outputDirectory.appendingPathComponent("\(trigger)-\(ownVersion).inputs")
+        if let listed = try? String(contentsOf: inputsFile, encoding: .utf8),
+           let version = Self.version(of: listed.split(separator: "\n").map(String.init), root: root, ownVersion: ownVersion) {
+            let output = outputDirectory.appendingPathComponent("\(trigger)-\(version).js")
+            if FileManager.default.fileExists(atPath: output.path) { return (output.path, version) }
+        }
         try FileManager.default.createDirectory(at: outputDirectory, withIntermediateDirectories: true)
+        let attempt = UUID().uuidString
+        let bundle = outputDirectory.appendingPathComponent("\(trigger)-\(attempt).building.js")
+        let metafile = outputDirectory.appendingPathComponent("\(trigger)-\(attempt).meta.json")
+        defer { try? FileManager.default.removeItem(at: metafile) }
         let (status, message) = try await ChildCommand.run(try Self.locateEsbuild(), [
-            source.path, "--format=cjs", "--platform=node", "--target=node18", "--sourcemap=inline",
-            "--log-level=error", "--color=false", "--outfile=\(output.path)",
-        ])
+            source.path, "--bundle", "--packages=external", "--tree-shaking=false", "--format=cjs", "--platform=node", "--target=node18", "--sourcemap=inline",
+            "--log-level=error", "--color=false", "--metafile=\(metafile.path)", "--outfile=\(bundle.path)",
+        ], in: root)
         guard status == 0 else {
-            try? FileManager.default.removeItem(at: output)
+            try? FileManager.default.removeItem(at: bundle)
             throw CatalogError(Self.summarize(message, source: displayedAs))
         }
-        return output.path
+        let inputs = Self.inputs(ofMetafile: metafile)
+        guard let version = Self.version(of: inputs, root: root, ownVersion: ownVersion) else {
+            try? FileManager.default.removeItem(at: bundle)
+            throw CatalogError("\(displayedAs.path): esbuild did not say which files it bundled")
+        }
+        let output = outputDirectory.appendingPathComponent("\(trigger)-\(version).js")
+        try? FileManager.default.removeItem(at: output)
+        try FileManager.default.moveItem(at: bundle, to: output)
+        try Data(inputs.joined(separator: "\n").utf8).write(to: inputsFile, options: .atomic)
+        return (output.path, version)
+    }
+
+    /// `file` bundled with the local files it imports, as one CommonJS script (runtime dependencies stay
+    /// `require`s), for a registry version: what `chatfn deploy` pushes for a function with helpers.
+    /// - Parameter root: where relative imports resolve; `displayedAs` names the file in errors.
+    package static func bundledScript(of file: URL, root: URL, displayedAs: URL) async throws -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("chatfn-bundle-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let output = directory.appendingPathComponent("bundle.js")
+        let (status, message) = try await ChildCommand.run(try locateEsbuild(), [
+            file.path, "--bundle", "--packages=external", "--tree-shaking=false", "--format=cjs", "--platform=node", "--target=node18",
+            "--log-level=error", "--color=false", "--outfile=\(output.path)",
+        ], in: root)
+        guard status == 0, let data = FileManager.default.contents(atPath: output.path) else {
+            throw CatalogError(summarize(message, source: displayedAs))
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// The files esbuild read (relative to the directory it ran in), sorted.
+    static func inputs(ofMetafile metafile: URL) -> [String] {
+        guard let data = FileManager.default.contents(atPath: metafile.path),
+              let meta = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let inputs = meta["inputs"] as? [String: Any] else { return [] }
+        return inputs.keys.sorted()
+    }
+
+    /// A bundle's version: its one file's own version, or a hash of every file's path and content; nil
+    /// when one of them cannot be read any more (then the bundle is built again).
+    static func version(of inputs: [String], root: URL, ownVersion: String) -> String? {
+        guard !inputs.isEmpty else { return nil }
+        if inputs.count == 1 { return ownVersion }
+        var manifest = ""
+        for input in inputs {
+            guard let content = FileManager.default.contents(atPath: root.appendingPathComponent(input).path) else { return nil }
+            manifest += "\(input)\u{0}\(ContentHash.hex(of: content))\n"
+        }
+        return ContentHash.hex(of: Array(manifest.utf8))
     }
 
     /// esbuild's "✘ [ERROR] Unexpected "="  …  functions/x.ts:1:9:" as "…/functions/x.ts:1:9: Unexpected "="",

@@ -15,7 +15,19 @@ package enum KafkaLog {
         self.logger.withLock { $0 = logger }
     }
 
+    /// The last error librdkafka logged for each client, for an error that must say why (a probe).
+    private static let lastErrors = Mutex<[String: String]>([:])
+
+    package static func lastError(of client: String) -> String? {
+        lastErrors.withLock { $0[client] }
+    }
+
     static func log(level: Int32, facility: String, message: String, client: String) {
+        if level <= 3 {
+            // "rdkafka#producer-1: 127.0.0.1:9/bootstrap: Connect to … failed: Connection refused (after 0ms …)"
+            let reason = message.split(separator: ": ", maxSplits: 2).last.map(String.init) ?? message
+            lastErrors.withLock { $0[client] = KafkaProperties.redacting(reason) }
+        }
         let current = logger.withLock { $0 } ?? Logger(label: "librdkafka")
         current.log(level: swiftLogLevel(syslog: level), "\(KafkaProperties.redacting(message))", metadata: ["facility": "\(facility)", "client": "\(client)"])
     }

@@ -27,6 +27,9 @@ struct ApplicationPush: Sendable {
         /// Whether `chatfn.json`, the initialization script or another file changed: the runtime and the
         /// settings are pushed then.
         var manifest: Bool
+        /// Whether a helper changed (`functions/lib/…`, `functions/_…`): every function that imports local
+        /// files is bundled again, and those whose bundle changed get a new version.
+        var helpers = false
     }
 
     let directory: String
@@ -45,7 +48,7 @@ struct ApplicationPush: Sendable {
     }
 
     func run() async throws -> PushReport {
-        var local = try LocalApplication.read(directory)
+        var local = try await LocalApplication.read(directory)
         var report = PushReport(app: app)
         let application = try await ensureApplication(&report)
         let cacheKey = "\(client.baseURL.absoluteString)|\(app)|\(application.createdTime)"
@@ -53,7 +56,7 @@ struct ApplicationPush: Sendable {
         let remote = try await client.get(AppPaths.functions(app), as: [APIModels.Function].self)
         let remoteByTrigger = Dictionary(remote.map { ($0.trigger, $0) }, uniquingKeysWith: { first, _ in first })
         if scope?.manifest ?? true { try await pushSettings(local, remote: remoteByTrigger, &report) }
-        if let scope { local.functions = local.functions.filter { scope.functions.contains($0.key) } }
+        if let scope { local.functions = local.functions.filter { scope.functions.contains($0.key) || (scope.helpers && $0.value.bundled) } }
         let problems = try await pushVersions(local, remote: remoteByTrigger, cacheKey: cacheKey, &report)
         let stray = remote.filter { function in
             function.currentVersionNumber != nil && local.functions[function.trigger] == nil && (scope?.functions.contains(function.trigger) ?? true)
@@ -295,13 +298,15 @@ struct LocalApplication {
         var sha256: String
         /// The file as its author knows it: relative to the directory (`functions/x.ts`).
         var displayName: String
+        /// Whether `script` is the file bundled with the local files it imports.
+        var bundled = false
     }
 
     var manifest: ApplicationManifest
     var functions: [String: FunctionFile]
     var initializationScript: (content: String, displayName: String)?
 
-    static func read(_ directory: String) throws -> LocalApplication {
+    static func read(_ directory: String) async throws -> LocalApplication {
         let root = URL(fileURLWithPath: directory).standardizedFileURL
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: root.path, isDirectory: &isDirectory), isDirectory.boolValue else {
@@ -318,27 +323,36 @@ struct LocalApplication {
         var nestedIsDirectory: ObjCBool = false
         let hasNested = FileManager.default.fileExists(atPath: nested.path, isDirectory: &nestedIsDirectory) && nestedIsDirectory.boolValue
         let folder = hasNested ? nested : root
-        let entries: [String]
+        let entries: [(trigger: String, file: URL)]
         do {
-            entries = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+            entries = try FunctionFiles.entries(in: folder)
         } catch {
             throw CommandFailure("cannot read \(folder.path): \(error.localizedDescription)")
         }
-        let extensions = FunctionCatalog.fileExtensions
         var functions: [String: FunctionFile] = [:]
-        for entry in entries.sorted() {
-            let url = folder.appendingPathComponent(entry)
-            // Only regular files, as the catalog: a FIFO named x.js would block the read.
-            guard extensions.contains(url.pathExtension),
-                  (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true else { continue }
-            let trigger = url.deletingPathExtension().lastPathComponent
-            let displayName = hasNested ? "functions/\(entry)" : entry
+        for (trigger, url) in entries {
+            let displayName = hasNested ? "functions/\(url.lastPathComponent)" : url.lastPathComponent
             if let other = functions[trigger] {
                 throw CommandFailure("two files for \(trigger): \(other.displayName) and \(displayName); keep one")
             }
-            let script = try readText(url, displayName: displayName)
-            let language: FunctionLanguage = ["ts", "mts", "cts"].contains(url.pathExtension) ? .typescript : .javascript
-            functions[trigger] = FunctionFile(script: script, language: language.rawValue, sha256: Digest.sha256(script), displayName: displayName)
+            if let warning = FunctionFiles.nameWarning(trigger), warnedNames.withLock({ $0.insert(displayName).inserted }) {
+                ConsoleOutput.write("warning: \(displayName): \(warning)")
+            }
+            let source = try readText(url, displayName: displayName)
+            guard FunctionFiles.importsLocalFiles(source) else {
+                let language: FunctionLanguage = ["ts", "mts", "cts"].contains(url.pathExtension) ? .typescript : .javascript
+                functions[trigger] = FunctionFile(script: source, language: language.rawValue, sha256: Digest.sha256(source), displayName: displayName)
+                continue
+            }
+            // A version in the registry is one script: the function with what it imports.
+            let script: String
+            do {
+                script = try await FunctionCompiler.bundledScript(of: url, root: root, displayedAs: URL(fileURLWithPath: displayName))
+            } catch {
+                throw CommandFailure("\(error)")
+            }
+            functions[trigger] = FunctionFile(script: script, language: FunctionLanguage.javascript.rawValue, sha256: Digest.sha256(script),
+                                              displayName: displayName, bundled: true)
         }
 
         var initializationScript: (String, String)?
@@ -353,6 +367,9 @@ struct LocalApplication {
         }
         return LocalApplication(manifest: manifest, functions: functions, initializationScript: initializationScript)
     }
+
+    /// Files already warned about in this process (`chatfn dev` reads the directory at every change).
+    private static let warnedNames = Mutex<Set<String>>([])
 
     private static func readText(_ url: URL, displayName: String) throws -> String {
         guard let data = FileManager.default.contents(atPath: url.path) else { throw CommandFailure("cannot read \(displayName)") }

@@ -11,7 +11,8 @@ import Foundation
 /// `chatfn call`: asks a blocking function, as a chat server would, and prints its decision.
 struct Call: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Call a blocking trigger (e.g. user.attempted.start_session) and print the decision JSON.")
+        abstract: "Call a blocking trigger (e.g. user.attempted.start_session) and print the decision JSON.",
+        discussion: "Exits 0 when the decision is allow, 2 when it is deny, 1 on an error (as a script's check expects).")
 
     @OptionGroup var kafkaOptions: KafkaOptions
     @OptionGroup var event: EventOptions
@@ -29,7 +30,7 @@ struct Call: AsyncParsableCommand {
         let payload = try event.payload()
         guard let verdict = Decision.Verdict(rawValue: fallback) else { throw ValidationError("--fallback must be allow or deny") }
         let wait = try Self.parseDuration(timeout)
-        var configuration = ChatFunctionsClient.Configuration(kafka: try kafkaOptions.clientConfiguration())
+        var configuration = ChatFunctionsClient.Configuration(kafka: try await kafkaOptions.clientConfiguration())
         configuration.appId = event.app
         configuration.replyPartition = replyPartition
         configuration.source = "chatfn-cli"
@@ -37,6 +38,7 @@ struct Call: AsyncParsableCommand {
         let decision = await client.call(trigger: event.trigger, data: payload, timeout: wait, fallback: verdict)
         await client.shutdown()
         ConsoleOutput.write(String(decoding: decision.encoded(), as: UTF8.self))
+        if decision.decision == .deny { throw ExitCode(2) }
     }
 
     static func parseDuration(_ text: String) throws -> Duration {

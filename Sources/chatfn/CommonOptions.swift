@@ -55,21 +55,49 @@ struct KafkaOptions: ParsableArguments {
         return properties
     }
 
+    /// A broker address and what named it, for an error that says what to change.
+    struct NamedBroker {
+        var address: String
+        /// "--kafka", "CHATFN_KAFKA", …: where the user changes it.
+        var source: String
+    }
+
     /// The broker named by --kafka, $CHATFN_KAFKA or the properties' bootstrap.servers (nil: none named).
-    func namedBroker(_ properties: [String: String]) -> String? {
-        [kafka, ChatfnEnvironment.kafka, properties["bootstrap.servers"]].compactMap { $0 }.first { !$0.isEmpty }
+    func namedBroker(_ properties: [String: String]) -> NamedBroker? {
+        let candidates = [(kafka, "--kafka"), (ChatfnEnvironment.kafka, "CHATFN_KAFKA"),
+                          (properties["bootstrap.servers"], "bootstrap.servers in --kafka-config or -X")]
+        return candidates.first { !($0.0 ?? "").isEmpty }.map { NamedBroker(address: $0.0 ?? "", source: $0.1) }
     }
 
     /// The cluster and client properties of a command that connects to a running chatfn's broker
-    /// (`emit`, `call`, `dlq`): the broker named, else `chatfn dev`'s; every property checked by librdkafka.
-    /// Sets up logging (librdkafka's lines at --log-level): call it once.
-    func clientConfiguration() throws -> KafkaConfiguration {
-        _ = try makeLogger()
+    /// (`emit`, `call`, `dlq`): the broker named, else `chatfn dev`'s; every property checked by librdkafka,
+    /// the broker checked to answer. Sets up logging: call it once. librdkafka's own lines are kept out
+    /// of the terminal (one error says what went wrong) unless --log-level is debug or trace.
+    func clientConfiguration() async throws -> KafkaConfiguration {
+        var logger = try makeLogger()
+        if logger.logLevel > .debug {
+            logger.logLevel = .critical
+            KafkaLog.use(logger)
+        }
         let properties = try clientProperties()
-        guard let bootstrap = namedBroker(properties) ?? DevFile.broker.read() else {
+        let broker = namedBroker(properties) ?? DevFile.broker.read().map { NamedBroker(address: $0, source: "the running chatfn dev") }
+        guard let broker else {
             throw ValidationError("no Kafka broker: pass --kafka HOST:PORT, set CHATFN_KAFKA, or start `chatfn dev` first")
         }
-        return try Self.checked(KafkaConfiguration(bootstrapServers: bootstrap, properties: properties))
+        let configuration = try Self.checked(KafkaConfiguration(bootstrapServers: broker.address, properties: properties))
+        try await Self.reachable(configuration, broker)
+        return configuration
+    }
+
+    /// Fails, in one line naming the address and what named it, when no broker answers within 8 s.
+    static func reachable(_ configuration: KafkaConfiguration, _ broker: NamedBroker) async throws {
+        do {
+            try await KafkaReachability.check(configuration)
+        } catch {
+            let change = broker.source == "the running chatfn dev"
+                ? "is chatfn dev still running? (or pass --kafka)" : "check the address and that the broker is up (set by \(broker.source))"
+            throw CommandFailure("cannot reach Kafka at \(broker.address): \(error); \(change)")
+        }
     }
 
     /// `configuration`, once librdkafka accepted every property (a one-line error naming the first it refuses).

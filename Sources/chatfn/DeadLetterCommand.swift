@@ -48,7 +48,7 @@ struct DeadLetters: AsyncParsableCommand {
         @OptionGroup var filter: Filter
 
         func run() async throws {
-            let entries = try await filter.entries(from: try kafkaOptions.clientConfiguration())
+            let entries = try await filter.entries(from: try await kafkaOptions.clientConfiguration())
             for entry in entries {
                 let time = entry.time?.formatted(.iso8601) ?? "-"
                 let source = entry.source.map(\.description) ?? "-"
@@ -69,7 +69,7 @@ struct DeadLetters: AsyncParsableCommand {
         @OptionGroup var filter: Filter
 
         func run() async throws {
-            let kafka = try kafkaOptions.clientConfiguration()
+            let kafka = try await kafkaOptions.clientConfiguration()
             let entries = try await filter.entries(from: kafka)
             let producer = try KafkaProducer(configuration: kafka)
             var replayed = 0

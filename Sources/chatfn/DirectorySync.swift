@@ -67,12 +67,22 @@ struct DirectorySync: Service {
     }
 
     /// What a change from `before` to `after` asks to push: the functions whose files changed (by name:
-    /// `<trigger>.<ext>`), and the rest when any other file changed.
+    /// `<trigger>.<ext>`), the functions that import local files when a helper changed (a script in a
+    /// subfolder of `functions/`, or whose name starts with `_`), and the rest when any other file changed.
     static func scope(from before: [String: String], to after: [String: String]) -> ApplicationPush.Scope {
         let changed = Set(before.keys).union(after.keys).filter { before[$0] != after[$0] }.map { URL(fileURLWithPath: $0) }
-        let functionFiles = changed.filter { FunctionCatalog.fileExtensions.contains($0.pathExtension) }
-        let functions = Set(functionFiles.map { $0.deletingPathExtension().lastPathComponent })
-        return ApplicationPush.Scope(functions: functions, manifest: functionFiles.count < changed.count)
+        let scripts = changed.filter { FunctionFiles.extensions.contains($0.pathExtension) }
+        let helpers = scripts.filter(isHelper)
+        let functions = Set(scripts.filter { !isHelper($0) }.map { $0.deletingPathExtension().lastPathComponent })
+        return ApplicationPush.Scope(functions: functions, manifest: scripts.count < changed.count, helpers: !helpers.isEmpty)
+    }
+
+    /// A script that is not a function: in a subfolder of `functions/`, or named `_…`.
+    private static func isHelper(_ file: URL) -> Bool {
+        if file.lastPathComponent.hasPrefix("_") { return true }
+        let components = file.pathComponents
+        guard let functions = components.lastIndex(of: "functions") else { return false }
+        return functions < components.count - 2
     }
 
     /// One push; the problem when it failed.

@@ -25,7 +25,7 @@ struct Emit: AsyncParsableCommand {
 
     func run() async throws {
         let payload = try event.payload()
-        let configuration = try kafkaOptions.clientConfiguration()
+        let configuration = try await kafkaOptions.clientConfiguration()
         let bootstrap = configuration.bootstrapServers
         // A broker that cannot take the event within 10 s fails the command, unless the operator said otherwise.
         let producer = try KafkaProducer(configuration: KafkaConfiguration(bootstrapServers: bootstrap, properties: ["message.timeout.ms": "10000"])
@@ -52,8 +52,9 @@ enum EventData {
         var bytes = Array(argument.utf8)
         if argument.hasPrefix("@") {
             let path = String(argument.dropFirst())
+            guard FileManager.default.fileExists(atPath: path) else { throw CommandFailure("--data @\(path): file not found") }
             guard let contents = FileManager.default.contents(atPath: path) else {
-                throw CommandFailure("cannot read event data file \(path)")
+                throw CommandFailure("--data @\(path): the file cannot be read")
             }
             bytes = Array(contents)
         }

@@ -38,8 +38,9 @@ struct KafkaConnection {
             ConsoleOutput.write("chatfn: embedded Kafka broker listening on \(broker.bootstrapServers)")
             return KafkaConnection(bootstrap: broker.bootstrapServers, properties: embeddedProperties, embeddedBroker: broker)
         }
-        let connection = KafkaConnection(bootstrap: named, properties: properties)
+        let connection = KafkaConnection(bootstrap: named.address, properties: properties)
         _ = try KafkaOptions.checked(connection.configuration)
+        try await KafkaOptions.reachable(connection.configuration, named)
         try await TopicProvisioner.ensure(topics, configuration: connection.configuration, logger: logger)
         return connection
     }

@@ -18,7 +18,7 @@ struct TestFunction: AsyncParsableCommand {
     @Argument(help: "The trigger whose function runs, e.g. user.received.notification.")
     var trigger: String
 
-    @Option(name: .long, help: "The event: a JSON file's path, or JSON text.")
+    @Option(name: [.customLong("data"), .customLong("event")], help: "The event data: JSON, or @FILE to read it from a file (--event is an alias; a bare path works too).")
     var event: String
 
     @Option(name: .long, help: "Directory holding functions/<trigger>.js and chatfn.json.")
@@ -35,7 +35,7 @@ struct TestFunction: AsyncParsableCommand {
         guard let function = catalog.function(for: trigger) else {
             throw CommandFailure("no function for \(trigger) in \(catalog.directory) (deployed: \(catalog.all.map(\.trigger).joined(separator: ", ")))")
         }
-        let payload = try EventData.load(FileManager.default.fileExists(atPath: event) ? "@\(event)" : event)
+        let payload = try EventData.load(!event.hasPrefix("@") && FileManager.default.fileExists(atPath: event) ? "@\(event)" : event)
         let worker = try await WorkerProcess.launch(configuration: try await catalog.workerConfiguration(), logger: logger)
         let event = CloudEventAttributes(
             id: "test-event", type: trigger, source: "chatfn-test", appId: catalog.manifest.app ?? CloudEventAttributes.defaultAppId)

@@ -128,6 +128,14 @@ struct EndToEndTests {
         #expect(decision.decision == .deny && decision.status == "failed" && decision.reason == "no" && decision.userMessage == "Nope.")
         let (missingStatus, _) = try await ChatfnProcess.run(["test", "nothing.here", "--functions", fixture.root.path, "--event", "{}"])
         #expect(missingStatus != 0)
+        // --data, as emit and call take it; a missing file is said to be one.
+        let (dataStatus, dataOutput) = try await ChatfnProcess.run(
+            ["test", "user.sent.message", "--functions", fixture.root.path, "--data", #"{"user":{"name":"grace"}}"#])
+        #expect(dataStatus == 0 && dataOutput.contains("  │ hi grace"), "\(dataOutput)")
+        let noFile = try ChatfnProcess(["test", "user.sent.message", "--functions", fixture.root.path, "--data", "@/nonexistent/event.json"],
+                                       includingErrors: true)
+        #expect(try await noFile.waitForExit() != 0)
+        #expect(noFile.stdout.contains("--data @/nonexistent/event.json: file not found"), "\(noFile.stdout)")
         let (noBrokerStatus, _) = try await ChatfnProcess.run(["run", "--functions", fixture.root.path], environment: ["CHATFN_KAFKA": ""])
         #expect(noBrokerStatus != 0, "chatfn run needs a broker")
     }

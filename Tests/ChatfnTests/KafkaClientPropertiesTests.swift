@@ -65,6 +65,26 @@ struct KafkaClientPropertiesTests {
         #expect(missing != 0 && missingOutput.contains("--kafka-config /nonexistent/client.properties: file not found"), "\(missingOutput)")
     }
 
+    @Test("a broker nobody answers at is one line within 10 s that names the address and what set it, for a one-shot command and for a service")
+    func unreachableBroker() async throws {
+        let address = "127.0.0.1:\(try await freeLocalPort())"
+        for (arguments, source) in [(["emit", "user.sent.message", "--data", "{}", "--kafka", address], "--kafka"),
+                                    (["run", "--functions", ChatfnProcess.packageRoot.appendingPathComponent("examples").path], "CHATFN_KAFKA")] {
+            let started = ContinuousClock.now
+            let child = try ChatfnProcess(arguments, environment: source == "CHATFN_KAFKA" ? ["CHATFN_KAFKA": address] : [:], includingErrors: true)
+            let status = try await child.waitForExit(timeout: .seconds(10))
+            print("\(arguments[0]) failed \(ContinuousClock.now - started) after it started")
+            #expect(status != 0)
+            let lines = child.stdout.split(separator: "\n")
+            #expect(lines.contains { $0.contains("cannot reach Kafka at \(address)") && $0.contains("Connection refused") && $0.contains(source) },
+                    "\(child.stdout)")
+            if arguments[0] == "emit" {
+                #expect(lines.count == 1, "one line: \(child.stdout)")
+            }
+            #expect(!child.stdout.contains("%3|"), "\(child.stdout)")
+        }
+    }
+
     /// Runs chatfn to completion with its log lines (standard error) collected too.
     static func run(_ arguments: [String], environment: [String: String] = [:]) async throws -> (Int32, String) {
         let child = try ChatfnProcess(arguments, environment: environment.merging(["CHATFN_SECRETS_KEY": ControlFleet.secretsKey]) { $1 },

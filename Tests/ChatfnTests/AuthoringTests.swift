@@ -1,0 +1,66 @@
+import Foundation
+import Testing
+
+/// Writing functions as a developer expects: local imports in CommonJS, TypeScript and ES modules,
+/// helpers that are not triggers, a helper's edit redeploying exactly its dependants, and typos named.
+@Suite("Authoring", .serialized)
+struct AuthoringTests {
+    /// A function (`trigger.ext`) that posts what its helper made of the event's text.
+    static func recording(_ call: String) -> String {
+        """
+        await fetch(process.env.RECORDER_URL, { method: 'POST', body: JSON.stringify({ id: context.eventId, trigger: context.trigger, said: \(call) }) });
+        """
+    }
+
+    @Test("CommonJS, TypeScript and ES-module functions import local helpers; editing a helper redeploys exactly the functions that import it")
+    func localImports() async throws {
+        let lane = try await LaneFixture.make(functions: [:])
+        defer { Task { await lane.tearDown() } }
+        let functions = lane.application.root.appendingPathComponent("functions")
+        try FileManager.default.createDirectory(at: functions.appendingPathComponent("lib"), withIntermediateDirectories: true)
+        let files = [
+            "lib/util.ts": "export function shout(text: string): string { return text.toUpperCase() + '!'; }\n",
+            "lib/plain.js": "module.exports = { whisper: (text) => text.toLowerCase() };\n",
+            "_shared.js": "module.exports = { tag: 'shared' };\n",
+            "test.typed.ts": "import { shout } from './lib/util';\nexport async function handleEvent(event: { text: string }, context: any) {\n  \(Self.recording("shout(event.text)"))\n}\n",
+            "test.module.mjs": "import { shout } from './lib/util';\nexport async function handleEvent(event, context) {\n  \(Self.recording("'esm ' + shout(event.text)"))\n}\n",
+            "test.common.js": "const { whisper } = require('./lib/plain');\nconst { tag } = require('./_shared');\nmodule.exports = async (event, context) => {\n  \(Self.recording("tag + ' ' + whisper(event.text)"))\n};\n",
+        ]
+        for (name, source) in files { try Data(source.utf8).write(to: functions.appendingPathComponent(name)) }
+        let chatfn = try lane.startChatfn(["--log-level", "info"], includingErrors: true)
+        defer { chatfn.signal(SIGTERM) }
+        try await eventually("chatfn running", timeout: .seconds(60)) { chatfn.stdout.contains("chatfn: API on http://") }
+        #expect(!chatfn.stdout.contains("deployed _shared") && !chatfn.stdout.contains("deployed util") && !chatfn.stdout.contains("deployed plain"),
+                "helpers are not triggers: \(chatfn.stdout)")
+
+        for trigger in ["test.typed", "test.module", "test.common"] { try await lane.publish(trigger, id: "\(trigger)-1", key: trigger, data: ["text": "Hello"]) }
+        let first = try await lane.recorder.waitForCount(3)
+        let said = Dictionary(first.compactMap { entry in (entry["trigger"] as? String).map { ($0, entry["said"] as? String ?? "") } }) { a, _ in a }
+        #expect(said == ["test.typed": "HELLO!", "test.module": "esm HELLO!", "test.common": "shared hello"], "\(first)")
+
+        // The TypeScript helper changes: the two functions importing it get version 2, the CommonJS one does not.
+        try Data("export function shout(text: string): string { return text.toUpperCase() + '!!!'; }\n".utf8)
+            .write(to: functions.appendingPathComponent("lib/util.ts"))
+        // Pushed as version 2, then taken up by the worker (its own log line names the version it serves).
+        try await eventually("the dependants redeployed", timeout: .seconds(30)) {
+            chatfn.stdout.contains("deployed test.typed version 2") && chatfn.stdout.contains("deployed test.module version 2")
+                && chatfn.stdout.range(of: #"version=2 \w+ \[Functions\] deployed test.typed"#, options: .regularExpression) != nil
+        }
+        try await lane.publish("test.typed", id: "test.typed-2", key: "test.typed", data: ["text": "again"])
+        let second = try await lane.recorder.waitForCount(4)
+        #expect(second.contains { $0["id"] as? String == "test.typed-2" && $0["said"] as? String == "AGAIN!!!" }, "\(second)")
+        #expect(!chatfn.stdout.contains("deployed test.common version 2"), "the CommonJS function does not import the TypeScript helper: \(chatfn.stdout)")
+    }
+
+    @Test("a misspelled trigger warns with the nearest one; a file that is no event type says where helpers go")
+    func misspelledTriggers() async throws {
+        let lane = try await LaneFixture.make(functions: ["user.recieved.notification": "module.exports = async () => {};", "helpers": "module.exports = async () => {};"])
+        defer { Task { await lane.tearDown() } }
+        let chatfn = try lane.startChatfn(["--log-level", "info"], includingErrors: true)
+        defer { chatfn.signal(SIGTERM) }
+        try await eventually("both warnings", timeout: .seconds(60)) {
+            chatfn.stdout.contains("user.recieved.notification is not a trigger chatfn knows: did you mean user.received.notification?")
+                && chatfn.stdout.contains("helpers is not an event type")
+        }
+    }
+}
