@@ -99,14 +99,14 @@ package struct FunctionCompiler: Sendable {
         return ContentHash.hex(of: Array(manifest.utf8))
     }
 
-    /// esbuild's "✘ [ERROR] Unexpected "="  …  functions/x.ts:1:9:" as "…/functions/x.ts:1:9: Unexpected "="",
-    /// with esbuild's own (0-based) column.
+    /// esbuild's "✘ [ERROR] Unexpected "="  …  functions/x.ts:1:9:" as "…/functions/x.ts:1:10: Unexpected "="",
+    /// with a 1-based column, as everywhere in chatfn (esbuild counts columns from 0).
     static func summarize(_ message: String, source: URL) -> String {
         let problem = problem(in: message)
         guard message.contains("[ERROR]"), let line = problem.line, let column = problem.column else {
             return "\(source.path): \(message.trimmingCharacters(in: .whitespacesAndNewlines))"
         }
-        return "\(source.path):\(line):\(column - 1): \(problem.message)"
+        return "\(source.path):\(line):\(column): \(problem.message)"
     }
 
     static func locateEsbuild() throws -> String {

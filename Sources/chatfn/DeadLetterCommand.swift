@@ -47,14 +47,21 @@ struct DeadLetters: AsyncParsableCommand {
         @OptionGroup var kafkaOptions: KafkaOptions
         @OptionGroup var filter: Filter
 
+        @Flag(name: .long, help: "Also print each event's data (its control characters escaped).")
+        var showData = false
+
         func run() async throws {
             let entries = try await filter.entries(from: try await kafkaOptions.clientConfiguration())
             for entry in entries {
                 let time = entry.time?.formatted(.iso8601) ?? "-"
                 let source = entry.source.map(\.description) ?? "-"
-                ConsoleOutput.write(
-                    "\(time) \(entry.trigger ?? "-") \(entry.eventId ?? "-") reason=\(entry.reason) status=\(entry.status) attempts=\(entry.attempts) from=\(source)",
-                    "  \(entry.error)")
+                var lines = ["\(time) \(entry.trigger ?? "-") \(entry.eventId ?? "-") reason=\(entry.reason) status=\(entry.status) attempts=\(entry.attempts) from=\(source)",
+                             "  \(entry.error)"]
+                if showData {
+                    let data = String(decoding: entry.record.value, as: UTF8.self)
+                    lines.append("  data: " + (entry.record.value.isEmpty ? "(omitted: the broker refused the full record)" : data.escapingControlCharacters()))
+                }
+                ConsoleOutput.write(lines: lines)
             }
             ConsoleOutput.write("\(entries.count) dead-lettered event(s)")
         }

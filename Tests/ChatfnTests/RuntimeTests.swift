@@ -209,7 +209,7 @@ struct CompiledFunctionTests {
 
         let catalog = try await FunctionCatalog(directory: fixture.root.path, logger: testLogger)
         let problem = try #require(catalog.problem(for: "test.broken"))
-        #expect(problem.contains("test.broken.ts:1:14: Unexpected \"=\""), "\(problem)")
+        #expect(problem.contains("test.broken.ts:1:15: Unexpected \"=\""), "1-based: \(problem)")
         #expect(catalog.function(for: "test.broken") == nil)
 
         let pool = WorkerPool(configuration: WorkerPoolConfiguration(worker: try await catalog.workerConfiguration(), minWarm: 0, maxProcesses: 1),
@@ -225,6 +225,8 @@ struct CompiledFunctionTests {
         let failing = try await run("test.typed", #"{"user":{"name":"ada"},"notification":{"title":"boom"}}"#)
         #expect(failing.status == .failed)
         #expect(failing.error?.stack?.contains("test.typed.ts:6") == true, "\(failing.error?.stack ?? "")")
+        #expect(failing.error?.stack?.contains("harness.js") == false && failing.error?.stack?.contains("node:internal") == false,
+                "the user's frames only: \(failing.error?.stack ?? "")")
         let esm = try await run("test.esm", #"{"n":7}"#)
         #expect(String(decoding: esm.value ?? [], as: UTF8.self) == #"{"module":"esm","n":7}"#)
         await pool.shutdown()

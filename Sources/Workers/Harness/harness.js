@@ -331,9 +331,18 @@ function isMemoryLimit(error) {
   return config.memoryMb !== null && error instanceof RangeError && /allocation failed|Array buffer allocation|Invalid array length|out of memory/i.test(error.message);
 }
 
+// A stack as its author needs it: the message and the function's own frames, without the harness's or
+// Node's internals (V8's columns are 1-based, as chatfn's everywhere).
+function userStack(stack) {
+  if (!stack) return stack;
+  return String(stack).split('\n')
+    .filter((line) => !/^\s+at /.test(line) || !(line.includes(__filename) || /\(?node:(internal|async_hooks)/.test(line)))
+    .join('\n');
+}
+
 function describeError(error) {
   if (error instanceof DenyError) return { name: error.name, message: error.message, userMessage: error.userMessage };
-  if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack };
+  if (error instanceof Error) return { name: error.name, message: error.message, stack: userStack(error.stack) };
   return { name: 'Error', message: typeof error === 'string' ? error : util.inspect(error) };
 }
 
