@@ -98,10 +98,19 @@ package struct ApplicationManifest: Sendable, Decodable, Equatable {
         return RuntimeDependencies(packages: packages, registry: runtime?.npmRegistry)
     }
 
-    /// Reads `DIR/chatfn.json`; a directory without one has the defaults.
-    package static func load(fromDirectory directory: String) throws -> ApplicationManifest {
-        let path = URL(fileURLWithPath: directory).appendingPathComponent(fileName).path
-        guard let data = FileManager.default.contents(atPath: path) else { return ApplicationManifest() }
+    /// Reads `DIR/chatfn.json`; a directory without one has the defaults. It must be JSON (an error says
+    /// where it is not) with only the keys chatfn knows (``ManifestKeys``; docs/chatfn.schema.json).
+    /// - Parameter displayedAs: the file as its author knows it, for errors (a snapshot is read instead).
+    package static func load(fromDirectory directory: String, displayedAs: String? = nil) throws -> ApplicationManifest {
+        let file = URL(fileURLWithPath: directory).appendingPathComponent(fileName).path
+        let path = displayedAs ?? file
+        guard let data = FileManager.default.contents(atPath: file) else { return ApplicationManifest() }
+        if let problem = JSONSyntax.firstProblem(in: Array(data)) {
+            throw CatalogError("\(path):\(problem.line):\(problem.column): \(problem.message)")
+        }
+        if let json = try? JSONSerialization.jsonObject(with: data), let problem = ManifestKeys.manifest.firstUnknownKey(in: json) {
+            throw CatalogError("invalid \(path): \(problem)")
+        }
         do {
             let manifest = try JSONDecoder().decode(ApplicationManifest.self, from: data)
             for (trigger, settings) in (manifest.functions ?? [:]).sorted(by: { $0.key < $1.key }) {

@@ -99,7 +99,7 @@ package final class FunctionCatalog: Sendable {
         // One walk checks the links and copies the tree.
         let snapshot = try await NIOThreadPool.singleton.runIfActive { try snapshots.take(of: root) }
         let snapshotFunctions = snapshot + directory.dropFirst(root.count)
-        let manifest = try ApplicationManifest.load(fromDirectory: snapshot)
+        let manifest = try ApplicationManifest.load(fromDirectory: snapshot, displayedAs: URL(fileURLWithPath: root).appendingPathComponent(ApplicationManifest.fileName).path)
         var initScript: (file: String, version: String)?
         if let relative = manifest.runtime?.initScript {
             let file = URL(fileURLWithPath: snapshot).appendingPathComponent(relative).standardizedFileURL.path
