@@ -184,7 +184,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "OTel", package: "swift-otel"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            resources: [.copy("Resources/chatfn.d.ts")]
         ),
         .executableTarget(
             name: "ChatfnBench",

@@ -16,6 +16,8 @@ python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 # the headless browser its tests drive.
 [ -f /usr/share/javascript/codemirror/lib/codemirror.js ] || missing+=(libjs-codemirror)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# `chatfn check` type-checks TypeScript functions with Debian's tsc.
+command -v tsc >/dev/null || missing+=(node-typescript)
 
 if ((${#missing[@]})); then
   echo "bootstrap: installing ${missing[*]}"

@@ -16,6 +16,22 @@ package struct KnownTrigger: Sendable, Codable, Equatable {
 package enum TriggerCatalog {
     package static func trigger(_ type: String) -> KnownTrigger? { all.first { $0.type == type } }
 
+    /// A first TypeScript function for `type` (known or custom), typed with chatfn.d.ts.
+    package static func typescriptTemplate(for type: String) -> String {
+        guard let known = trigger(type) else {
+            return """
+                // \(type): a custom event type.
+                export async function handleEvent(event: unknown, context: chatfn.Context) {
+                  console.log(`\(type) ${context.eventId}: ${JSON.stringify(event)}`);
+                }
+
+                """
+        }
+        return known.template.replacingOccurrences(
+            of: "async function handleEvent(event, context) {",
+            with: "export async function handleEvent(event: chatfn.Events['\(type)'], context: chatfn.Context)\(known.blocking ? ": Promise<chatfn.Allow>" : "") {")
+    }
+
     package static let all: [KnownTrigger] = [
         blocking(
             "user.attempted.start_session", "Runs while a user connects: allow, with their profile, or deny.",

@@ -63,4 +63,53 @@ struct AuthoringTests {
                 && chatfn.stdout.contains("helpers is not an event type")
         }
     }
+
+    @Test("chatfn init scaffolds an application that passes chatfn check and chatfn test as generated, for every trigger; check reports a type error at its line and a chatfn.json mistake")
+    func initAndCheck() async throws {
+        let parent = FileManager.default.temporaryDirectory.appendingPathComponent("chatfn-init-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: parent) }
+        let app = parent.appendingPathComponent("app").path
+        let (initStatus, initOutput) = try await ChatfnProcess.run(["init", app])
+        #expect(initStatus == 0, "\(initOutput)")
+        for file in ["chatfn.json", "tsconfig.json", "types/chatfn.d.ts", "functions/user.received.notification.ts",
+                     "functions/user.attempted.start_session.ts", "events/user.received.notification.json", "events/user.attempted.start_session.json"] {
+            #expect(FileManager.default.fileExists(atPath: "\(app)/\(file)"), "\(file)")
+        }
+        let (checkStatus, checkOutput) = try await ChatfnProcess.run(["check", app])
+        #expect(checkStatus == 0 && checkOutput.contains("ok: 2 function(s) checked"), "\(checkOutput)")
+        for trigger in ["user.received.notification", "user.attempted.start_session"] {
+            let (status, output) = try await ChatfnProcess.run(["test", trigger, "--functions", app, "--data", "@\(app)/events/\(trigger).json"])
+            #expect(status == 0 && output.contains("\(trigger) succeeded"), "\(output)")
+        }
+        let (again, againOutput) = try await ChatfnProcess.run(["init", app])
+        #expect(again != 0, "existing files are kept: \(againOutput)")
+
+        // Every trigger chatfn knows, and a custom one: each template type-checks and runs on its example.
+        let all = parent.appendingPathComponent("all").path
+        let triggers = TriggerCatalogNames.all + ["order.shipped"]
+        #expect(try await ChatfnProcess.run(["init", all] + triggers.flatMap { ["--trigger", $0] }).status == 0)
+        let (allCheck, allCheckOutput) = try await ChatfnProcess.run(["check", all])
+        #expect(allCheck == 0 && allCheckOutput.contains("ok: \(triggers.count) function(s) checked"), "\(allCheckOutput)")
+        for trigger in triggers {
+            let (status, output) = try await ChatfnProcess.run(["test", trigger, "--functions", all, "--data", "@\(all)/events/\(trigger).json"])
+            #expect(status == 0, "\(trigger): \(output)")
+        }
+
+        // A type error, at its line and column; then a misspelled key of chatfn.json.
+        try Data("export async function handleEvent(event: chatfn.Events['user.sent.message'], context: chatfn.Context) {\n  const n: number = event.user.name;\n}\n".utf8)
+            .write(to: URL(fileURLWithPath: "\(app)/functions/user.sent.message.ts"))
+        let (typeStatus, typeOutput) = try await ChatfnProcess.run(["check", app])
+        #expect(typeStatus == 1 && typeOutput.contains("functions/user.sent.message.ts:2:9: error TS2322"), "\(typeOutput)")
+        try Data(#"{ "app": "default", "runtime": { "enviroment": {} } }"#.utf8).write(to: URL(fileURLWithPath: "\(app)/chatfn.json"))
+        let badKey = try ChatfnProcess(["check", app], includingErrors: true)
+        #expect(try await badKey.waitForExit() != 0)
+        #expect(badKey.stdout.contains("runtime.enviroment: unknown key (did you mean environment?)"), "\(badKey.stdout)")
+    }
+}
+
+/// The triggers chatfn knows, as a test names them (the catalog lives in ChatEvents).
+enum TriggerCatalogNames {
+    static let all = ["user.attempted.start_session", "user.attempted.send_message", "user.received.notification", "user.sent.message",
+                      "user.started.chat_session", "user.reacted.to_message", "user.read.message", "user.received.channel_invite",
+                      "user.triggered.event", "system.triggered.event"]
 }
