@@ -3,8 +3,8 @@
 FROM swift:6.3-bookworm AS build
 RUN apt-get update -qq && apt-get install -y -qq --no-install-recommends librdkafka-dev pkg-config && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
-COPY Package.swift ./
-COPY Sources ./Sources
+# The whole package (.dockerignore leaves out builds and git): Package.swift names every target's folder.
+COPY . .
 RUN swift build -c release --static-swift-stdlib --product chatfn \
  && mkdir -p /out && bin="$(swift build -c release --show-bin-path)" \
  && cp "$bin/chatfn" /out/ && cp -R "$bin"/*.resources /out/

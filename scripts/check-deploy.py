@@ -258,6 +258,10 @@ def check_dockerfile(chatfn):
     if command:
         check_command_line(chatfn, yaml.safe_load(command.group(1)), "Dockerfile CMD")
     check("chatfn_Workers.resources/Harness/harness.js" in dockerfile, "Dockerfile: CHATFN_HARNESS must point at the bundled harness")
+    # Package.swift names folders beside Sources (bench/, Tests/): the build needs the whole package.
+    check(re.search(r"^COPY \. \.", dockerfile, re.M), "Dockerfile: copy the whole package (COPY . .): Package.swift names bench/ and Tests/")
+    ignored = (ROOT / ".dockerignore").read_text().split() if (ROOT / ".dockerignore").exists() else []
+    check(".build" in ignored, ".dockerignore: leave .build out of the build context")
     user = re.search(r"^USER (\S+)", dockerfile, re.M)
     check(user and re.fullmatch(r"[1-9]\d*(:\d+)?", user.group(1)), "Dockerfile: USER must be a numeric non-root user (runAsNonRoot checks it)")
     swift = re.search(r"^FROM swift:(\d+)\.(\d+)", dockerfile, re.M)

@@ -2,8 +2,9 @@ import CoreMetrics
 import Synchronization
 
 /// Every metric chatfn reports, through swift-metrics (the backend is chosen by the command: Prometheus
-/// for `--admin`'s `/metrics`). Names and labels follow Prometheus' conventions and docs/operations.md;
-/// the labels are bounded by the applications and triggers of the registry.
+/// for `--admin`'s `/metrics`). Names and labels follow Prometheus' conventions and docs/operations.md.
+/// `app` and `trigger` labels come only from functions that exist (the callers make sure), never from what a
+/// record claims, so the series are bounded by the registry's applications and functions.
 package enum ChatfnMetrics {
     // MARK: the non-blocking lane
 
@@ -74,7 +75,7 @@ package enum ChatfnMetrics {
         Gauge(label: "chatfn_consumer_lag", dimensions: dimensions).record(records)
     }
 
-    /// Events handed out by the consumers and not completed yet.
+    /// Non-blocking invocations running now.
     package static func inFlight(_ count: Int) {
         inFlightGauge.record(count)
     }
@@ -90,7 +91,7 @@ package enum ChatfnMetrics {
     }
 
     /// A worker process ended other than by a shutdown, and is replaced on demand: `recycled`
-    /// (recycleAfter), `runtime_changed`, `unresponsive` (killed after a timeout), `memory_limit`, `crashed`.
+    /// (recycleAfter), `runtime_changed`, `unresponsive` (killed after a timeout), `crashed` (it died by itself).
     package static func workerRestarted(app: String, reason: String) {
         Counter(label: "chatfn_worker_restarts_total", dimensions: [("app", app), ("reason", reason)]).increment()
     }

@@ -21,12 +21,13 @@ package struct InvocationTrace: Sendable {
     private static let recording = Atomic(false)
 
     /// - Parameter parent: the event's `traceparent`, already validated.
-    package static func begin(_ name: String, parent: String?, attributes: [String: String]) -> InvocationTrace {
+    /// - Parameter attributes: evaluated only when spans are recorded.
+    package static func begin(_ name: String, parent: String?, attributes: @autoclosure () -> [String: String]) -> InvocationTrace {
         guard isRecording else { return InvocationTrace(traceparent: parent, span: nil) }
         var context = ServiceContext.topLevel
         if let parent { InstrumentationSystem.instrument.extract(["traceparent": parent], into: &context, using: HeaderExtractor()) }
         let span = InstrumentationSystem.tracer.startSpan(name, context: context, ofKind: .consumer)
-        for (key, value) in attributes { span.attributes[key] = value }
+        for (key, value) in attributes() { span.attributes[key] = value }
         var carrier: [String: String] = [:]
         InstrumentationSystem.instrument.inject(span.context, into: &carrier, using: HeaderInjector())
         return InvocationTrace(traceparent: carrier["traceparent"] ?? parent, span: span)

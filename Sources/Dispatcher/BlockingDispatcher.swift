@@ -106,8 +106,10 @@ package final class BlockingDispatcher: Sendable {
         }
         let deadlineMs = min(request.deadlineMs, now.addingSaturated(Self.maxDeadlineAheadMs))
         let (decision, deadLetter, invocationRecord, event, traceparent) = await decide(record, deadlineMs: deadlineMs)
-        ChatfnMetrics.blockingAnswered(app: event?.appId ?? "", trigger: event?.type ?? "", decision: decision.decision.rawValue,
-                                       duration: ContinuousClock.now - received)
+        // Labelled by application and trigger only when a function of theirs ran (see the dead letters' labels).
+        let ran = invocationRecord != nil
+        ChatfnMetrics.blockingAnswered(app: ran ? event?.appId ?? "" : "", trigger: ran ? event?.type ?? "" : "",
+                                       decision: decision.decision.rawValue, duration: ContinuousClock.now - received)
         if decision.decision == .allow {
             allowed.add(1, ordering: .relaxed)
         } else {

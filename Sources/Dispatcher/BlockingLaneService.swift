@@ -29,10 +29,13 @@ package struct BlockingLaneService: Service {
     private let applications: any ApplicationLookup
     private let logger: Logger
     private let onConsuming: @Sendable () -> Void
+    /// Fires when the process is asked to stop (SIGTERM), so both lanes drain at once.
+    private let shutdownBegan: StopSignal?
 
     /// - Parameter onConsuming: called once the request consumer is up (readiness).
     package init(configuration: Configuration, dispatcher: BlockingDispatcher, applications: any ApplicationLookup, logger: Logger,
-                onConsuming: @escaping @Sendable () -> Void = {}) {
+                shutdownBegan: StopSignal? = nil, onConsuming: @escaping @Sendable () -> Void = {}) {
+        self.shutdownBegan = shutdownBegan
         self.configuration = configuration
         self.onConsuming = onConsuming
         self.dispatcher = dispatcher
@@ -58,7 +61,7 @@ package struct BlockingLaneService: Service {
             ChatfnMetrics.givenUp()
         }
         let applications = applications
-        await consumeUntilShutdown(consumer, stopStarting: { stop.stop() }, giveUp: {
+        await consumeUntilShutdown(consumer, shutdownBegan: shutdownBegan, stopStarting: { stop.stop() }, giveUp: {
             abandon.stop()
             // The drain is over: what still runs was given up.
             await applications.shutdown(.blocking, grace: .seconds(1))
@@ -88,5 +91,7 @@ package struct BlockingLaneService: Service {
         }
         await producer.shutdown(timeoutMs: EventLaneService.flushBoundMs)
         logger.info("blocking lane stopped", metadata: ["expired": "\(dispatcher.expired.load(ordering: .relaxed))"])
+        // As the events lane: wait for the group's own request before returning.
+        if shutdownBegan?.isStopped == true { try? await gracefulShutdown() }
     }
 }

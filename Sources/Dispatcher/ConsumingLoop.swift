@@ -1,3 +1,4 @@
+import ChatfnCore
 import Functions
 import ChatEvents
 import KafkaClient
@@ -10,12 +11,19 @@ import Workers
 /// shutdown it calls `stopStarting` (no new work) and shuts the consumer down, which drains (within the
 /// consumer's drain timeout), commits, and ends the stream; then `giveUp` ends what still runs (it was
 /// not committed: its next owner runs it again), so `consume` returns. Both lanes run this way.
-func consumeUntilShutdown(_ consumer: KafkaConsumer, stopStarting: @escaping @Sendable () -> Void = {},
+/// - Parameter shutdownBegan: fires when the process was asked to stop: every lane then drains at once,
+///   not one after the other as the service group would tell them.
+func consumeUntilShutdown(_ consumer: KafkaConsumer, shutdownBegan: StopSignal?, stopStarting: @escaping @Sendable () -> Void = {},
                           giveUp: @escaping @Sendable () async -> Void = {}, _ consume: @escaping @Sendable () async -> Void) async {
     await withTaskGroup(of: Void.self) { group in
         group.addTask { await consume() }
         group.addTask {
-            try? await gracefulShutdown()
+            await withTaskGroup(of: Void.self) { either in
+                either.addTask { try? await gracefulShutdown() }
+                if let shutdownBegan { either.addTask { await shutdownBegan.waitUntilStopped() } }
+                _ = await either.next()
+                either.cancelAll()
+            }
             stopStarting()
             await consumer.shutdown()
             await giveUp()

@@ -173,7 +173,13 @@ package final class EventDispatcher: Sendable {
         case .delivered: break
         }
         statistics.deadLettered.add(1, ordering: .relaxed)
-        ChatfnMetrics.deadLettered(app: event?.appId ?? "", trigger: event?.type ?? "", reason: reason.code)
+        // Labels only from a function that ran: whatever a record claims (any ce_appid, any ce_type) would
+        // otherwise make series without bound.
+        let ran: Bool = switch reason {
+        case .exhausted, .expired, .invalidEvent: true
+        default: false
+        }
+        ChatfnMetrics.deadLettered(app: ran ? event?.appId ?? "" : "", trigger: ran ? event?.type ?? "" : "", reason: reason.code)
         reporter.recordDeadLettered(record.position, eventId: event?.id, reason: reason)
         return .processed
     }

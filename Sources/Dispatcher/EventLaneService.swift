@@ -32,10 +32,14 @@ package struct EventLaneService: Service {
     /// What the dispatcher did so far.
     package let statistics: DispatchStatistics
     private let onConsuming: @Sendable () -> Void
+    /// Fires when the process is asked to stop (SIGTERM), so both lanes drain at once.
+    private let shutdownBegan: StopSignal?
 
     /// - Parameter onConsuming: called once the consumer is up (readiness).
     package init(configuration: Configuration, applications: any ApplicationLookup, reporter: any InvocationReporter,
-                statistics: DispatchStatistics = DispatchStatistics(), logger: Logger, onConsuming: @escaping @Sendable () -> Void = {}) {
+                statistics: DispatchStatistics = DispatchStatistics(), logger: Logger, shutdownBegan: StopSignal? = nil,
+                onConsuming: @escaping @Sendable () -> Void = {}) {
+        self.shutdownBegan = shutdownBegan
         self.configuration = configuration
         self.statistics = statistics
         self.onConsuming = onConsuming
@@ -64,13 +68,16 @@ package struct EventLaneService: Service {
         // Once drained: what still waits on the broker is abandoned, and the workers stop (a function
         // still running ends as crashed; its record was not committed).
         let applications = applications
-        await consumeUntilShutdown(consumer, stopStarting: { stop.stop() }, giveUp: {
+        await consumeUntilShutdown(consumer, shutdownBegan: shutdownBegan, stopStarting: { stop.stop() }, giveUp: {
             abandon.stop()
             // The drain is over: what still runs was given up.
             await applications.shutdown(.events, grace: .seconds(1))
         }) { await dispatch(consumer, dispatcher) }
         await producer.shutdown(timeoutMs: Self.flushBoundMs)
         logger.info("stopped", metadata: ["statistics": "\(dispatcher.statistics.summary)"])
+        // Stopped on the process's signal, ahead of the service group's order: a service that returns
+        // before the group asks it to would end the group as failed.
+        if shutdownBegan?.isStopped == true { try? await gracefulShutdown() }
     }
 
     /// How long the producer may flush what is queued (invocation records) after the drain.

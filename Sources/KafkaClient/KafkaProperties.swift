@@ -35,7 +35,8 @@ package enum KafkaProperties {
     /// One `-X key=value`.
     package static func assignment(_ text: String) throws -> (name: String, value: String) {
         guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
-            throw KafkaError("-X \(text.contains("=") ? "(a value without a name)" : text): expected KEY=VALUE, e.g. -X security.protocol=SASL_SSL")
+            // Not echoed: a mistyped `-X sasl.password:…` would print the password.
+            throw KafkaError("-X expects KEY=VALUE, e.g. -X security.protocol=SASL_SSL (one given has no = or no key)")
         }
         return (String(text[..<equals]).trimmingCharacters(in: .whitespaces), String(text[text.index(after: equals)...]))
     }

@@ -33,6 +33,8 @@ struct Control: AsyncParsableCommand {
         let startupSignals = StartupSignals()
         let logger = try kafkaOptions.makeLogger()
         PrometheusExport.bootstrap()
+        // The group's 15 s bound, then closing the producer and the invocation log: past 19 s, chatfn ends itself.
+        startupSignals.exitAtLatest(.seconds(19), logger: logger)
         let (host, port) = try parseListenAddress(listen, flag: "--listen")
         let tokens = try ControlPlaneRunner.tokens(listeningOn: host)
         let sealer = try ControlPlaneRunner.sealer(embeddedBroker: false, logger: logger)

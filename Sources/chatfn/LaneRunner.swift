@@ -94,6 +94,10 @@ func runChatfn(_ options: LaneOptions, source: ApplicationSource) async throws {
     let startupSignals = StartupSignals()
     let kafkaOptions = options.kafkaOptions
     let logger = try kafkaOptions.makeLogger()
+    // On SIGTERM both lanes drain at once, for the whole timeout; committing, leaving the group, stopping
+    // the workers and flushing take the next seconds; past 4.5 s more (even while still starting), chatfn
+    // ends itself.
+    startupSignals.exitAtLatest(options.drainTimeout + .milliseconds(4_500), logger: logger)
     PrometheusExport.bootstrap()  // before any metric is made
     var dev: ApplicationSource.DevControl?
     var fromRegistry = false
@@ -183,26 +187,26 @@ func runChatfn(_ options: LaneOptions, source: ApplicationSource) async throws {
             consumer: KafkaConsumerConfiguration(kafka: connection.configuration, groupId: options.group, topics: [kafkaOptions.topic],
                                                  maxInFlight: options.maxInFlight, drainTimeout: options.drainTimeout),
             dispatcher: DispatcherConfiguration()),
-        applications: applications, reporter: reporter, logger: logger, onConsuming: { readiness.markReady("events") })
+        applications: applications, reporter: reporter, logger: logger, shutdownBegan: startupSignals.received,
+        onConsuming: { readiness.markReady("events") })
     let blockingDispatcher = BlockingDispatcher(
         applications: applications, reporter: reporter, replyTopics: options.replyTopic,
         capacity: options.blockingWorkers * 64, logger: logger)
     let blockingLane = BlockingLaneService(
         configuration: BlockingLaneService.Configuration(consumer: KafkaConsumerConfiguration(
             kafka: connection.configuration, groupId: "\(options.group)-blocking", topics: [options.requestTopic], drainTimeout: options.drainTimeout)),
-        dispatcher: blockingDispatcher, applications: applications, logger: logger, onConsuming: { readiness.markReady("blocking") })
+        dispatcher: blockingDispatcher, applications: applications, logger: logger, shutdownBegan: startupSignals.received,
+        onConsuming: { readiness.markReady("blocking") })
     let gates = [registryRead, directoryPushed]
     services += [GatedService(gates: gates, service: service), GatedService(gates: gates, service: blockingLane)]
     if let admin = options.admin {
         let (host, port) = try parseListenAddress(admin, flag: "--admin")
         let follower = registryFollower
-        services.append(AdminServer.application(host: host, port: port, readiness: readiness, logger: logger) {
+        // First, so it stops last: /metrics and /healthz answer while the lanes drain.
+        services.insert(AdminServer.application(host: host, port: port, readiness: readiness, logger: logger) {
             refreshLaneMetrics(events: service.statistics, applications: applications, registry: follower)
-        })
+        }, at: 0)
     }
-    // The drain gets the whole timeout; committing, leaving the group, stopping the workers and flushing
-    // take the next seconds; past 4.5 s more, chatfn ends itself.
-    startupSignals.exitAtLatest(options.drainTimeout + .milliseconds(4_500), logger: logger)
     try await startupSignals.run(serviceGroup(services, finite: finiteServices, shutdownBound: options.drainTimeout + .seconds(4), logger: logger))
     for close in closers { await close() }
 }

@@ -21,6 +21,10 @@ func bootstrapTracing(logger: Logger) throws -> (any Service)? {
     configuration.traces.otlpExporter.protocol = .httpProtobuf
     configuration.metrics.enabled = false  // metrics go to Prometheus (/metrics)
     configuration.logs.enabled = false
+    // swift-otel's own messages through chatfn's logging, warnings and up: at info it prints every OTEL_*
+    // variable with its value (OTEL_EXPORTER_OTLP_HEADERS holds credentials).
+    configuration.diagnosticLogger = .custom(logger)
+    configuration.diagnosticLogLevel = .warning
     let (tracer, service) = try OTel.makeTracingBackend(configuration: configuration)
     InstrumentationSystem.bootstrap(tracer)
     InvocationTrace.startRecording()

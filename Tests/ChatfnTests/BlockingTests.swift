@@ -186,6 +186,10 @@ struct BlockingTests {
     func standardClientSpeaksTheProtocol() async throws {
         let python = try ChatfnProcess.bootstrapPython()
         let script = ChatfnProcess.packageRoot.appendingPathComponent("examples/clients/start_session.py").path
+        // docs/protocol.md shows the script as it is, so what a reader copies runs.
+        let document = try String(contentsOfFile: ChatfnProcess.packageRoot.appendingPathComponent("docs/protocol.md").path, encoding: .utf8)
+        let shown = try #require(document.components(separatedBy: "```python\n").dropFirst().first?.components(separatedBy: "\n```").first)
+        #expect(shown == (try String(contentsOfFile: script, encoding: .utf8)).trimmingCharacters(in: .newlines), "docs/protocol.md's snippet is the script the test runs")
         let lane = try await Self.makeLane()
         let chatfn = try lane.startChatfn()
         let client = try await Self.client(lane)

@@ -39,12 +39,19 @@ struct MetricsTests {
         await client.shutdown()
 
         let page: @Sendable () async throws -> String = { try await httpGet("\(admin)/metrics").1 }
-        try await eventually("every event counted, and the consumers' lag reported", timeout: .seconds(60)) {
-            let text = try await page()
-            return metricSum(text, "chatfn_invocations_total", ["app": "metered", "trigger": "test.ok", "status": "succeeded"]) == 3
-                && metricSum(text, "chatfn_dead_letters_total", ["app": "metered", "trigger": "test.flaky", "reason": "attempts_exhausted"]) == 1
-                && metricSum(text, "chatfn_consumer_lag", ["topic": "chatfn.events"]) != nil
-                && metricSum(text, "chatfn_worker_restarts_total", ["app": "metered", "reason": "recycled"]) ?? 0 >= 1
+        let lastPage = Locked("")
+        do {
+            try await eventually("every event counted, and the consumers' lag reported", timeout: .seconds(60)) {
+                let text = try await page()
+                lastPage.withLock { $0 = text }
+                return metricSum(text, "chatfn_invocations_total", ["app": "metered", "trigger": "test.ok", "status": "succeeded"]) == 3
+                    && metricSum(text, "chatfn_dead_letters_total", ["app": "metered", "trigger": "test.flaky", "reason": "attempts_exhausted"]) == 1
+                    && metricSum(text, "chatfn_consumer_lag", ["topic": "chatfn.events"]) != nil
+                    && metricSum(text, "chatfn_worker_restarts_total", ["app": "metered", "reason": "recycled"]) ?? 0 >= 1
+            }
+        } catch {
+            Issue.record("\(error)\n\(lastPage.withLock { $0 }.split(separator: "\n").filter { !$0.hasPrefix("#") && !$0.contains("_bucket") }.joined(separator: "\n"))\nworker:\n\(worker.stdout)")
+            return
         }
         let text = try await page()
         #expect(metricSum(text, "chatfn_invocations_total", ["trigger": "test.flaky", "status": "failed"]) == 2)

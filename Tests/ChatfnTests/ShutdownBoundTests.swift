@@ -1,3 +1,4 @@
+import ChatfnCore
 import Foundation
 import Testing
 
@@ -74,5 +75,25 @@ struct ShutdownBoundTests {
         try await eventually("the event ran again, to the end", timeout: .seconds(60)) {
             lane.recorder.received().contains { $0["id"] as? String == "doomed" && $0["done"] as? Bool == true }
         }
+    }
+
+    @Test("a blocking request and events both hanging: both lanes stop starting work at SIGTERM and drain together, within the bound")
+    func bothLanesDrainTogether() async throws {
+        let lane = try await LaneFixture.make(
+            functions: ["test.hang": Self.hanging, "user.attempted.start_session": Self.hanging],
+            settings: ["test.hang": ["timeoutMs": 600_000], "user.attempted.start_session": ["timeoutMs": 600_000]])
+        defer { Task { await lane.tearDown() } }
+        let chatfn = try await lane.startedChatfn(["--shutdown-timeout", "\(Self.shutdownTimeout)"])
+        try await lane.publish("test.hang", id: "hang-event", key: "k", data: [:])
+        try await lane.producer.send(HostileInputTests.request("user.attempted.start_session", id: "hang-request",
+                                                               deadlineMs: EpochMilliseconds.now() + 60_000))
+        _ = try await lane.recorder.waitForCount(2)
+
+        let signalled = ContinuousClock.now
+        chatfn.signal(SIGTERM)
+        try await lane.publish("test.hang", id: "after-sigterm", key: "other", data: [:])
+        _ = try await chatfn.waitForExit(timeout: Self.bound)
+        print("exited \(ContinuousClock.now - signalled) after SIGTERM with a blocking request and an event hanging")
+        #expect(!lane.recorder.received().contains { $0["id"] as? String == "after-sigterm" }, "no event starts after SIGTERM")
     }
 }

@@ -45,6 +45,12 @@ struct KafkaPropertiesTests {
         #expect(try KafkaProperties.assignment("sasl.password=a=b") == ("sasl.password", "a=b"))
         #expect(throws: KafkaError.self) { try KafkaProperties.assignment("security.protocol") }
         #expect(throws: KafkaError.self) { try KafkaProperties.assignment("=value") }
+        do {
+            _ = try KafkaProperties.assignment("sasl.password:Hunter2Secret")
+            Issue.record("accepted")
+        } catch {
+            #expect(!"\(error)".contains("Hunter2Secret"), "a mistyped -X echoes nothing: \(error)")
+        }
         for name in ["sasl.password", "ssl.key.password", "ssl.key.pem", "sasl.oauthbearer.client.secret", "ssl.keystore.location", "sasl.jaas.config"] {
             #expect(KafkaProperties.isSensitive(name), "\(name)")
             #expect(KafkaProperties.shown(name, "hunter2") == "\(name)=(hidden)")
