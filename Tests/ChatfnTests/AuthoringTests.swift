@@ -107,6 +107,30 @@ struct AuthoringTests {
     }
 }
 
+extension AuthoringTests {
+    @Test("every worked example of docs/writing-functions.md type-checks and runs on its trigger's sample event")
+    func writingFunctionsGuide() async throws {
+        let guide = try String(contentsOfFile: ChatfnProcess.packageRoot.appendingPathComponent("docs/writing-functions.md").path, encoding: .utf8)
+        var examples: [String: String] = [:]
+        for part in guide.components(separatedBy: "<!-- function: ").dropFirst() {
+            let trigger = String(part.prefix { $0 != " " })
+            let code = try #require(part.components(separatedBy: "```ts\n").dropFirst().first?.components(separatedBy: "\n```").first)
+            examples[trigger] = code + "\n"
+        }
+        #expect(Set(examples.keys) == Set(TriggerCatalogNames.all), "one example per trigger: \(examples.keys.sorted())")
+        let app = FileManager.default.temporaryDirectory.appendingPathComponent("chatfn-guide-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: app) }
+        #expect(try await ChatfnProcess.run(["init", app] + TriggerCatalogNames.all.flatMap { ["--trigger", $0] }).status == 0)
+        for (trigger, code) in examples { try Data(code.utf8).write(to: URL(fileURLWithPath: "\(app)/functions/\(trigger).ts")) }
+        let (checkStatus, checkOutput) = try await ChatfnProcess.run(["check", app])
+        #expect(checkStatus == 0, "\(checkOutput)")
+        for trigger in examples.keys.sorted() {
+            let (status, output) = try await ChatfnProcess.run(["test", trigger, "--functions", app, "--data", "@\(app)/events/\(trigger).json"])
+            #expect(status == 0 && output.contains("\(trigger) succeeded"), "\(trigger): \(output)")
+        }
+    }
+}
+
 /// The triggers chatfn knows, as a test names them (the catalog lives in ChatEvents).
 enum TriggerCatalogNames {
     static let all = ["user.attempted.start_session", "user.attempted.send_message", "user.received.notification", "user.sent.message",
