@@ -42,7 +42,9 @@ public final class ChatFunctionsClient: Sendable {
     /// Connects, and starts following this client's reply partition before the first call.
     public static func connect(_ configuration: Configuration) async throws -> ChatFunctionsClient {
         let producer = try KafkaProducer(configuration: configuration.kafka, lowLatency: true)
-        try await producer.prepare(topics: [configuration.eventsTopic, configuration.requestTopic])
+        // Looked up now only to spare the first record the lookup: a client that only calls needs no
+        // events topic, one that only publishes no request topic; a topic missing fails its first use.
+        for topic in [configuration.eventsTopic, configuration.requestTopic] { try? await producer.prepare(topics: [topic]) }
         let replies = PendingReplies()
         let tail = try await PartitionTail.start(
             configuration: configuration.kafka, topic: configuration.replyTopic, partition: configuration.replyPartition
