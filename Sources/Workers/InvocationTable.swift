@@ -60,6 +60,10 @@ final class InvocationTable: Sendable {
     /// Set once the process was reaped: its pid may belong to another process from then on.
     private let exited = Atomic<Bool>(false)
 
+    /// Set when chatfn stops the process (its shutdown): what it leaves unfinished is said to be that,
+    /// not a crash of the function's.
+    let stopping = Atomic<Bool>(false)
+
     func markExited() {
         exited.store(true, ordering: .sequentiallyConsistent)
     }
@@ -127,7 +131,9 @@ final class InvocationTable: Sendable {
     /// Ends every in-flight invocation as crashed; later registrations are refused.
     func close(reason: String) {
         var reason = reason
-        if let memoryLimitMb, !reason.hasPrefix("exited with code 0") {
+        if stopping.load(ordering: .sequentiallyConsistent) {
+            reason = "was stopped by chatfn's shutdown before the invocation ended (not committed: the event runs again)"
+        } else if let memoryLimitMb, !reason.hasPrefix("exited with code 0") {
             reason += " (its memory limit is memoryMb \(memoryLimitMb) MiB; a process that goes over it is ended)"
         }
         let orphans = state.withLock { state -> [String] in

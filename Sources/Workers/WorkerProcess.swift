@@ -251,6 +251,7 @@ package final class WorkerProcess: Sendable {
     /// process when it has not exited after `grace`.
     package func shutdown(grace: Duration = .seconds(5)) async {
         ending.withLock { $0 = $0 ?? .shutdown }
+        table.stopping.store(true, ordering: .sequentiallyConsistent)
         try? await channel.close(mode: .output)
         let killer = channel.eventLoop.scheduleTask(in: grace.timeAmount) { [pid] in _ = kill(pid, SIGKILL) }
         _ = try? await exit.futureResult.get()

@@ -36,6 +36,8 @@ struct ShutdownBoundTests {
         chatfn.signal(SIGTERM)
         _ = try await chatfn.waitForExit(timeout: Self.bound)
         print("exited \(ContinuousClock.now - signalled) after SIGTERM with 3 functions hanging (--shutdown-timeout \(Self.shutdownTimeout))")
+        #expect(chatfn.stdout.contains("was stopped by chatfn's shutdown") && !chatfn.stdout.contains("memory limit"),
+                "what the shutdown cut short is not blamed on the function: \(chatfn.stdout)")
 
         try lane.application.write(trigger: "test.hang", source: Self.recording)
         let restarted = try await lane.startedChatfn()
