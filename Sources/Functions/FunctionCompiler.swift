@@ -70,7 +70,8 @@ package struct FunctionCompiler: Sendable {
         let output = directory.appendingPathComponent("bundle.js")
         let (status, message) = try await ChildCommand.run(try locateEsbuild(), [
             file.path, "--bundle", "--packages=external", "--tree-shaking=false", "--format=cjs", "--platform=node", "--target=node18",
-            "--log-level=error", "--color=false", "--outfile=\(output.path)",
+            // Stack traces then name the user's files and lines, not the bundle's.
+            "--sourcemap=inline", "--log-level=error", "--color=false", "--outfile=\(output.path)",
         ], in: root)
         guard status == 0, let data = FileManager.default.contents(atPath: output.path) else {
             throw CatalogError(summarize(message, source: displayedAs))

@@ -3,6 +3,7 @@ import ChatfnCore
 import Foundation
 import Functions
 import Logging
+import Registry
 
 /// `chatfn check`: what `dev`, `run` and `deploy` would refuse or warn about, and TypeScript's type errors,
 /// without running anything.
@@ -23,6 +24,15 @@ struct Check: AsyncParsableCommand {
             catalog = try await FunctionCatalog(directory: root.path, logger: logger)
         } catch {
             throw CommandFailure("\(error)")
+        }
+        if let app = catalog.manifest.app, let problem = RegistryNames.problem(application: app) {
+            ConsoleOutput.write("error: \(ApplicationManifest.fileName): app: \(problem)")
+            errors += 1
+        }
+        // Settings for a trigger with no function are kept (a function may come later), but a near miss of
+        // a known trigger is likely a typo.
+        for trigger in (catalog.manifest.functions ?? [:]).keys.sorted() {
+            if let warning = FunctionFiles.nameWarning(trigger) { ConsoleOutput.write("\(ApplicationManifest.fileName): functions.\(trigger): warning: \(warning)") }
         }
         let folder = URL(fileURLWithPath: catalog.directory)
         let entries = try FunctionFiles.entries(in: folder)

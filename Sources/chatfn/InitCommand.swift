@@ -9,7 +9,7 @@ import Registry
 struct Init: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create an application: chatfn.json, a TypeScript function per trigger, a sample event each, typings and a tsconfig.",
-        discussion: "Without --trigger it scaffolds user.received.notification and user.attempted.start_session. Existing files are kept: use --force to overwrite them.")
+        discussion: "Without --trigger it scaffolds user.received.notification and user.attempted.start_session. When any of the files it would write exists, it writes nothing (--force overwrites them).")
 
     @Argument(help: "Where to create it (default: the current directory).")
     var directory: String = "."
@@ -27,6 +27,7 @@ struct Init: AsyncParsableCommand {
         let chosen = triggers.isEmpty ? Self.defaultTriggers : triggers
         for trigger in chosen {
             if let problem = RegistryNames.problem(trigger: trigger) { throw ValidationError("--trigger \(trigger): \(problem)") }
+            if let warning = FunctionFiles.nameWarning(trigger) { ConsoleOutput.write("warning: \(warning)") }
         }
         var files: [(path: String, content: String)] = [
             ("chatfn.json", "{\n  \"app\": \"default\",\n  \"functions\": {}\n}\n"),

@@ -22,6 +22,8 @@ struct AuthoringTests {
             "lib/util.ts": "export function shout(text: string): string { return text.toUpperCase() + '!'; }\n",
             "lib/plain.js": "module.exports = { whisper: (text) => text.toLowerCase() };\n",
             "_shared.js": "module.exports = { tag: 'shared' };\n",
+            "lib/boom.ts": "export function boom(): never {\n  throw new Error('boom from the helper');\n}\n",
+            "test.thrower.ts": "import { boom } from './lib/boom';\nexport async function handleEvent() { boom(); }\n",
             "test.typed.ts": "import { shout } from './lib/util';\nexport async function handleEvent(event: { text: string }, context: any) {\n  \(Self.recording("shout(event.text)"))\n}\n",
             "test.module.mjs": "import { shout } from './lib/util';\nexport async function handleEvent(event, context) {\n  \(Self.recording("'esm ' + shout(event.text)"))\n}\n",
             "test.common.js": "const { whisper } = require('./lib/plain');\nconst { tag } = require('./_shared');\nmodule.exports = async (event, context) => {\n  \(Self.recording("tag + ' ' + whisper(event.text)"))\n};\n",
@@ -34,6 +36,9 @@ struct AuthoringTests {
                 "helpers are not triggers: \(chatfn.stdout)")
 
         for trigger in ["test.typed", "test.module", "test.common"] { try await lane.publish(trigger, id: "\(trigger)-1", key: trigger, data: ["text": "Hello"]) }
+        // A throw inside a helper is reported at the helper's own line, not the bundle's.
+        try await lane.publish("test.thrower", id: "thrower-1", key: "t", data: [:])
+        try await eventually("the helper's frame in the stack", timeout: .seconds(30)) { chatfn.stdout.contains("boom.ts:2") }
         let first = try await lane.recorder.waitForCount(3)
         let said = Dictionary(first.compactMap { entry in (entry["trigger"] as? String).map { ($0, entry["said"] as? String ?? "") } }) { a, _ in a }
         #expect(said == ["test.typed": "HELLO!", "test.module": "esm HELLO!", "test.common": "shared hello"], "\(first)")
@@ -100,6 +105,10 @@ struct AuthoringTests {
             .write(to: URL(fileURLWithPath: "\(app)/functions/user.sent.message.ts"))
         let (typeStatus, typeOutput) = try await ChatfnProcess.run(["check", app])
         #expect(typeStatus == 1 && typeOutput.contains("functions/user.sent.message.ts:2:9: error TS2322"), "\(typeOutput)")
+        try Data(#"{ "app": "my app!", "functions": { "user.sent.mesage": { "timeoutMs": 1000 } } }"#.utf8).write(to: URL(fileURLWithPath: "\(app)/chatfn.json"))
+        let (nameStatus, nameOutput) = try await ChatfnProcess.run(["check", app])
+        #expect(nameStatus == 1 && nameOutput.contains("chatfn.json: app:"), "an application id dev and deploy refuse: \(nameOutput)")
+        #expect(nameOutput.contains("functions.user.sent.mesage: warning:") && nameOutput.contains("did you mean user.sent.message?"), "\(nameOutput)")
         try Data(#"{ "app": "default", "runtime": { "enviroment": {} } }"#.utf8).write(to: URL(fileURLWithPath: "\(app)/chatfn.json"))
         let badKey = try ChatfnProcess(["check", app], includingErrors: true)
         #expect(try await badKey.waitForExit() != 0)
