@@ -30,16 +30,19 @@ struct DirectorySync: Service {
             guard let url = apiURL() else { return }
             var lastProblem: String?
             var pushed: [String: String]?  // the directory's files as last pushed
+            var pushedApp: String?  // and the application they went to
             while !Task.isCancelled {
                 let files = Self.files(of: directory)
                 if files != pushed {
-                    // After a failed push, everything again: the failure may have left any part behind.
-                    let scope = lastProblem == nil ? pushed.map { Self.scope(from: $0, to: files) } : nil
-                    let problem = await push(to: url, scope: scope)
+                    // After a failed push, or to another application (chatfn.json's `app` changed),
+                    // everything again.
+                    let app = application()
+                    let scope = lastProblem == nil && app == pushedApp ? pushed.map { Self.scope(from: $0, to: files) } : nil
+                    let problem = await push(to: url, app: app, scope: scope)
                     if let problem, problem != lastProblem { logger.error("not deployed: \(problem)") }
                     if problem == nil, lastProblem != nil { logger.info("deployed: the directory's problems are fixed") }
                     lastProblem = problem
-                    if problem == nil { pushed = files }
+                    if problem == nil { (pushed, pushedApp) = (files, app) }
                     firstPushDone.stop()
                 }
                 if !watch { return }
@@ -86,8 +89,12 @@ struct DirectorySync: Service {
     }
 
     /// One push; the problem when it failed.
-    private func push(to url: String, scope: ApplicationPush.Scope?) async -> String? {
-        let app = app ?? (try? ApplicationManifest.load(fromDirectory: directory))?.app ?? CloudEventAttributes.defaultAppId
+    /// The application the directory deploys to: --app, else chatfn.json's `app`, else `default`.
+    private func application() -> String {
+        app ?? (try? ApplicationManifest.load(fromDirectory: directory))?.app ?? CloudEventAttributes.defaultAppId
+    }
+
+    private func push(to url: String, app: String, scope: ApplicationPush.Scope?) async -> String? {
         do {
             let client = try APIClient(url: url, token: ChatfnEnvironment.apiToken)
             let report = try await ApplicationPush(directory: directory, app: app, client: client, prune: true, scope: scope).run()

@@ -5,6 +5,7 @@ import ChatEvents
 import KafkaClient
 import EventConsumer
 import Foundation
+import Functions
 
 /// `chatfn emit`: publishes one event as a binary-mode CloudEvent.
 struct Emit: AsyncParsableCommand {
@@ -58,11 +59,10 @@ enum EventData {
             }
             bytes = Array(contents)
         }
-        do {
-            _ = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
-        } catch {
-            let reason = (error as? DecodingError)?.readableDescription ?? "\(error)"
-            throw CommandFailure("the event data is not valid JSON (\(String(decoding: bytes.prefix(80), as: UTF8.self))): \(reason)")
+        if let problem = JSONSyntax.firstProblem(in: bytes) {
+            let source = argument.hasPrefix("@") ? String(argument.dropFirst()) : "--data"
+            let hint = !argument.hasPrefix("@") && FileManager.default.fileExists(atPath: argument) ? " (a file? write --data @\(argument))" : ""
+            throw CommandFailure("\(source):\(problem.line):\(problem.column): the event data is not JSON: \(problem.message)\(hint)")
         }
         return bytes
     }

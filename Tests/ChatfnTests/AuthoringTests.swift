@@ -117,6 +117,25 @@ struct AuthoringTests {
 }
 
 extension AuthoringTests {
+    @Test("renaming the application in chatfn.json while chatfn dev runs deploys every function to the new application")
+    func renamedApplication() async throws {
+        let lane = try await LaneFixture.make(functions: ["test.a": "module.exports = async () => 'a';", "test.b": "module.exports = async () => 'b';"])
+        defer { Task { await lane.tearDown() } }
+        let chatfn = try lane.startChatfn(["--log-level", "info"], includingErrors: true)
+        defer { chatfn.signal(SIGTERM) }
+        try await eventually("the API announced", timeout: .seconds(60)) { chatfn.stdout.contains("chatfn: API on http://") }
+        let announced = try #require(chatfn.stdout.split(separator: "\n").first { $0.hasPrefix("chatfn: API on ") })
+        let api = String(try #require(announced.split(separator: " ").first { $0.hasPrefix("http://") }))
+        let manifest = lane.application.root.appendingPathComponent("chatfn.json")
+        var settings = try JSONSerialization.jsonObject(with: Data(contentsOf: manifest)) as? [String: Any] ?? [:]
+        settings["app"] = "renamed"
+        try JSONSerialization.data(withJSONObject: settings).write(to: manifest)
+        try await eventually("both functions deployed to the new application", timeout: .seconds(30)) {
+            let functions = try await callAPI("GET", "\(api)/v1/applications/renamed/functions").array
+            return Set(functions.filter { $0["currentVersionNumber"] as? Int != nil }.compactMap { $0["trigger"] as? String }) == ["test.a", "test.b"]
+        }
+    }
+
     @Test("every worked example of docs/writing-functions.md type-checks and runs on its trigger's sample event")
     func writingFunctionsGuide() async throws {
         let guide = try String(contentsOfFile: ChatfnProcess.packageRoot.appendingPathComponent("docs/writing-functions.md").path, encoding: .utf8)

@@ -136,6 +136,9 @@ struct EndToEndTests {
                                        includingErrors: true)
         #expect(try await noFile.waitForExit() != 0)
         #expect(noFile.stdout.contains("--data @/nonexistent/event.json: file not found"), "\(noFile.stdout)")
+        let notJSON = try ChatfnProcess(["emit", "user.sent.message", "--data", "{nope", "--kafka", "127.0.0.1:9"], includingErrors: true)
+        #expect(try await notJSON.waitForExit() != 0)
+        #expect(notJSON.stdout.contains("--data:1:2: the event data is not JSON: expected a key in double quotes"), "\(notJSON.stdout)")
         let (noBrokerStatus, _) = try await ChatfnProcess.run(["run", "--functions", fixture.root.path], environment: ["CHATFN_KAFKA": ""])
         #expect(noBrokerStatus != 0, "chatfn run needs a broker")
     }
