@@ -180,7 +180,10 @@ func runChatfn(_ options: LaneOptions, source: ApplicationSource) async throws {
     }
     ConsoleOutput.write("chatfn: emit an event with: chatfn emit user.sent.message --key user-1 --data '{\"user\":{\"name\":\"ada\"}}'")
 
-    let reporter = ConsoleInvocationReporter()
+    // `chatfn dev` prints every invocation; `chatfn run` only at debug level (a line per event is too much
+    // for a worker under load), else its failures and a summary a minute.
+    let reporter: any InvocationReporter = dev != nil || logger.logLevel <= .debug
+        ? ConsoleInvocationReporter() : LoggingInvocationReporter(logger: logger)
     let readiness = Readiness(lanes: ["events", "blocking"])
     let service = EventLaneService(
         configuration: EventLaneService.Configuration(

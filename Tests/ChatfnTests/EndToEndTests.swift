@@ -52,7 +52,7 @@ struct EndToEndTests {
 
         // `chatfn run`, the production entry point (no embedded broker, no redeploying).
         let admin = try await freeLocalPort()
-        let arguments = ["run", "--kafka", broker.bootstrapServers, "--functions", fixture.root.path, "--group", "e2e", "--log-level", "warning",
+        let arguments = ["run", "--kafka", broker.bootstrapServers, "--functions", fixture.root.path, "--group", "e2e", "--log-level", "debug",
                          "--admin", "127.0.0.1:\(admin)"]
         let chatfn = try ChatfnProcess(arguments)
         let firstRun = try await recorder.waitForCount(100)

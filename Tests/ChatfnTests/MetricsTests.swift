@@ -84,4 +84,22 @@ struct MetricsTests {
         #expect(lines.contains { $0.contains(#""facility":"#) },
                 "librdkafka's lines come through as JSON too")
     }
+
+    @Test("chatfn run stays quiet under load: no line per successful invocation, one warning per failure (every invocation at debug level)")
+    func runIsQuiet() async throws {
+        let lane = try await LaneFixture.make(
+            functions: ["test.fine": "module.exports = async () => 'ok';", "test.broken": "module.exports = async () => { throw new Error('it broke'); };"],
+            settings: ["test.broken": ["maxAttempts": 1]])
+        defer { Task { await lane.tearDown() } }
+        for n in 0..<20 { try await lane.publish("test.fine", id: "fine-\(n)", key: "k\(n)", data: [:]) }
+        try await lane.publish("test.broken", id: "broken-1", key: "b", data: [:])
+        let worker = try ChatfnProcess(["run", "--kafka", lane.broker.bootstrapServers, "--functions", lane.application.root.path, "--group", "quiet"],
+                                       includingErrors: true)
+        defer { worker.signal(SIGTERM) }
+        try await eventually("the failure and its dead letter logged", timeout: .seconds(60)) {
+            worker.stdout.contains("test.broken broken-1 failed (attempt 1)") && worker.stdout.contains("dead-lettered broken-1")
+        }
+        #expect(!worker.stdout.contains("fine-"), "no line per successful invocation: \(worker.stdout)")
+        #expect(worker.stdout.contains("it broke"), "the failure says why: \(worker.stdout)")
+    }
 }
