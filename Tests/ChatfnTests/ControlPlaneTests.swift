@@ -112,13 +112,13 @@ struct ControlPlaneTests {
         #expect(try await callAPI("GET", "\(api1)/v1/applications").array.compactMap { $0["id"] as? String } == ["acme"])
 
         // A worker started now reads the registry from its start and runs the live version.
-        let late = try await fleet.startWorker()
+        let (late, lateAdmin) = try await fleet.startWorkerWithAdmin()
         workers.append(late)
         try await eventually("the late worker ran an event", timeout: .seconds(60)) {
             let n = round.withLock { $0 += 1; return $0 }
             for partition in 0..<4 { try await fleet.publish(Self.trigger, app: "acme", id: "late-\(n)-\(partition)", key: "k", partition: Int32(partition)) }
             try await Task.sleep(for: .milliseconds(300))
-            return late.stdout.contains(" \(Self.trigger) late-")
+            return metricSum(try await httpGet("\(lateAdmin)/metrics").1, "chatfn_invocations_total", ["app": "acme", "status": "succeeded"]) ?? 0 > 0
         }
         let lateRuns = fleet.recorder.received().filter { ($0["eventId"] as? String)?.hasPrefix("late-") == true }
         #expect(!lateRuns.isEmpty && lateRuns.allSatisfy { $0["tag"] as? String == "one" })

@@ -28,6 +28,11 @@ struct MetricsTests {
             #expect(try await callAPI("POST", "\(app)/functions/\(trigger)/versions", json: ["handlerScript": script]).status == 201)
         }
         #expect(try await callAPI("PUT", "\(app)/functions/test.flaky/settings", json: ["maxAttempts": 2, "retryBackoffMs": 10]).status == 200)
+        // The worker has read what the control plane wrote (an event before that finds no function, and is skipped).
+        let written = metricSum(try await httpGet("\(api)/metrics").1, "chatfn_registry_version") ?? 0
+        try await eventually("the worker caught up with the registry") {
+            metricSum(try await httpGet("\(admin)/metrics").1, "chatfn_registry_version") ?? 0 >= written
+        }
 
         for n in 0..<3 { try await fleet.publish("test.ok", app: "metered", id: "ok-\(n)", key: "k\(n)") }
         try await fleet.publish("test.flaky", app: "metered", id: "flaky", key: "f")
