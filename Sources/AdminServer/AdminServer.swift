@@ -32,11 +32,7 @@ package enum AdminServer {
                 ? Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(string: "ready\n")))
                 : Response(status: .serviceUnavailable, body: ResponseBody(byteBuffer: ByteBuffer(string: "starting\n")))
         }
-        router.get("metrics") { _, _ -> Response in
-            Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: PrometheusExport.render(refreshing: refreshMetrics))))
-        }
+        router.get("metrics") { _, _ in PrometheusExport.response(refreshing: refreshMetrics) }
         return Application(router: router, configuration: ApplicationConfiguration(address: .hostname(host, port: port)), logger: logger)
     }
 }

@@ -1,5 +1,6 @@
 import ChatfnCore
 import CoreMetrics
+import Hummingbird
 import Prometheus
 
 /// swift-metrics' backend in chatfn's long-running commands: Prometheus, rendered by `/metrics`.
@@ -23,10 +24,12 @@ package enum PrometheusExport {
         _ = registry
     }
 
-    /// The exposition text, after `refresh` set the gauges that are read rather than counted.
-    package static func render(refreshing refresh: () -> Void) -> [UInt8] {
+    /// The `/metrics` response: the exposition text, after `refresh` set the gauges that are read rather
+    /// than counted.
+    package static func response(refreshing refresh: () -> Void) -> Response {
         refresh()
         ProcessMetrics.refresh()
-        return registry.emitToBuffer()
+        return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                        body: ResponseBody(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
     }
 }

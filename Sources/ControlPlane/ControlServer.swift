@@ -16,10 +16,9 @@ package enum ControlServer {
         router.add(middleware: JSONErrorMiddleware())
         dashboard.addRoutes(to: router)
         router.get("healthz") { _, _ in "ok\n" }
-        router.get("metrics") { _, _ -> Response in
+        router.get("metrics") { _, _ in
             let registry = api.registry.follower
-            let text = PrometheusExport.render { ChatfnMetrics.registryVersion(registry.state.appliedOffset + 1) }
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: text)))
+            return PrometheusExport.response { ChatfnMetrics.registryVersion(registry.state.appliedOffset + 1) }
         }
         router.get("readyz") { _, _ -> Response in
             api.registry.follower.isCaughtUp

@@ -11,7 +11,7 @@ import Foundation
 package struct FunctionCompiler: Sendable {
     let outputDirectory: URL
 
-    static let compiledExtensions: Set<String> = ["ts", "mts", "cts", "mjs"]
+    static let compiledExtensions = FunctionFiles.typescriptExtensions.union(["mjs"])
 
     /// Whether `file` must be compiled: TypeScript, `.mjs`, or JavaScript written as an ES module.
     static func needsCompiling(_ file: URL, content: Data) -> Bool {
@@ -40,13 +40,11 @@ package struct FunctionCompiler: Sendable {
         let bundle = outputDirectory.appendingPathComponent("\(trigger)-\(attempt).building.js")
         let metafile = outputDirectory.appendingPathComponent("\(trigger)-\(attempt).meta.json")
         defer { try? FileManager.default.removeItem(at: metafile) }
-        let (status, message) = try await ChildCommand.run(try Self.locateEsbuild(), [
-            source.path, "--bundle", "--packages=external", "--tree-shaking=false", "--format=cjs", "--platform=node", "--target=node18", "--sourcemap=inline",
-            "--log-level=error", "--color=false", "--metafile=\(metafile.path)", "--outfile=\(bundle.path)",
-        ], in: root)
-        guard status == 0 else {
+        do {
+            try await Self.bundle(source, root: root, into: bundle, metafile: metafile, displayedAs: displayedAs)
+        } catch {
             try? FileManager.default.removeItem(at: bundle)
-            throw CatalogError(Self.summarize(message, source: displayedAs))
+            throw error
         }
         let inputs = Self.inputs(ofMetafile: metafile)
         guard let version = Self.version(of: inputs, root: root, ownVersion: ownVersion) else {
@@ -68,15 +66,20 @@ package struct FunctionCompiler: Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let output = directory.appendingPathComponent("bundle.js")
+        try await bundle(file, root: root, into: output, displayedAs: displayedAs)
+        guard let data = FileManager.default.contents(atPath: output.path) else { throw CatalogError("\(displayedAs.path): esbuild wrote no bundle") }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// Runs esbuild: `file` and the local files it imports into `output` (runtime dependencies stay
+    /// `require`s; nothing tree-shaken, see the type's comment; an inline source map, so stack traces name
+    /// the user's files and lines), and which files went in into `metafile`.
+    private static func bundle(_ file: URL, root: URL, into output: URL, metafile: URL? = nil, displayedAs: URL) async throws {
         let (status, message) = try await ChildCommand.run(try locateEsbuild(), [
             file.path, "--bundle", "--packages=external", "--tree-shaking=false", "--format=cjs", "--platform=node", "--target=node18",
-            // Stack traces then name the user's files and lines, not the bundle's.
             "--sourcemap=inline", "--log-level=error", "--color=false", "--outfile=\(output.path)",
-        ], in: root)
-        guard status == 0, let data = FileManager.default.contents(atPath: output.path) else {
-            throw CatalogError(summarize(message, source: displayedAs))
-        }
-        return String(decoding: data, as: UTF8.self)
+        ] + (metafile.map { ["--metafile=\($0.path)"] } ?? []), in: root)
+        guard status == 0 else { throw CatalogError(summarize(message, source: displayedAs)) }
     }
 
     /// The files esbuild read (relative to the directory it ran in), sorted.

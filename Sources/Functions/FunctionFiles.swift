@@ -7,18 +7,31 @@ import Foundation
 /// bundled into the functions that import them.
 package enum FunctionFiles {
     /// The extensions of function files.
-    package static let extensions: Set<String> = ["js", "cjs", "mjs", "ts", "mts", "cts"]
+    package static let extensions = typescriptExtensions.union(["js", "cjs", "mjs"])
+    /// Those of TypeScript.
+    package static let typescriptExtensions: Set<String> = ["ts", "mts", "cts"]
 
     /// The functions of `folder`, sorted by file name: regular files only (a FIFO named x.js would block
     /// the read), helpers left out.
     package static func entries(in folder: URL) throws -> [(trigger: String, file: URL)] {
         try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted().compactMap { entry in
             let url = folder.appendingPathComponent(entry)
-            guard extensions.contains(url.pathExtension), !entry.hasPrefix("_"),
+            // Only the folder's own files are listed: the name alone says whether one is a helper.
+            guard extensions.contains(url.pathExtension), !isHelperName(entry),
                   (try? url.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true else { return nil }
             return (url.deletingPathExtension().lastPathComponent, url)
         }
     }
+
+    /// Whether a script is a helper rather than a function: named `_…`, or in a subfolder of `functions/`.
+    package static func isHelper(_ file: URL) -> Bool {
+        if isHelperName(file.lastPathComponent) { return true }
+        let components = file.pathComponents
+        guard let functions = components.lastIndex(of: "functions") else { return false }
+        return functions < components.count - 2
+    }
+
+    private static func isHelperName(_ name: String) -> Bool { name.hasPrefix("_") }
 
     /// Whether `source` imports a local file (`./lib/util`, `../shared`): such a function is bundled with
     /// what it imports, and is deployed again when one of those files changes.

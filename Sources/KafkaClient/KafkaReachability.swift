@@ -1,4 +1,5 @@
 import CKafka
+import ChatfnCore
 
 /// Whether the cluster answers at all: one metadata request, so that a wrong address or a broker that is
 /// down is one clear error within seconds, not librdkafka retrying for the length of a timeout.
@@ -9,7 +10,7 @@ package enum KafkaReachability {
         let conf = try configuration.withoutConsumerProperties.makeNativeConfiguration()
         let handle = try KafkaHandle(type: RD_KAFKA_PRODUCER, configuration: conf)
         let client = String(cString: rd_kafka_name(handle.pointer))
-        let timeoutMs = Int32(clamping: timeout.components.seconds * 1_000)
+        let timeoutMs = Int32(clamping: timeout.wholeMilliseconds)
         let result = try await DedicatedThread.run(name: "chatfn-kafka-probe") { () -> rd_kafka_resp_err_t in
             var metadata: UnsafePointer<rd_kafka_metadata>?
             let result = rd_kafka_metadata(handle.pointer, 0, nil, &metadata, timeoutMs)

@@ -340,7 +340,7 @@ struct LocalApplication {
             }
             let source = try readText(url, displayName: displayName)
             guard FunctionFiles.importsLocalFiles(source) else {
-                let language: FunctionLanguage = ["ts", "mts", "cts"].contains(url.pathExtension) ? .typescript : .javascript
+                let language: FunctionLanguage = FunctionFiles.typescriptExtensions.contains(url.pathExtension) ? .typescript : .javascript
                 functions[trigger] = FunctionFile(script: source, language: language.rawValue, sha256: Digest.sha256(source), displayName: displayName)
                 continue
             }

@@ -54,7 +54,7 @@ struct Check: AsyncParsableCommand {
     private func typeCheck(root: URL, dependencies: [String]) async throws -> Int {
         let functions = root.appendingPathComponent("functions")
         let typescript = (FileManager.default.enumerator(atPath: functions.path)?.allObjects as? [String] ?? [])
-            .filter { ["ts", "mts", "cts"].contains(URL(fileURLWithPath: $0).pathExtension) && !$0.hasSuffix(".d.ts") }
+            .filter { FunctionFiles.typescriptExtensions.contains(URL(fileURLWithPath: $0).pathExtension) && !$0.hasSuffix(".d.ts") }
         guard !typescript.isEmpty else { return 0 }
         guard let tsc = ChatfnEnvironment.executable("tsc") else {
             ConsoleOutput.write("note: TypeScript not type-checked: tsc was not found (Debian's node-typescript; scripts/bootstrap.sh installs it)")

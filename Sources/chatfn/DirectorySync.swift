@@ -75,18 +75,11 @@ struct DirectorySync: Service {
     static func scope(from before: [String: String], to after: [String: String]) -> ApplicationPush.Scope {
         let changed = Set(before.keys).union(after.keys).filter { before[$0] != after[$0] }.map { URL(fileURLWithPath: $0) }
         let scripts = changed.filter { FunctionFiles.extensions.contains($0.pathExtension) }
-        let helpers = scripts.filter(isHelper)
-        let functions = Set(scripts.filter { !isHelper($0) }.map { $0.deletingPathExtension().lastPathComponent })
+        let helpers = scripts.filter(FunctionFiles.isHelper)
+        let functions = Set(scripts.filter { !FunctionFiles.isHelper($0) }.map { $0.deletingPathExtension().lastPathComponent })
         return ApplicationPush.Scope(functions: functions, manifest: scripts.count < changed.count, helpers: !helpers.isEmpty)
     }
 
-    /// A script that is not a function: in a subfolder of `functions/`, or named `_…`.
-    private static func isHelper(_ file: URL) -> Bool {
-        if file.lastPathComponent.hasPrefix("_") { return true }
-        let components = file.pathComponents
-        guard let functions = components.lastIndex(of: "functions") else { return false }
-        return functions < components.count - 2
-    }
 
     /// One push; the problem when it failed.
     /// The application the directory deploys to: --app, else chatfn.json's `app`, else `default`.
