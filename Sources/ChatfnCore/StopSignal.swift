@@ -54,24 +54,6 @@ package final class StopSignal: Sendable {
         }
     }
 
-    /// Runs `operation` until it ends, or until any of `signals` fires first: then it is cancelled and
-    /// the result is nil.
-    package static func run<Value: Sendable>(unlessAnyOf signals: [StopSignal],
-                                             _ operation: @escaping @Sendable () async throws -> Value) async throws -> Value? {
-        guard !signals.contains(where: \.isStopped) else { return nil }
-        return try await withThrowingTaskGroup(of: Value?.self) { group in
-            group.addTask { try await operation() }
-            for signal in signals {
-                group.addTask {
-                    await signal.waitUntilStopped()
-                    return nil
-                }
-            }
-            defer { group.cancelAll() }
-            return try await group.next() ?? nil
-        }
-    }
-
     /// Returns once ``stop()`` was called, or the task was cancelled.
     package func waitUntilStopped() async {
         let id = UUID()

@@ -54,15 +54,15 @@ package struct BlockingLaneService: Service {
         let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
         onConsuming()
         logger.info("answering blocking requests", metadata: ["topics": "\(consumerConfiguration.topics.joined(separator: ","))"])
-        let (stop, abandon) = (StopSignal(), StopSignal())
+        let stop = StopSignal()
         let replyFailures = RateLimitedLog(logger: logger, interval: .seconds(10))
-        let publisher = RecordPublisher(producer: producer, logger: logger, abandon: abandon) {
+        let publisher = RecordPublisher(producer: producer, logger: logger) {
             dispatcher.givenUp.add(1, ordering: .relaxed)
             ChatfnMetrics.givenUp()
         }
         let applications = applications
         await consumeUntilShutdown(consumer, shutdownBegan: shutdownBegan, stopStarting: { stop.stop() }, giveUp: {
-            abandon.stop()
+            producer.abandonDeliveries()
             // The drain is over: what still runs was given up.
             await applications.shutdown(.blocking, grace: .seconds(1))
         }) {
@@ -74,7 +74,7 @@ package struct BlockingLaneService: Service {
                         if let reply = answer.reply {
                             do {
                                 // A reply lost is the caller's timeout: not retried, and not waited for past the drain.
-                                _ = try await StopSignal.run(unlessAnyOf: [abandon]) { try await producer.send(reply) }
+                                try await producer.send(reply)
                             } catch {
                                 replyFailures.warning("reply to \(reply.topic)/\(reply.partition ?? 0) failed: \(error)")
                             }

@@ -27,15 +27,14 @@ package final class EventDispatcher: Sendable {
     private let concurrency = ConcurrencyLimits()
 
     /// - Parameter stop: no new attempt after it fires (graceful shutdown began).
-    /// - Parameter abandon: fires when the shutdown's drain is over: a publish still waiting ends then.
     package init(configuration: DispatcherConfiguration, applications: any ApplicationLookup, producer: KafkaProducer,
-                reporter: any InvocationReporter, stop: StopSignal, abandon: StopSignal = StopSignal(),
+                reporter: any InvocationReporter, stop: StopSignal,
                 statistics: DispatchStatistics = DispatchStatistics(), logger: Logger) {
         self.configuration = configuration
         self.statistics = statistics
         self.applications = applications
         self.producer = producer
-        self.publisher = RecordPublisher(producer: producer, logger: logger, abandon: abandon) {
+        self.publisher = RecordPublisher(producer: producer, logger: logger) {
             statistics.givenUp.add(1, ordering: .relaxed)
             ChatfnMetrics.givenUp()
         }

@@ -57,10 +57,10 @@ package struct EventLaneService: Service {
             logger.warning("output topics not ready yet: \(error)")
         }
         let consumer = try KafkaConsumer(configuration: configuration.consumer, logger: logger)
-        let (stop, abandon) = (StopSignal(), StopSignal())
+        let stop = StopSignal()
         let dispatcher = EventDispatcher(
             configuration: configuration.dispatcher, applications: applications, producer: producer,
-            reporter: reporter, stop: stop, abandon: abandon, statistics: statistics, logger: logger)
+            reporter: reporter, stop: stop, statistics: statistics, logger: logger)
         onConsuming()
         logger.info("consuming", metadata: [
             "topics": "\(configuration.consumer.topics.joined(separator: ","))", "group": "\(configuration.consumer.groupId)",
@@ -69,7 +69,7 @@ package struct EventLaneService: Service {
         // still running ends as crashed; its record was not committed).
         let applications = applications
         await consumeUntilShutdown(consumer, shutdownBegan: shutdownBegan, stopStarting: { stop.stop() }, giveUp: {
-            abandon.stop()
+            producer.abandonDeliveries()
             // The drain is over: what still runs was given up.
             await applications.shutdown(.events, grace: .seconds(1))
         }) { await dispatch(consumer, dispatcher) }

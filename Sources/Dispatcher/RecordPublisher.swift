@@ -8,7 +8,8 @@ import Synchronization
 
 /// Publishes what a lane produces for a record (dead letters, commands) so that no record can hold its
 /// partition: while the broker is away it keeps trying (until chatfn stops or the partition is revoked;
-/// a send still waiting when chatfn gives up, at the end of its shutdown's drain, is abandoned),
+/// a send still waiting when chatfn gives up, at the end of its shutdown's drain, is abandoned with the
+/// producer's deliveries),
 /// but a record the broker refuses for what it is (too large, invalid, not allowed) is sent once more in
 /// its reduced form, when it has one, and is otherwise given up after ``maxRefusals`` attempts: counted
 /// and logged, so the offset moves on.
@@ -29,15 +30,12 @@ struct RecordPublisher: Sendable {
 
     let producer: KafkaProducer
     let logger: Logger
-    /// Fires when chatfn gives up what is still running (its shutdown's drain is over): a send still
-    /// waiting for the broker ends then, and the record is left for the next owner.
-    let abandon: StopSignal
     /// Records given up, for metrics.
     let givenUp: @Sendable () -> Void
 
     /// - Parameter reduce: the smaller form to send when `record` is refused as too large (nil: none).
     /// - Parameter stopSignals: no new attempt after any of them fired (a send under way still ends,
-    ///   unless ``abandon`` fires).
+    ///   unless the producer's deliveries are abandoned).
     func publish(_ record: ProducerRecord, reduce: (ProducerRecord) -> ProducerRecord? = { _ in nil },
                  unlessAnyOf stopSignals: [StopSignal]) async -> Outcome {
         var record = record
@@ -46,9 +44,10 @@ struct RecordPublisher: Sendable {
         var attempt = 1
         while true {
             do {
-                let (producer, sending) = (producer, record)
-                guard try await StopSignal.run(unlessAnyOf: [abandon], { try await producer.send(sending) }) != nil else { return .stopped }
+                try await producer.send(record)
                 return .delivered
+            } catch _ where producer.deliveriesAbandoned {
+                return .stopped
             } catch let error as KafkaError where error.refusesRecord {
                 refusals += 1
                 if error.isRecordTooLarge, !reduced, let smaller = reduce(record) {

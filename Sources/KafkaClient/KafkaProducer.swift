@@ -10,6 +10,7 @@ package final class KafkaProducer: Sendable {
     private let handle: KafkaHandle
     private let deliveries: DeliveryRegistry
     private let pollLoop: PollLoop
+    private let abandoned = Atomic<Bool>(false)
 
     /// - Parameter lowLatency: no batching delay and Nagle off, for request/reply paths.
     package init(configuration: KafkaConfiguration, lowLatency: Bool = false) throws {
@@ -38,28 +39,34 @@ package final class KafkaProducer: Sendable {
     }
 
 
-    /// Publishes `record` and returns once the broker has acknowledged it.
+    /// Publishes `record` and returns once the broker has acknowledged it (or throws once
+    /// ``abandonDeliveries()`` was called).
     @discardableResult
     package func send(_ record: ProducerRecord) async throws -> DeliveryReceipt {
-        // Cancelling the task ends the wait with CancellationError (the record may still be delivered:
-        // its report then finds no one waiting), so a broker that is away cannot hold a stopping chatfn
-        // for `message.timeout.ms`.
-        let id = Mutex<UInt?>(nil)
-        let deliveries = deliveries
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                let registered = deliveries.register(continuation)
-                id.withLock { $0 = registered }
-                if Task.isCancelled {
-                    deliveries.take(registered)?.resume(throwing: CancellationError())
-                } else if let error = enqueue(record, messageId: registered) {
-                    deliveries.take(registered)?.resume(throwing: error)
-                }
+        try await withCheckedThrowingContinuation { continuation in
+            let id = deliveries.register(continuation)
+            // Checked once registered: abandoning fails what is registered, and sets the flag first.
+            if deliveriesAbandoned {
+                deliveries.take(id)?.resume(throwing: Self.abandonedError)
+            } else if let error = enqueue(record, messageId: id) {
+                deliveries.take(id)?.resume(throwing: error)
             }
-        } onCancel: {
-            if let registered = id.withLock({ $0 }) { deliveries.take(registered)?.resume(throwing: CancellationError()) }
         }
     }
+
+    /// Ends every ``send(_:)`` still waiting for its delivery report, and every later one, with an error:
+    /// a stopping chatfn is not held for `message.timeout.ms` by a broker that is away. The records may
+    /// still be delivered (their reports then find no one waiting); ``sendInBackground(_:)`` and
+    /// ``flush(timeoutMs:)`` go on working.
+    package func abandonDeliveries() {
+        abandoned.store(true, ordering: .sequentiallyConsistent)
+        deliveries.failAll(Self.abandonedError)
+    }
+
+    /// Whether ``abandonDeliveries()`` was called.
+    package var deliveriesAbandoned: Bool { abandoned.load(ordering: .sequentiallyConsistent) }
+
+    private static let abandonedError = KafkaError("chatfn is stopping: the record's delivery is not waited for")
 
     /// Looks up `topics` now, so that the first record to each does not wait for librdkafka to discover
     /// the topic (about a second otherwise).

@@ -34,7 +34,8 @@ struct ShutdownBoundTests {
 
         let signalled = ContinuousClock.now
         chatfn.signal(SIGTERM)
-        _ = try await chatfn.waitForExit(timeout: Self.bound)
+        let status = try await chatfn.waitForExit(timeout: Self.bound)
+        #expect(status == 0, "a clean exit, not the watchdog's")
         print("exited \(ContinuousClock.now - signalled) after SIGTERM with 3 functions hanging (--shutdown-timeout \(Self.shutdownTimeout))")
         #expect(chatfn.stdout.contains("was stopped by chatfn's shutdown") && !chatfn.stdout.contains("memory limit"),
                 "what the shutdown cut short is not blamed on the function: \(chatfn.stdout)")
@@ -67,7 +68,8 @@ struct ShutdownBoundTests {
 
         let signalled = ContinuousClock.now
         chatfn.signal(SIGTERM)
-        _ = try await chatfn.waitForExit(timeout: Self.bound)
+        let status = try await chatfn.waitForExit(timeout: Self.bound)
+        #expect(status == 0, "a clean exit, not the watchdog's")
         print("exited \(ContinuousClock.now - signalled) after SIGTERM with the broker down and a dead letter pending")
 
         try lane.broker.setBrokerUp()
@@ -94,7 +96,8 @@ struct ShutdownBoundTests {
         let signalled = ContinuousClock.now
         chatfn.signal(SIGTERM)
         try await lane.publish("test.hang", id: "after-sigterm", key: "other", data: [:])
-        _ = try await chatfn.waitForExit(timeout: Self.bound)
+        let status = try await chatfn.waitForExit(timeout: Self.bound)
+        #expect(status == 0, "a clean exit, not the watchdog's")
         print("exited \(ContinuousClock.now - signalled) after SIGTERM with a blocking request and an event hanging")
         #expect(!lane.recorder.received().contains { $0["id"] as? String == "after-sigterm" }, "no event starts after SIGTERM")
     }
