@@ -19,6 +19,9 @@ struct MetricsTests {
         #expect(try await callAPI("PUT", app).status == 201)
         // Every worker process is replaced after one invocation: restarts to count.
         #expect(try await callAPI("PUT", "\(app)/runtime/options", json: ["recycleAfter": 1]).status == 200)
+        // Settings first: a worker that already serves the application takes a later change a moment after
+        // the registry has it, and an event in between would run with the default three attempts.
+        #expect(try await callAPI("PUT", "\(app)/functions/test.flaky/settings", json: ["maxAttempts": 2, "retryBackoffMs": 10]).status == 200)
         let functions = [
             "test.ok": "async function handleEvent() { return 1; }",
             "test.flaky": "async function handleEvent() { throw new Error('down'); }",
@@ -27,7 +30,6 @@ struct MetricsTests {
         for (trigger, script) in functions {
             #expect(try await callAPI("POST", "\(app)/functions/\(trigger)/versions", json: ["handlerScript": script]).status == 201)
         }
-        #expect(try await callAPI("PUT", "\(app)/functions/test.flaky/settings", json: ["maxAttempts": 2, "retryBackoffMs": 10]).status == 200)
         // The worker has read what the control plane wrote (an event before that finds no function, and is skipped).
         let written = metricSum(try await httpGet("\(api)/metrics").1, "chatfn_registry_version") ?? 0
         try await eventually("the worker caught up with the registry") {
