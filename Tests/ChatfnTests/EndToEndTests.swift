@@ -72,6 +72,11 @@ struct EndToEndTests {
         // The operators' endpoints.
         #expect(try await httpGet("http://127.0.0.1:\(admin)/healthz").0 == 200)
         #expect(try await httpGet("http://127.0.0.1:\(admin)/readyz").0 == 200)
+        // The stdout wait above also counts the run banner's " test.ordered " line, so it can pass one invocation early.
+        try await eventually("every invocation counted") {
+            let counted = metricSum(try await httpGet("http://127.0.0.1:\(admin)/metrics").1, "chatfn_invocation_duration_seconds_count", ["trigger": "test.ordered"])
+            return counted ?? 0 >= 101
+        }
         let (metricsStatus, metrics) = try await httpGet("http://127.0.0.1:\(admin)/metrics")
         #expect(metricsStatus == 200)
         #expect(metricSum(metrics, "chatfn_invocations_total", ["app": "default", "trigger": "test.ordered"]) == 101, "100 events and the bad-JSON one ran: \(metrics)")

@@ -22,10 +22,12 @@ struct MetricsTests {
         // Settings first: a worker that already serves the application takes a later change a moment after
         // the registry has it, and an event in between would run with the default three attempts.
         #expect(try await callAPI("PUT", "\(app)/functions/test.flaky/settings", json: ["maxAttempts": 2, "retryBackoffMs": 10]).status == 200)
+        // The blocking function last: its version starts the application on the worker at once, and a version
+        // after that reaches the served application a moment after the registry has it.
         let functions = [
-            "test.ok": "async function handleEvent() { return 1; }",
-            "test.flaky": "async function handleEvent() { throw new Error('down'); }",
-            BlockingTriggers.startSession: "async function handleEvent(event) { return { user: { displayName: event.username } }; }",
+            ("test.ok", "async function handleEvent() { return 1; }"),
+            ("test.flaky", "async function handleEvent() { throw new Error('down'); }"),
+            (BlockingTriggers.startSession, "async function handleEvent(event) { return { user: { displayName: event.username } }; }"),
         ]
         for (trigger, script) in functions {
             #expect(try await callAPI("POST", "\(app)/functions/\(trigger)/versions", json: ["handlerScript": script]).status == 201)
