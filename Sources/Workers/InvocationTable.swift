@@ -64,6 +64,19 @@ final class InvocationTable: Sendable {
     /// not a crash of the function's.
     let stopping = Atomic<Bool>(false)
 
+    /// Set when chatfn killed the process for a blocked event loop: its neighbours are told that, not a
+    /// crash or the memory limit.
+    private let killedUnresponsive = Atomic<Bool>(false)
+
+    /// Results the process sent, late ones included: they prove its event loop turns.
+    private let results = Atomic<Int>(0)
+    var resultsReceived: Int { results.load(ordering: .relaxed) }
+
+    func killUnresponsive() {
+        killedUnresponsive.store(true, ordering: .sequentiallyConsistent)
+        killProcess()
+    }
+
     func markExited() {
         exited.store(true, ordering: .sequentiallyConsistent)
     }
@@ -123,9 +136,13 @@ final class InvocationTable: Sendable {
         }
     }
 
-    /// True when probe `id` was never answered (and forgets it).
-    func probeUnanswered(_ id: String) -> Bool {
-        state.withLock { $0.probes.remove(id) != nil }
+    /// True while probe `id` has not been answered.
+    func probePending(_ id: String) -> Bool {
+        state.withLock { $0.probes.contains(id) }
+    }
+
+    func forgetProbe(_ id: String) {
+        _ = state.withLock { $0.probes.remove(id) }
     }
 
     /// Ends every in-flight invocation as crashed; later registrations are refused.
@@ -133,6 +150,9 @@ final class InvocationTable: Sendable {
         var reason = reason
         if stopping.load(ordering: .sequentiallyConsistent) {
             reason = "was stopped by chatfn's shutdown before the invocation ended (not committed: the event runs again)"
+        } else if killedUnresponsive.load(ordering: .sequentiallyConsistent) {
+            reason = "was killed by chatfn: after an invocation timed out, its event loop answered nothing for "
+                + "\(WorkerProcess.unresponsiveAfter) (a function that never yields, such as while (true) {})"
         } else if let memoryLimitMb, !reason.hasPrefix("exited with code 0") {
             reason += " (its memory limit is memoryMb \(memoryLimitMb) MiB; a process that goes over it is ended)"
         }
@@ -181,6 +201,7 @@ final class InvocationTable: Sendable {
                 state.pending[id] = pending
             }
         case .result(let id, let status, let error, let value):
+            results.add(1, ordering: .relaxed)
             finish(id, status: status, value: value, error: error)
         case .pong(let probeId):
             _ = state.withLock { $0.probes.remove(probeId) }

@@ -228,9 +228,14 @@ package final class WorkerProcess: Sendable {
         }
     }
 
-    /// After a timeout: a worker whose event loop does not answer a ping within a second is blocked (say,
-    /// `while (true) {}`) and is killed, so its other invocations end as crashed and the pool replaces it,
-    /// instead of every later invocation on it timing out too.
+    /// How long a process may answer nothing (no result, no probe answer) after a timeout before chatfn
+    /// takes its event loop for blocked.
+    static let unresponsiveAfter: Duration = .seconds(1)
+
+    /// After a timeout: a worker whose event loop answers nothing for ``unresponsiveAfter`` is blocked
+    /// (say, `while (true) {}`) and is killed, so its other invocations end as crashed and the pool
+    /// replaces it, instead of every later invocation on it timing out too. A process that keeps sending
+    /// results is busy, not blocked (a burst of CPU-bound invocations): it is watched again, not killed.
     private func probeEventLoop() {
         let probe = table.newProbe()
         var frame = channel.allocator.buffer(capacity: 64)
@@ -238,12 +243,20 @@ package final class WorkerProcess: Sendable {
         header.field("id", probe)
         WireFrame.writeRequest(.ping, header: header.finish(), into: &frame)
         channel.writeAndFlush(frame, promise: nil)
+        watch(probe, resultsBefore: table.resultsReceived)
+    }
+
+    private func watch(_ probe: String, resultsBefore: Int) {
         let table = table
-        channel.eventLoop.scheduleTask(in: .seconds(1)) { [pid, logger] in
-            guard table.probeUnanswered(probe) else { return }
-            logger.warning("worker \(pid) did not answer within 1 s after a timeout: its event loop is blocked; killing it")
-            self.ending.withLock { $0 = $0 ?? .unresponsive }
-            _ = kill(pid, SIGKILL)
+        channel.eventLoop.scheduleTask(in: Self.unresponsiveAfter.timeAmount) { [self] in
+            guard table.probePending(probe) else { return }
+            let results = table.resultsReceived
+            if results != resultsBefore, table.isOpen { return watch(probe, resultsBefore: results) }
+            table.forgetProbe(probe)
+            guard table.isOpen else { return }
+            logger.warning("worker \(pid) answered nothing for \(Self.unresponsiveAfter) after a timeout: its event loop is blocked; killing it")
+            ending.withLock { $0 = $0 ?? .unresponsive }
+            table.killUnresponsive()
         }
     }
 

@@ -160,7 +160,10 @@ struct BlockedEventLoopTests {
             "test.ok": "module.exports = async () => process.pid;",
         ])
         defer { fixture.remove() }
-        let pool = WorkerPool(configuration: WorkerPoolConfiguration(worker: try WorkerConfiguration(), minWarm: 1, maxProcesses: 1), logger: testLogger)
+        // A memory limit, which the message of a process chatfn killed must not blame.
+        var limited = try WorkerConfiguration()
+        limited.memoryLimitMb = 512
+        let pool = WorkerPool(configuration: WorkerPoolConfiguration(worker: limited, minWarm: 1, maxProcesses: 1), logger: testLogger)
         try await pool.prewarm()
         func request(_ trigger: String, timeout: Duration) -> InvocationRequest {
             InvocationRequest(invocationId: UUID().uuidString, functionFile: fixture.file(for: trigger).path, functionVersion: "v1",
@@ -173,8 +176,41 @@ struct BlockedEventLoopTests {
         let waited = await neighbour
         #expect(waited.status == .crashed, "the neighbour shared the blocked process: \(waited.status)")
         #expect(waited.workerPid == spinning.workerPid)
+        #expect(waited.error?.message.contains("killed by chatfn") == true, "\(waited.error?.message ?? "")")
         let next = await pool.invoke(request("test.ok", timeout: .seconds(10)))
         #expect(next.status == .succeeded && next.workerPid != spinning.workerPid)
+        await pool.shutdown()
+    }
+
+    @Test("a process busy with a burst of CPU-bound invocations is not taken for a blocked one: its timeouts do not kill it")
+    func busyLoopIsNotKilled() async throws {
+        // 30 invocations whose timers fire in one turn of the event loop, then spin 80 ms each: the turn
+        // lasts 2.4 s, well past both their timeouts and the blocked-loop probe's window.
+        let fixture = try FunctionsFixture(functions: [
+            "test.burst": """
+                module.exports = async () => {
+                  await new Promise((resolve) => setTimeout(resolve, 100));
+                  const until = Date.now() + 80; while (Date.now() < until) {}
+                  return process.pid;
+                };
+                """,
+            "test.ok": "module.exports = async () => process.pid;",
+        ])
+        defer { fixture.remove() }
+        let pool = WorkerPool(configuration: WorkerPoolConfiguration(worker: try WorkerConfiguration(), minWarm: 1, maxProcesses: 1), logger: testLogger)
+        try await pool.prewarm()
+        func request(_ trigger: String, timeout: Duration) -> InvocationRequest {
+            InvocationRequest(invocationId: UUID().uuidString, functionFile: fixture.file(for: trigger).path, functionVersion: "v1",
+                              trigger: trigger, eventId: "e", appId: "default", timeout: timeout, payload: Array("{}".utf8))
+        }
+        let results = await withTaskGroup(of: InvocationResult.self) { group in
+            for _ in 0..<30 { group.addTask { await pool.invoke(request("test.burst", timeout: .milliseconds(500))) } }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(!results.contains { $0.status == .crashed }, "\(results.map { "\($0.status): \($0.error?.message ?? "")" })")
+        #expect(results.contains { $0.status == .timeout }, "the burst outlasted its timeouts, so the probe ran")
+        let next = await pool.invoke(request("test.ok", timeout: .seconds(10)))
+        #expect(next.status == .succeeded && next.workerPid == results.first?.workerPid, "the same process serves on")
         await pool.shutdown()
     }
 }

@@ -43,9 +43,15 @@ function truncate(text, maxBytes) {
 const output = new net.Socket({ fd: 4, readable: false, writable: true });
 const input = new net.Socket({ fd: 3, readable: true, writable: false });
 
-// Frames written in one tick leave in one writev.
+// Frames written in one tick leave in one writev, unless the tick runs long: a burst of CPU-bound
+// invocations can hold the event loop for seconds, and a result held that long would look to chatfn like
+// a blocked process (it watches for results after a timeout), so a batch older than FLUSH_AFTER_MS leaves
+// with the frame that finds it so.
+const FLUSH_AFTER_MS = 5;
 let corked = false;
+let corkedAt = 0;
 function uncork() {
+  if (!corked) return;
   corked = false;
   output.uncork();
 }
@@ -60,12 +66,14 @@ function send(kind, invocationId, fields) {
   prefix.writeUInt16BE(id.length, 5);
   if (!corked) {
     corked = true;
+    corkedAt = Date.now();
     output.cork();
     process.nextTick(uncork);
   }
   output.write(prefix);
   if (id.length > 0) output.write(id);
   for (const field of fields) if (field.length > 0) output.write(field);
+  if (Date.now() - corkedAt >= FLUSH_AFTER_MS) uncork();
 }
 
 function u8(value) {
