@@ -47,12 +47,16 @@ extension FunctionCatalog {
     ///   - secrets: the application's secrets, opened; nil: unchanged.
     ///   - retryingRuntime: install a runtime whose install failed before even if it did not change (a
     ///     registry change; a directory rescanned every second waits for the runtime to change instead).
+    ///   - functionsLoaded: called once the functions are reloaded (or refused), before the runtime installs.
     package func redeploy(to pools: [any AdoptsRuntime], versionNumbers: [String: Int] = [:], secrets newSecrets: [String: String]? = nil,
-                          retryingRuntime: Bool = false, installer: RuntimeInstaller = RuntimeInstaller(), logger: Logger) async {
+                          retryingRuntime: Bool = false, installer: RuntimeInstaller = RuntimeInstaller(), logger: Logger,
+                          functionsLoaded: @Sendable () -> Void = {}) async {
         let runtimeBefore = manifest.runtime
         do {
             try await reload(versionNumbers: versionNumbers)
+            functionsLoaded()
         } catch {
+            functionsLoaded()
             logger.error("not deployed: \(error)")
             return
         }

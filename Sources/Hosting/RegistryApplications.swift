@@ -37,6 +37,8 @@ package final class RegistryApplications: ApplicationLookup, Service {
         var launches: [String: Task<ApplicationLookupResult, Never>] = [:]
         /// Applications being redeployed, and whether another change came meanwhile.
         var deploying: [String: Bool] = [:]
+        /// Lookups waiting for an application to take up the registry's newer revision.
+        var catchingUp: [String: [CheckedContinuation<Void, Never>]] = [:]
         /// Applications that could not start, at which revision, why, and until when that answer holds
         /// (their events do not each repeat the work: a change, or the time passing, tries again).
         var failures: [String: (revision: Int64, reason: String, until: ContinuousClock.Instant)] = [:]
@@ -46,6 +48,8 @@ package final class RegistryApplications: ApplicationLookup, Service {
     private struct Entry {
         var served: ServedApplication
         var generation: String
+        /// The registry revision whose functions this entry serves (or refused, keeping the ones before).
+        var revision: Int64
         var lastUsed: ContinuousClock.Instant
         var hasBlockingFunction: Bool
     }
@@ -69,29 +73,63 @@ package final class RegistryApplications: ApplicationLookup, Service {
 
     // MARK: ApplicationLookup
 
+    /// An application that the registry changed is looked up only once this worker has taken the change
+    /// up: an event published after a save was acknowledged runs what was saved, never the state before it
+    /// (the runtime, which installs for longer, is not waited for: the previous one serves meanwhile).
     package func application(_ id: String) async -> ApplicationLookupResult {
-        let now = ContinuousClock.now
-        enum Found { case served(ServedApplication), launching(Task<ApplicationLookupResult, Never>), unknown, failed(String) }
-        let found = hosted.withLock { hosted -> Found in
-            if let served = hosted.entries[id]?.served {
-                hosted.entries[id]?.lastUsed = now
-                return .served(served)
+        while true {
+            let now = ContinuousClock.now
+            enum Found { case served(ServedApplication), behind, launching(Task<ApplicationLookupResult, Never>), unknown, failed(String) }
+            let found = hosted.withLock { hosted -> Found in
+                if let entry = hosted.entries[id] {
+                    hosted.entries[id]?.lastUsed = now
+                    return isBehind(entry, in: hosted) ? .behind : .served(entry.served)
+                }
+                if let launch = hosted.launches[id] { return .launching(launch) }
+                guard hosted.shutDownLanes.isEmpty, let application = follower.state.application(id) else { return .unknown }
+                if let failure = hosted.failures[id], failure.revision == application.revision, now < failure.until {
+                    return .failed(failure.reason)
+                }
+                let launch = Task { await self.launch(application) }
+                hosted.launches[id] = launch
+                return .launching(launch)
             }
-            if let launch = hosted.launches[id] { return .launching(launch) }
-            guard hosted.shutDownLanes.isEmpty, let application = follower.state.application(id) else { return .unknown }
-            if let failure = hosted.failures[id], failure.revision == application.revision, now < failure.until {
-                return .failed(failure.reason)
+            switch found {
+            case .served(let served): return .served(served)
+            case .behind: await waitUntilCaughtUp(id)
+            case .launching(let launch):
+                // Looked up again: a change that came while it started is deployed before it serves.
+                guard case .served = await launch.value else { return await launch.value }
+            case .unknown: return .unknown
+            case .failed(let reason): return .unavailable(reason)
             }
-            let launch = Task { await self.launch(application) }
-            hosted.launches[id] = launch
-            return .launching(launch)
         }
-        switch found {
-        case .served(let served): return .served(served)
-        case .launching(let launch): return await launch.value
-        case .unknown: return .unknown
-        case .failed(let reason): return .unavailable(reason)
+    }
+
+    /// Whether the registry has a revision of `entry`'s application that it has not taken up yet.
+    /// Called under the lock. A lookup that finds it so starts a deploy (or folds into the one in flight),
+    /// whose end wakes it.
+    private func isBehind(_ entry: Entry, in hosted: Hosted) -> Bool {
+        // Deleted: behind until the deploy that stops serving it.
+        guard let revision = follower.revision(of: entry.served.id) else { return true }
+        return revision > entry.revision
+    }
+
+    private func waitUntilCaughtUp(_ id: String) async {
+        await withCheckedContinuation { continuation in
+            let waits = hosted.withLock { hosted -> Bool in
+                guard let entry = hosted.entries[id], isBehind(entry, in: hosted) else { return false }
+                hosted.catchingUp[id, default: []].append(continuation)
+                return true
+            }
+            if waits { deploy(id) } else { continuation.resume() }
         }
+    }
+
+    /// Wakes the lookups waiting for `id`; each checks again.
+    private func wakeLookups(of id: String) {
+        let waiters = hosted.withLock { $0.catchingUp.removeValue(forKey: id) ?? [] }
+        for waiter in waiters { waiter.resume() }
     }
 
     package var served: [ServedApplication] {
@@ -159,7 +197,8 @@ package final class RegistryApplications: ApplicationLookup, Service {
             let hasBlocking = Self.hasBlockingFunction(application)
             let registered = hosted.withLock { hosted in
                 guard hosted.shutDownLanes.isEmpty else { return false }  // chatfn stopped while this one started
-                hosted.entries[id] = Entry(served: served, generation: application.generation, lastUsed: .now, hasBlockingFunction: hasBlocking)
+                hosted.entries[id] = Entry(served: served, generation: application.generation, revision: application.revision,
+                                           lastUsed: .now, hasBlockingFunction: hasBlocking)
                 return true
             }
             guard registered else {
@@ -200,23 +239,35 @@ package final class RegistryApplications: ApplicationLookup, Service {
                 if again { hosted.deploying[id] = false } else { hosted.deploying[id] = nil }
                 return again
             }
+            wakeLookups(of: id)
         }
     }
 
     private func deployCurrentState(of id: String) async {
-        guard let entry = hosted.withLock({ $0.entries[id] }) else { return }
+        guard let entry = hosted.withLock({ $0.entries[id] }) else { return wakeLookups(of: id) }
         guard let application = follower.state.application(id), application.generation == entry.generation else {
             await stopServing(id, reason: "deleted from the registry")
             return
+        }
+        // From here on, lookups get this revision: its functions once loaded, or the previous ones if it
+        // was refused (logged). The runtime may still be installing; the previous one serves meanwhile.
+        let takenUp: @Sendable () -> Void = { [self] in
+            hosted.withLock { hosted in
+                guard var entry = hosted.entries[id], entry.generation == application.generation else { return }
+                entry.revision = max(entry.revision, application.revision)
+                hosted.entries[id] = entry
+            }
+            wakeLookups(of: id)
         }
         do {
             _ = try materializer.write(application)
             await entry.served.catalog.redeploy(
                 to: [entry.served.events, entry.served.blocking], versionNumbers: ApplicationMaterializer.versionNumbers(of: application),
-                secrets: try openSecrets(of: application), retryingRuntime: true, logger: applicationLogger(id))
+                secrets: try openSecrets(of: application), retryingRuntime: true, logger: applicationLogger(id), functionsLoaded: takenUp)
             let hasBlocking = Self.hasBlockingFunction(application)
             hosted.withLock { $0.entries[id]?.hasBlockingFunction = hasBlocking }
         } catch {
+            takenUp()
             logger.error("application \(id): the registry's change was not deployed, the previous one keeps serving: \(error)")
         }
     }
@@ -227,6 +278,7 @@ package final class RegistryApplications: ApplicationLookup, Service {
             guard let entry = hosted.entries[id], condition(entry) else { return nil }
             return hosted.entries.removeValue(forKey: id)
         }
+        wakeLookups(of: id)
         guard let entry else { return }
         logger.info("stopped serving application \(id): \(reason)")
         await entry.served.events.shutdown()

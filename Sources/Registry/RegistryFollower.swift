@@ -48,6 +48,12 @@ package final class RegistryFollower: Sendable {
     /// The state as of the last record applied.
     package var state: RegistryState { followed.withLock { $0.state } }
 
+    /// The revision of application `id` as of the last record applied; nil when it does not exist.
+    /// (Every event's lookup asks: it does not copy the state.)
+    package func revision(of id: String) -> Int64? {
+        followed.withLock { $0.state.application(id)?.revision }
+    }
+
     package var isCaughtUp: Bool { followed.withLock { $0.caughtUp } }
 
     /// Returns once the records the topic held at start-up are applied.
