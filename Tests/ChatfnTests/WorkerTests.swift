@@ -184,12 +184,11 @@ struct BlockedEventLoopTests {
 
     @Test("a process busy with a burst of CPU-bound invocations is not taken for a blocked one: its timeouts do not kill it")
     func busyLoopIsNotKilled() async throws {
-        // 30 invocations whose timers fire in one turn of the event loop, then spin 80 ms each: the turn
-        // lasts 2.4 s, well past both their timeouts and the blocked-loop probe's window.
+        // 30 invocations that spin 80 ms each, sent at once: 2.4 s of work, well past both their timeouts
+        // and the blocked-loop probe's window, arriving in one or two reads of the pipe.
         let fixture = try FunctionsFixture(functions: [
             "test.burst": """
                 module.exports = async () => {
-                  await new Promise((resolve) => setTimeout(resolve, 100));
                   const until = Date.now() + 80; while (Date.now() < until) {}
                   return process.pid;
                 };

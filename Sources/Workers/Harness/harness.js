@@ -43,10 +43,10 @@ function truncate(text, maxBytes) {
 const output = new net.Socket({ fd: 4, readable: false, writable: true });
 const input = new net.Socket({ fd: 3, readable: true, writable: false });
 
-// Frames written in one tick leave in one writev, unless the tick runs long: a burst of CPU-bound
-// invocations can hold the event loop for seconds, and a result held that long would look to chatfn like
-// a blocked process (it watches for results after a timeout), so a batch older than FLUSH_AFTER_MS leaves
-// with the frame that finds it so.
+// Frames written in one turn of the event loop leave in one writev, unless the turn runs long: a burst of
+// CPU-bound invocations can hold the loop for seconds, and results held that long would look to chatfn
+// like a blocked process (it watches for results after a timeout), so a batch older than FLUSH_AFTER_MS
+// leaves with the frame that finds it so.
 const FLUSH_AFTER_MS = 5;
 let corked = false;
 let corkedAt = 0;
@@ -68,7 +68,7 @@ function send(kind, invocationId, fields) {
     corked = true;
     corkedAt = Date.now();
     output.cork();
-    process.nextTick(uncork);
+    setImmediate(uncork);
   }
   output.write(prefix);
   if (id.length > 0) output.write(id);
@@ -420,7 +420,9 @@ input.on('data', (chunk) => {
     const header = JSON.parse(pending.subarray(9, 9 + headerLength).toString('utf8'));
     const body = pending.subarray(9 + headerLength, 4 + length);
     pending = pending.subarray(4 + length);
-    if (kind === KIND.invoke) invoke(header, Buffer.from(body));
+    // Each invocation starts in its own turn (setImmediate keeps arrival order), so that the results of
+    // the ones before it leave while a burst of CPU-bound ones runs, instead of all after the last.
+    if (kind === KIND.invoke) setImmediate(invoke, header, Buffer.from(body));
     else if (kind === KIND.ping) send(KIND.pong, header.id, []);
     else if (kind === KIND.configure) {
       const { secrets: values, ...limits } = header;
