@@ -20,6 +20,8 @@ package final class WorkerProcess: Sendable {
     private let users = Mutex<(count: Int, retired: Bool)>((0, false))
     /// Why chatfn ended this process, when it did (the first reason given wins): see ``ExitReason``.
     private let ending = Mutex<ExitReason?>(nil)
+    /// Invocations on their way to the request pipe.
+    private let outbox = RequestOutbox()
 
     /// Why a worker process ended.
     package enum ExitReason: String, Sendable {
@@ -215,15 +217,31 @@ package final class WorkerProcess: Sendable {
                     coldStart: coldStart, workerPid: pid))
                 return
             }
-            let table = table
-            let timeout = request.timeout
+            if outbox.add(OutgoingInvocation(id: id, timeout: request.timeout, frame: frame)) {
+                channel.eventLoop.execute { [self] in writeOutbox() }
+            }
+        }
+    }
+
+    /// On the event loop: writes the invocations queued since the last turn, arms their timeouts, and
+    /// flushes once.
+    private func writeOutbox() {
+        let batch = outbox.take()
+        guard let last = batch.last else { return }
+        let table = table
+        for (index, invocation) in batch.enumerated() {
+            let (id, timeout) = (invocation.id, invocation.timeout)
             table.attachTimeout(id, channel.eventLoop.scheduleTask(in: timeout.timeAmount) { [self] in
                 let timedOut = table.finish(id, status: .timeout, error: InvocationError(
                     name: "TimeoutError", message: "the function did not finish within \(timeout)"))
                 if timedOut { probeEventLoop() }
             })
-            channel.writeAndFlush(frame).whenFailure { error in
-                table.finish(id, status: .crashed, error: .workerCrashed("could not send to worker: \(error)"))
+            if index < batch.count - 1 { channel.write(invocation.frame, promise: nil) }
+        }
+        // Writes to a pipe fail together (it closed): the last one's failure ends the whole batch.
+        channel.writeAndFlush(last.frame).whenFailure { error in
+            for invocation in batch {
+                table.finish(invocation.id, status: .crashed, error: .workerCrashed("could not send to worker: \(error)"))
             }
         }
     }

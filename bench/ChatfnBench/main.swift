@@ -119,17 +119,21 @@ print("raw librdkafka consume:            \(Int(raw)) records/s")
 let backlogReporter = CountingReporter()
 let backlogStatistics = DispatchStatistics()
 let runningSamples = Mutex<[Double]>([])
+let cpuUsed = Mutex<ProcessCPU?>(nil)
 let backlogElapsed = try await lane.run(
     topic: "bench.backlog", group: "bench-backlog", reporter: backlogReporter, workers: workers, statistics: backlogStatistics
 ) {
+    let before = ProcessCPU.now()
     while backlogReporter.count < events {
         try await Task.sleep(for: .milliseconds(20))
         if backlogReporter.count > 0 { runningSamples.withLock { $0.append(Double(backlogStatistics.running.load(ordering: .relaxed))) } }
     }
+    cpuUsed.withLock { $0 = ProcessCPU.now() - before }
 }
 print("invocations in flight (sampled): \(Percentiles(runningSamples.withLock { $0 }).summary(unit: ""))")
 print("invocation durations: \(Percentiles(backlogReporter.durations.withLock { $0 }).summary(unit: "ms"))")
 print("chatfn end to end (ran+committed): \(Int(Double(events) / backlogElapsed.fractionalSeconds)) events/s (\(backlogReporter.failures.load(ordering: .relaxed)) failures)")
+if let cpu = cpuUsed.withLock({ $0 }) { print("CPU per 100,000 events:            \(cpu.per100k(events: events))") }
 
 // 2. Latency at a fixed rate below saturation, from publish to the function's first line.
 let pacedReporter = CountingReporter()
