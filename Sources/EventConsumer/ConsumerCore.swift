@@ -8,7 +8,7 @@ import Logging
 /// happen under `condition`; their actions are performed outside it, except the waits, which are
 /// condition waits (completions wake them).
 ///
-/// `@unchecked Sendable`: `machine` and `waiters` are guarded by `condition`; the rest is immutable or
+/// `@unchecked Sendable`: `machine`, `roomWaiters` and `drainWaiters` are guarded by `condition`; the rest is immutable or
 /// Sendable.
 final class ConsumerCore: @unchecked Sendable {
     let client: ConsumerClient
@@ -17,8 +17,10 @@ final class ConsumerCore: @unchecked Sendable {
     private let continuation: AsyncStream<[RecordLease]>.Continuation
     private let condition = NSCondition()
     private var machine: ConsumerStateMachine
-    /// Threads waiting for room or for a drain: completions signal only when someone waits.
-    private var waiters = 0
+    /// The poll thread when it waits for room (woken once a batch's worth came free) or for a drain
+    /// (woken by every completion): completions signal only when someone waits for what they changed.
+    private var roomWaiters = 0
+    private var drainWaiters = 0
 
     init(client: ConsumerClient, configuration: KafkaConsumerConfiguration, logger: Logger,
          continuation: AsyncStream<[RecordLease]>.Continuation) {
@@ -47,7 +49,7 @@ final class ConsumerCore: @unchecked Sendable {
             logger.debug("resumed fetching")
             handOut(waitingMs: 100, atMost: limit)
         case .waitForRoom(let deadline):
-            _ = wait(until: deadline) { $0.hasRoom }
+            _ = wait(until: deadline, forRoom: true) { $0.hasRefillRoom }
         case .pause:
             client.setPaused(true)
             logger.debug("paused fetching: the in-flight bound held")
@@ -105,7 +107,7 @@ final class ConsumerCore: @unchecked Sendable {
 
     /// Waits for the running records of `partitions` (all when nil), bounded by `deadline`.
     private func drain(_ partitions: [TopicPartition]?, until deadline: ContinuousClock.Instant) {
-        _ = wait(until: deadline) { $0.running(in: partitions) == 0 }
+        _ = wait(until: deadline, forRoom: false) { $0.running(in: partitions) == 0 }
         let unfinished = withMachine { $0.running(in: partitions) }
         if unfinished > 0 {
             logger.warning("drain timed out; unfinished records will run again on the next owner", metadata: ["unfinished": "\(unfinished)"])
@@ -113,11 +115,11 @@ final class ConsumerCore: @unchecked Sendable {
     }
 
     /// Blocks the poll thread until `condition` holds or `deadline` passes; whether it holds.
-    private func wait(until deadline: ContinuousClock.Instant, for holds: (ConsumerStateMachine) -> Bool) -> Bool {
+    private func wait(until deadline: ContinuousClock.Instant, forRoom: Bool, for holds: (ConsumerStateMachine) -> Bool) -> Bool {
         condition.lock()
-        waiters += 1
+        if forRoom { roomWaiters += 1 } else { drainWaiters += 1 }
         defer {
-            waiters -= 1
+            if forRoom { roomWaiters -= 1 } else { drainWaiters -= 1 }
             condition.unlock()
         }
         while !holds(machine) {
@@ -154,13 +156,17 @@ final class ConsumerCore: @unchecked Sendable {
 
     func complete(_ position: RecordPosition, generation: UInt64) {
         condition.lock()
-        if machine.completed(position, generation: generation), waiters > 0 { condition.broadcast() }
+        if machine.completed(position, generation: generation), drainWaiters > 0 || (roomWaiters > 0 && machine.hasRefillRoom) {
+            condition.broadcast()
+        }
         condition.unlock()
     }
 
     func abandon(_ position: RecordPosition, generation: UInt64) {
         condition.lock()
-        if machine.abandoned(position, generation: generation), waiters > 0 { condition.broadcast() }
+        if machine.abandoned(position, generation: generation), drainWaiters > 0 || (roomWaiters > 0 && machine.hasRefillRoom) {
+            condition.broadcast()
+        }
         condition.unlock()
     }
 

@@ -113,6 +113,11 @@ struct ConsumerStateMachine {
     /// Whether a thread waiting for room may stop waiting.
     var hasRoom: Bool { inFlight < maxInFlight }
 
+    /// Whether enough room came free to wake a poll thread waiting for room: a batch's worth (or the
+    /// whole bound when it is smaller), so that a full consumer refills in batches rather than waking
+    /// for every record that completes.
+    var hasRefillRoom: Bool { maxInFlight - inFlight >= min(maxBatch, max(1, maxInFlight / 8)) }
+
     // MARK: records
 
     /// Notes records handed to the application; returns each one's assignment generation, or nil for
@@ -124,22 +129,21 @@ struct ConsumerStateMachine {
             let key = TopicPartition(topic: position.topic, partition: position.partition)
             // Before any assignment was seen, librdkafka assigned on its own: take the record.
             guard partitions[key] != nil || !everAssigned else { return nil }
-            var progress = partitions[key] ?? newAssignment()
-            progress.delivered(position.offset)
-            partitions[key] = progress
+            // Mutated in place: a copy out of the dictionary would copy its offsets on every record.
+            if partitions[key] == nil { partitions[key] = newAssignment() }
+            partitions[key]!.delivered(position.offset)
             inFlight += 1
-            return progress.generation
+            return partitions[key]!.generation
         }
     }
 
     /// Notes a record processed; returns whether someone waiting (for room, for a drain) should look again.
     mutating func completed(_ position: RecordPosition, generation: UInt64) -> Bool {
         let key = TopicPartition(topic: position.topic, partition: position.partition)
-        guard var progress = partitions[key], progress.generation == generation else { return false }
-        let before = progress.inFlight
-        let nextToCommit = progress.completed(position.offset)
-        inFlight -= before - progress.inFlight
-        partitions[key] = progress
+        guard partitions[key]?.generation == generation else { return false }
+        let before = partitions[key]!.inFlight
+        let nextToCommit = partitions[key]!.completed(position.offset)  // in place, as in delivered(_:)
+        inFlight -= before - partitions[key]!.inFlight
         if let nextToCommit { pendingStores[key] = nextToCommit }
         return true
     }
