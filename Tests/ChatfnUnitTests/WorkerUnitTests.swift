@@ -120,6 +120,12 @@ struct SharedPiecesTests {
         json.field("n", 3)
         let text = String(decoding: json.finish(), as: UTF8.self)
         #expect(text == #"{"text":"a\"b\\c\nd\u0001é/","n":3}"#)
+        var edges = JSONWriter()
+        edges.field("escapeLast", "x\u{1f}")
+        edges.field("empty", "")
+        for value in [0, -7, Int64.max, Int64.min] { edges.field("i", value) }
+        #expect(String(decoding: edges.finish(), as: UTF8.self)
+            == #"{"escapeLast":"x\u001f","empty":"","i":0,"i":-7,"i":9223372036854775807,"i":-9223372036854775808}"#)
     }
 
     @Test("a stop signal wakes its sleepers, and a stopped one does not sleep")
