@@ -190,6 +190,7 @@ let package = Package(
         .executableTarget(
             name: "ChatfnBench",
             dependencies: [
+                "AdminServer",
                 "ChatEvents",
                 "ChatFunctionsClient",
                 "ChatfnCore",

@@ -11,8 +11,8 @@ package enum ChatfnMetrics {
     /// One attempt of a function for an event: `status` is the worker's (succeeded, failed, timeout,
     /// crashed, invalid_event).
     package static func invocationFinished(app: String, trigger: String, status: String, duration: Duration) {
-        Counter(label: "chatfn_invocations_total", dimensions: [("app", app), ("trigger", trigger), ("status", status)]).increment()
-        Timer(label: "chatfn_invocation_duration_seconds", dimensions: [("app", app), ("trigger", trigger)]).recordNanoseconds(duration.wholeNanoseconds)
+        invocations(app, trigger, status).increment()
+        invocationDurations(app, trigger).recordNanoseconds(duration.wholeNanoseconds)
     }
 
     /// An attempt scheduled again after a failure.
@@ -43,8 +43,7 @@ package enum ChatfnMetrics {
 
     /// A blocking request answered, from its arrival in chatfn to its reply handed to the producer.
     package static func blockingAnswered(app: String, trigger: String, decision: String, duration: Duration) {
-        Timer(label: "chatfn_blocking_request_duration_seconds", dimensions: [("app", app), ("trigger", trigger), ("decision", decision)])
-            .recordNanoseconds(duration.wholeNanoseconds)
+        blockingDurations(app, trigger, decision).recordNanoseconds(duration.wholeNanoseconds)
     }
 
     /// A blocking request past its deadline when chatfn got to it: not run.
@@ -106,6 +105,18 @@ package enum ChatfnMetrics {
     package static func registerUnlabelled() {
         _ = [retries, eventsWithoutFunction, eventsAbandoned, recordsGivenUp, expired, overloaded, refused] as [Counter]
         inFlight(0)
+    }
+
+    // The per-event ones, by their labels.
+    private static let invocations = MetricHandles { labels in
+        Counter(label: "chatfn_invocations_total", dimensions: [("app", labels.first), ("trigger", labels.second), ("status", labels.third)])
+    }
+    private static let invocationDurations = MetricHandles { labels in
+        Timer(label: "chatfn_invocation_duration_seconds", dimensions: [("app", labels.first), ("trigger", labels.second)])
+    }
+    private static let blockingDurations = MetricHandles { labels in
+        Timer(label: "chatfn_blocking_request_duration_seconds",
+              dimensions: [("app", labels.first), ("trigger", labels.second), ("decision", labels.third)])
     }
 
     // The label-less ones, made once.

@@ -1,3 +1,4 @@
+import AdminServer
 import ChatfnCore
 import ChatEvents
 import KafkaClient
@@ -28,6 +29,8 @@ let workers = option("--workers", default: 2)
 let keys = option("--keys", default: 1_000)
 let partitions = Int32(option("--partitions", default: 8))
 
+// Metrics go where `chatfn run` sends them (Prometheus), so that their cost is measured too.
+PrometheusExport.bootstrap()
 var logger = Logger(label: "bench")
 logger.logLevel = arguments.contains("--debug") ? .debug : .warning
 
