@@ -11,11 +11,14 @@ package struct KafkaConsumerConfiguration: Sendable {
     /// How long a revoke or a shutdown waits for handed-out records to finish before it commits.
     package var drainTimeout: Duration
 
+    /// `chatfn run`'s `--max-in-flight` unless given.
+    package static let defaultMaxInFlight = 1_000
+
     package init(
         kafka: KafkaConfiguration,
         groupId: String,
         topics: [String],
-        maxInFlight: Int = 1_000,
+        maxInFlight: Int = defaultMaxInFlight,
         drainTimeout: Duration = .seconds(30)
     ) {
         self.kafka = kafka

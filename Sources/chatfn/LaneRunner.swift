@@ -46,7 +46,7 @@ struct LaneOptions: ParsableArguments {
     var replyTopic: [String] = ["chatfn.replies"]
 
     @Option(name: .long, help: "Events handed out and not yet committed; at this bound chatfn stops fetching.")
-    var maxInFlight: Int = 1_000
+    var maxInFlight: Int = KafkaConsumerConfiguration.defaultMaxInFlight
 
     @Option(name: .long, help: "Serve /healthz, /readyz and /metrics on HOST:PORT (e.g. 0.0.0.0:9090).")
     var admin: String?

@@ -50,6 +50,8 @@ struct LaneBenchmark {
     let functionsDirectory: String
     let logger: Logger
     var extraProperties: [String: String] = [:]
+    /// The consumer's in-flight bound: `chatfn run`'s default unless `--max-in-flight` says otherwise.
+    var maxInFlight = KafkaConsumerConfiguration.defaultMaxInFlight
 
     static let trivialFunction = "module.exports = async (event) => (performance.timeOrigin + performance.now()) - event.t;"
 
@@ -58,13 +60,12 @@ struct LaneBenchmark {
              _ body: @escaping @Sendable () async throws -> Void) async throws -> Duration {
         let catalog = try await FunctionCatalog(directory: functionsDirectory, logger: logger)
         let pool = WorkerPools(
-            configuration: WorkerPoolConfiguration(worker: try await productionWorker(), minWarm: workers, maxProcesses: workers,
-                                                   concurrencyPerProcess: 512),
+            configuration: WorkerPoolConfiguration(worker: try await productionWorker(), minWarm: workers, maxProcesses: workers),
             logger: logger)
         let service = EventLaneService(
             configuration: EventLaneService.Configuration(
                 consumer: KafkaConsumerConfiguration(
-                    kafka: KafkaConfiguration(bootstrapServers: bootstrap, properties: EmbeddedKafkaBroker.clientProperties.merging(extraProperties) { $1 }), groupId: group, topics: [topic], maxInFlight: 5_000),
+                    kafka: KafkaConfiguration(bootstrapServers: bootstrap, properties: EmbeddedKafkaBroker.clientProperties.merging(extraProperties) { $1 }), groupId: group, topics: [topic], maxInFlight: maxInFlight),
                 dispatcher: DispatcherConfiguration()),
             applications: SingleApplication(ServedApplication(id: "default", catalog: catalog, events: pool, blocking: pool), logger: logger),
             reporter: reporter, statistics: statistics, logger: logger)

@@ -87,6 +87,7 @@ if arguments.first == "registry" {
 let producer = try KafkaProducer(configuration: KafkaConfiguration(
     bootstrapServers: broker.bootstrapServers, properties: ["queue.buffering.max.messages": "1000000"]), lowLatency: true)
 var lane = LaneBenchmark(bootstrap: broker.bootstrapServers, functionsDirectory: functions.path, logger: logger)
+lane.maxInFlight = option("--max-in-flight", default: lane.maxInFlight)
 for case let (index, argument) in arguments.enumerated() where argument == "--kafka-property" {
     let pair = arguments[arguments.index(arguments.startIndex, offsetBy: index + 1)].split(separator: "=", maxSplits: 1).map(String.init)
     lane.extraProperties[pair[0]] = pair[1]
@@ -175,7 +176,7 @@ func runBlockingBenchmark(producer: KafkaProducer) async throws {
         applications: application, logger: logger)
     let nonBlocking = EventLaneService(
         configuration: EventLaneService.Configuration(
-            consumer: KafkaConsumerConfiguration(kafka: kafka, groupId: "bench-lane", topics: ["chatfn.events"], maxInFlight: 5_000),
+            consumer: KafkaConsumerConfiguration(kafka: kafka, groupId: "bench-lane", topics: ["chatfn.events"], maxInFlight: lane.maxInFlight),
             dispatcher: DispatcherConfiguration()),
         applications: application, reporter: reporter, logger: logger)
     let services = ServiceGroup(configuration: ServiceGroupConfiguration(services: [blocking, nonBlocking], logger: logger))
