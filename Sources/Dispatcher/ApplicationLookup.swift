@@ -29,6 +29,7 @@ package struct ServedApplication: Sendable {
         var events = catalog.poolConfiguration(worker: eventWorker, minWarm: eventMinWarm, maxProcesses: eventWorkers)
         var blocking = WorkerPoolConfiguration(worker: worker, minWarm: blockingWorkers, maxProcesses: blockingWorkers)
         (events.application, blocking.application) = (id, id)
+        blocking.blockingLane = true
         self.init(id: id, catalog: catalog, events: WorkerPools(configuration: events, logger: logger),
                   blocking: WorkerPools(configuration: blocking, logger: logger))
     }

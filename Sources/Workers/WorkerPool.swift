@@ -14,6 +14,8 @@ package struct WorkerPoolConfiguration: Sendable {
     package var recycleAfter: Int?
     /// The application these processes serve, as metrics name it.
     package var application = "default"
+    /// Whether the processes' pipes are on the blocking lane's own event loop (``WorkerEventLoops``).
+    package var blockingLane = false
 
     package init(worker: WorkerConfiguration, minWarm: Int = 1, maxProcesses: Int = 2, concurrencyPerProcess: Int = 64,
                 recycleAfter: Int? = nil) {
@@ -171,7 +173,8 @@ package final class WorkerPool: Sendable {
         state.nextLaunchId += 1
         let launch = Task<WorkerProcess, any Error> { [self] in
             do {
-                let worker = try await WorkerProcess.launch(configuration: self.state.withLock { $0.worker }, logger: logger)
+                let worker = try await WorkerProcess.launch(configuration: self.state.withLock { $0.worker },
+                                                            eventLoop: WorkerEventLoops.next(blockingLane: configuration.blockingLane), logger: logger)
                 let application = configuration.application
                 worker.whenExited { reason in
                     if reason != .shutdown { ChatfnMetrics.workerRestarted(app: application, reason: reason.rawValue) }

@@ -46,7 +46,8 @@ package final class WorkerProcess: Sendable {
     }
 
     /// Starts a worker and waits until its harness reports ready.
-    package static func launch(configuration: WorkerConfiguration, logger: Logger) async throws -> WorkerProcess {
+    package static func launch(configuration: WorkerConfiguration, eventLoop: any EventLoop = WorkerEventLoops.next(blockingLane: false),
+                               logger: Logger) async throws -> WorkerProcess {
         let scratch = try ScratchDirectory.create()
         let commandLine = configuration.commandLine(scratch: scratch)
         let child: ChildProcess
@@ -57,7 +58,6 @@ package final class WorkerProcess: Sendable {
             scratch.remove()
             throw error
         }
-        let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
         let platform = configuration.platform.flatMap(PlatformClient.init)
         let answers = PlatformAnswers()
         let table = InvocationTable(pid: child.pid, ready: eventLoop.makePromise(), memoryLimitMb: configuration.memoryLimitMb, logger: logger) { request in

@@ -120,24 +120,43 @@ if arguments.first == "consumer" {
 let raw = try RawConsumeBenchmark.recordsPerSecond(bootstrap: broker.bootstrapServers, topic: "bench.backlog", partitions: partitions, expected: events)
 print("raw librdkafka consume:            \(Int(raw)) records/s")
 
+let nodePipeline = try NodePipelineBenchmark.invocationsPerSecond(
+    harness: try await productionWorker().harnessPath, functionFile: functions.appendingPathComponent("functions/bench.trivial.js").path, workers: workers)
+print("bare Node pipeline (\(workers) harness processes fed by a Node script, no chatfn): \(nodePipeline) invocations/s")
+
 let backlogReporter = CountingReporter()
 let backlogStatistics = DispatchStatistics()
 let runningSamples = Mutex<[Double]>([])
 let cpuUsed = Mutex<ProcessCPU?>(nil)
+// Steady: from 10% to 90% of the backlog run, past the group's join and before the last stragglers.
+let steadyWindow = Mutex<(from: ContinuousClock.Instant?, to: ContinuousClock.Instant?)>((nil, nil))
+let laneStarted = ContinuousClock.now
 let backlogElapsed = try await lane.run(
     topic: "bench.backlog", group: "bench-backlog", reporter: backlogReporter, workers: workers, statistics: backlogStatistics
 ) {
-    let before = ProcessCPU.now()
+    var before: ProcessCPU?
     while backlogReporter.count < events {
-        try await Task.sleep(for: .milliseconds(20))
-        if backlogReporter.count > 0 { runningSamples.withLock { $0.append(Double(backlogStatistics.running.load(ordering: .relaxed))) } }
+        try await Task.sleep(for: .milliseconds(5))
+        let count = backlogReporter.count
+        if count > 0 { runningSamples.withLock { $0.append(Double(backlogStatistics.running.load(ordering: .relaxed))) } }
+        steadyWindow.withLock { window in
+            if window.from == nil, count >= events / 10 { (window.from, before) = (.now, ProcessCPU.now()) }
+            if window.to == nil, count >= events * 9 / 10 {
+                window.to = .now
+                if let before { cpuUsed.withLock { $0 = ProcessCPU.now() - before } }
+            }
+        }
     }
-    cpuUsed.withLock { $0 = ProcessCPU.now() - before }
 }
+let withStartUp = ContinuousClock.now - laneStarted
 print("invocations in flight (sampled): \(Percentiles(runningSamples.withLock { $0 }).summary(unit: ""))")
 print("invocation durations: \(Percentiles(backlogReporter.durations.withLock { $0 }).summary(unit: "ms"))")
 print("chatfn end to end (ran+committed): \(Int(Double(events) / backlogElapsed.fractionalSeconds)) events/s (\(backlogReporter.failures.load(ordering: .relaxed)) failures)")
-if let cpu = cpuUsed.withLock({ $0 }) { print("CPU per 100,000 events:            \(cpu.per100k(events: events))") }
+if case (let from?, let to?) = steadyWindow.withLock({ $0 }) {
+    print("chatfn steady (10% → 90% of the backlog): \(Int(Double(events * 8 / 10) / (to - from).fractionalSeconds)) events/s")
+}
+print("chatfn including start-up (group join, workers) and shutdown: \(Int(Double(events) / withStartUp.fractionalSeconds)) events/s")
+if let cpu = cpuUsed.withLock({ $0 }) { print("CPU per 100,000 events (steady part): \(cpu.per100k(events: events * 8 / 10))") }
 
 // 2. Latency at a fixed rate below saturation, from publish to the function's first line.
 let pacedReporter = CountingReporter()
@@ -151,6 +170,9 @@ _ = try await lane.run(topic: "bench.paced", group: "bench-paced", reporter: pac
     try await Task.sleep(for: .milliseconds(500))
 }
 print("publish → function start at \(rate)/s: \(Percentiles(pacedReporter.takeLatencies()).summary(unit: "ms"))")
+
+// 3. The blocking lane, with and without a backlog draining beside it.
+if !arguments.contains("--no-blocking") { try await runBlockingBenchmark(producer: producer) }
 await producer.shutdown()
 
 /// Blocking round trips at 200 and 1,000 calls/s, with and without a non-blocking backlog, against a bare
@@ -163,7 +185,9 @@ func runBlockingBenchmark(producer: KafkaProducer) async throws {
         .write(to: functions.appendingPathComponent("functions/user.attempted.start_session.js"))
     let catalog = try await FunctionCatalog(directory: functions.path, logger: logger)
     let worker = try await productionWorker()
-    let blockingPool = WorkerPools(configuration: WorkerPoolConfiguration(worker: worker, minWarm: 1, maxProcesses: 1), logger: logger)
+    var blockingConfiguration = WorkerPoolConfiguration(worker: worker, minWarm: 1, maxProcesses: 1)
+    blockingConfiguration.blockingLane = true
+    let blockingPool = WorkerPools(configuration: blockingConfiguration, logger: logger)
     var laneWorker = worker
     laneWorker.niceness = 10
     let lanePool = WorkerPools(configuration: WorkerPoolConfiguration(worker: laneWorker, minWarm: workers, maxProcesses: workers), logger: logger)
