@@ -92,6 +92,14 @@ for case let (index, argument) in arguments.enumerated() where argument == "--ka
     let pair = arguments[arguments.index(arguments.startIndex, offsetBy: index + 1)].split(separator: "=", maxSplits: 1).map(String.init)
     lane.extraProperties[pair[0]] = pair[1]
 }
+if arguments.first == "redo" {
+    let chatfn = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("chatfn")
+    let outcome = try await RedoBenchmark.run(broker: broker, chatfn: chatfn, producer: producer, events: events, keys: keys, directory: functions)
+    let bound = KafkaConsumerConfiguration.defaultMaxInFlight + outcome.rateAtKill / 5  // + one auto-commit interval (200 ms)
+    print("kill -9 of chatfn run at \(outcome.rateAtKill) events/s, \(outcome.ranBeforeKill) of \(outcome.events) events run: "
+          + "\(outcome.ranTwice) ran twice (bound: \(KafkaConsumerConfiguration.defaultMaxInFlight) in flight + 200 ms of commits = \(bound))")
+    exit(0)
+}
 if arguments.first == "blocking" {
     try await runBlockingBenchmark(producer: producer)
     exit(0)
