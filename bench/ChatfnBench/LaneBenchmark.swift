@@ -10,21 +10,31 @@ import ServiceLifecycle
 import Synchronization
 import Workers
 
-/// Counts invocations, and keeps the latency each trivial function measured from publish to its start.
+/// Counts invocations; when `keepsSamples`, also keeps each one's duration and the latency the trivial
+/// function measured from publish to its start (the throughput run does not: its reporter costs no more
+/// than `chatfn run`'s).
 final class CountingReporter: InvocationReporter {
     let invocations = Atomic<Int>(0)
     let failures = Atomic<Int>(0)
+    private let keepsSamples: Bool
     private let latencies = Mutex<[Double]>([])
     let durations = Mutex<[Double]>([])
-    private let firstReport = Mutex<ContinuousClock.Instant?>(nil)
+    private let firstReport = Atomic<Bool>(false)
+    private let firstReportAt = Mutex<ContinuousClock.Instant?>(nil)
+
+    init(keepsSamples: Bool = true) {
+        self.keepsSamples = keepsSamples
+    }
 
     func invocationFinished(_ report: InvocationReport) {
-        firstReport.withLock { if $0 == nil { $0 = .now } }
+        if !firstReport.exchange(true, ordering: .relaxed) { firstReportAt.withLock { $0 = .now } }
         if report.result.status != .succeeded { failures.add(1, ordering: .relaxed) }
-        if let value = report.result.value, let latency = Double(String(decoding: value, as: UTF8.self)) {
-            latencies.withLock { $0.append(latency) }
+        if keepsSamples {
+            if let value = report.result.value, let latency = Double(String(decoding: value, as: UTF8.self)) {
+                latencies.withLock { $0.append(latency) }
+            }
+            durations.withLock { $0.append(report.result.duration.fractionalMilliseconds) }
         }
-        durations.withLock { $0.append(report.result.duration.fractionalMilliseconds) }
         invocations.add(1, ordering: .relaxed)
     }
 
@@ -34,7 +44,7 @@ final class CountingReporter: InvocationReporter {
     }
 
     var count: Int { invocations.load(ordering: .relaxed) }
-    var startedAt: ContinuousClock.Instant? { firstReport.withLock { $0 } }
+    var startedAt: ContinuousClock.Instant? { firstReportAt.withLock { $0 } }
     func takeLatencies() -> [Double] {
         latencies.withLock { samples in
             defer { samples.removeAll() }

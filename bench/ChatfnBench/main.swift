@@ -132,7 +132,7 @@ let nodePipeline = try NodePipelineBenchmark.invocationsPerSecond(
     harness: try await productionWorker().harnessPath, functionFile: functions.appendingPathComponent("functions/bench.trivial.js").path, workers: workers)
 print("bare Node pipeline (\(workers) harness processes fed by a Node script, no chatfn): \(nodePipeline) invocations/s")
 
-let backlogReporter = CountingReporter()
+let backlogReporter = CountingReporter(keepsSamples: false)
 let backlogStatistics = DispatchStatistics()
 let runningSamples = Mutex<[Double]>([])
 let cpuUsed = Mutex<ProcessCPU?>(nil)
@@ -158,7 +158,6 @@ let backlogElapsed = try await lane.run(
 }
 let withStartUp = ContinuousClock.now - laneStarted
 print("invocations in flight (sampled): \(Percentiles(runningSamples.withLock { $0 }).summary(unit: ""))")
-print("invocation durations: \(Percentiles(backlogReporter.durations.withLock { $0 }).summary(unit: "ms"))")
 print("chatfn end to end (ran+committed): \(Int(Double(events) / backlogElapsed.fractionalSeconds)) events/s (\(backlogReporter.failures.load(ordering: .relaxed)) failures)")
 if case (let from?, let to?) = steadyWindow.withLock({ $0 }) {
     print("chatfn steady (10% → 90% of the backlog): \(Int(Double(events * 8 / 10) / (to - from).fractionalSeconds)) events/s")
