@@ -72,7 +72,10 @@ package struct EventLaneService: Service {
             producer.abandonDeliveries()
             // The drain is over: what still runs was given up.
             await applications.shutdown(.events, grace: .seconds(1))
-        }) { await dispatch(consumer, dispatcher) }
+        }) {
+            // At low priority: a backlog's jobs queue behind the blocking lane's and the API's.
+            await withDiscardingTaskGroup { lane in lane.addTask(priority: .low) { await dispatch(consumer, dispatcher) } }
+        }
         await producer.shutdown(timeoutMs: Self.flushBoundMs)
         logger.info("stopped", metadata: ["statistics": "\(dispatcher.statistics.summary)"])
         // Stopped on the process's signal, ahead of the service group's order: a service that returns

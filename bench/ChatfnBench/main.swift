@@ -125,12 +125,16 @@ if arguments.first == "consumer" {
     await consumer.shutdown()
     exit(0)
 }
-let raw = try RawConsumeBenchmark.recordsPerSecond(bootstrap: broker.bootstrapServers, topic: "bench.backlog", partitions: partitions, expected: events)
-print("raw librdkafka consume:            \(Int(raw)) records/s")
+// --lane-only: the backlog run alone (what a profiler should see).
+let laneOnly = arguments.contains("--lane-only")
+if !laneOnly {
+    let raw = try RawConsumeBenchmark.recordsPerSecond(bootstrap: broker.bootstrapServers, topic: "bench.backlog", partitions: partitions, expected: events)
+    print("raw librdkafka consume:            \(Int(raw)) records/s")
 
-let nodePipeline = try NodePipelineBenchmark.invocationsPerSecond(
-    harness: try await productionWorker().harnessPath, functionFile: functions.appendingPathComponent("functions/bench.trivial.js").path, workers: workers)
-print("bare Node pipeline (\(workers) harness processes fed by a Node script, no chatfn): \(nodePipeline) invocations/s")
+    let nodePipeline = try NodePipelineBenchmark.invocationsPerSecond(
+        harness: try await productionWorker().harnessPath, functionFile: functions.appendingPathComponent("functions/bench.trivial.js").path, workers: workers)
+    print("bare Node pipeline (\(workers) harness processes fed by a Node script, no chatfn): \(nodePipeline) invocations/s")
+}
 
 let backlogReporter = CountingReporter(keepsSamples: false)
 let backlogStatistics = DispatchStatistics()
@@ -164,6 +168,8 @@ if case (let from?, let to?) = steadyWindow.withLock({ $0 }) {
 }
 print("chatfn including start-up (group join, workers) and shutdown: \(Int(Double(events) / withStartUp.fractionalSeconds)) events/s")
 if let cpu = cpuUsed.withLock({ $0 }) { print("CPU per 100,000 events (steady part): \(cpu.per100k(events: events * 8 / 10))") }
+
+if laneOnly { exit(0) }
 
 // 2. Latency at a fixed rate below saturation, from publish to the function's first line.
 let pacedReporter = CountingReporter()
