@@ -37,8 +37,10 @@ package final class RegistryApplications: ApplicationLookup, Service {
         var launches: [String: Task<ApplicationLookupResult, Never>] = [:]
         /// Applications being redeployed, and whether another change came meanwhile.
         var deploying: [String: Bool] = [:]
-        /// Lookups waiting for an application to take up the registry's newer revision.
-        var catchingUp: [String: [CheckedContinuation<Void, Never>]] = [:]
+        /// Lookups waiting for an application to take up the registry's newer revision, by a number of
+        /// their own (so that one can stop waiting alone: its time is up, or it was cancelled).
+        var catchingUp: [String: [Int: CheckedContinuation<Bool, Never>]] = [:]
+        var nextWaiter = 0
         /// Applications that could not start, at which revision, why, and until when that answer holds
         /// (their events do not each repeat the work: a change, or the time passing, tries again).
         var failures: [String: (revision: Int64, reason: String, until: ContinuousClock.Instant)] = [:]
@@ -79,11 +81,11 @@ package final class RegistryApplications: ApplicationLookup, Service {
     package func application(_ id: String) async -> ApplicationLookupResult {
         while true {
             let now = ContinuousClock.now
-            enum Found { case served(ServedApplication), behind, launching(Task<ApplicationLookupResult, Never>), unknown, failed(String) }
+            enum Found { case served(ServedApplication), behind(ServedApplication), launching(Task<ApplicationLookupResult, Never>), unknown, failed(String) }
             let found = hosted.withLock { hosted -> Found in
                 if let entry = hosted.entries[id] {
                     hosted.entries[id]?.lastUsed = now
-                    return isBehind(entry, in: hosted) ? .behind : .served(entry.served)
+                    return isBehind(entry, in: hosted) ? .behind(entry.served) : .served(entry.served)
                 }
                 if let launch = hosted.launches[id] { return .launching(launch) }
                 guard hosted.shutDownLanes.isEmpty, let application = follower.state.application(id) else { return .unknown }
@@ -96,7 +98,10 @@ package final class RegistryApplications: ApplicationLookup, Service {
             }
             switch found {
             case .served(let served): return .served(served)
-            case .behind: await waitUntilCaughtUp(id)
+            case .behind(let served):
+                // Not taken up in time (a deploy stuck behind a long runtime install), or the caller
+                // stopped waiting: what serves now answers.
+                guard await waitUntilCaughtUp(id) else { return .served(served) }
             case .launching(let launch):
                 // Looked up again: a change that came while it started is deployed before it serves.
                 guard case .served = await launch.value else { return await launch.value }
@@ -115,21 +120,44 @@ package final class RegistryApplications: ApplicationLookup, Service {
         return revision > entry.revision
     }
 
-    private func waitUntilCaughtUp(_ id: String) async {
-        await withCheckedContinuation { continuation in
-            let waits = hosted.withLock { hosted -> Bool in
-                guard let entry = hosted.entries[id], isBehind(entry, in: hosted) else { return false }
-                hosted.catchingUp[id, default: []].append(continuation)
-                return true
-            }
-            if waits { deploy(id) } else { continuation.resume() }
+    /// How long a lookup waits for its application to take a change up before it is served as it is.
+    static let catchUpWait: Duration = .seconds(10)
+
+    /// Waits until a deploy of `id` ended; false when ``catchUpWait`` passed first or the task was cancelled.
+    private func waitUntilCaughtUp(_ id: String) async -> Bool {
+        let waiter = hosted.withLock { hosted in
+            defer { hosted.nextWaiter += 1 }
+            return hosted.nextWaiter
         }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let waits = hosted.withLock { hosted -> Bool in
+                    guard !Task.isCancelled, let entry = hosted.entries[id], isBehind(entry, in: hosted) else { return false }
+                    hosted.catchingUp[id, default: [:]][waiter] = continuation
+                    return true
+                }
+                guard waits else { return continuation.resume(returning: !Task.isCancelled) }
+                deploy(id)
+                // A deadline, not synchronization: the deploy's end wakes the waiter, or this does.
+                Task { [self] in
+                    try? await Task.sleep(for: Self.catchUpWait)
+                    stopWaiting(waiter, for: id)
+                }
+            }
+        } onCancel: {
+            stopWaiting(waiter, for: id)
+        }
+    }
+
+    private func stopWaiting(_ waiter: Int, for id: String) {
+        let continuation = hosted.withLock { $0.catchingUp[id]?.removeValue(forKey: waiter) }
+        continuation?.resume(returning: false)
     }
 
     /// Wakes the lookups waiting for `id`; each checks again.
     private func wakeLookups(of id: String) {
-        let waiters = hosted.withLock { $0.catchingUp.removeValue(forKey: id) ?? [] }
-        for waiter in waiters { waiter.resume() }
+        let waiters = hosted.withLock { $0.catchingUp.removeValue(forKey: id) ?? [:] }
+        for waiter in waiters.values { waiter.resume(returning: true) }
     }
 
     package var served: [ServedApplication] {
@@ -231,7 +259,9 @@ package final class RegistryApplications: ApplicationLookup, Service {
             return true
         }
         guard start else { return }
-        Task {
+        // High priority: lookups of either lane may wait for it, and a low-priority caller's would queue
+        // it behind a backlog.
+        Task(priority: .high) {
             repeat {
                 await deployCurrentState(of: id)
             } while hosted.withLock { hosted in

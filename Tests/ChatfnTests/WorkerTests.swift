@@ -150,6 +150,47 @@ struct WorkerTests {
     }
 }
 
+@Suite("Harness input")
+struct HarnessInputTests {
+    @Test("invocations that arrive in the same read as the end of input all finish before the harness exits")
+    func endOfInputWaitsForQueuedInvocations() async throws {
+        let fixture = try FunctionsFixture(functions: ["test.ok": "module.exports = async () => 1;"])
+        defer { fixture.remove() }
+        // A driver that writes a configure frame, 20 invocations and the end of input in one write, then
+        // counts the succeeded results the harness sends before it exits.
+        let driver = """
+            const { spawn } = require('child_process');
+            const [harness, file] = process.argv.slice(1);
+            const child = spawn(process.execPath, [harness], { stdio: ['ignore', 'inherit', 'inherit', 'pipe', 'pipe'] });
+            const frame = (kind, header) => {
+              const json = Buffer.from(JSON.stringify(header)), body = Buffer.from('{}');
+              const prefix = Buffer.alloc(9);
+              prefix.writeUInt32BE(5 + json.length + body.length, 0); prefix.writeUInt8(kind, 4); prefix.writeUInt32BE(json.length, 5);
+              return Buffer.concat([prefix, json, body]);
+            };
+            const frames = [frame(3, {})];
+            for (let n = 0; n < 20; n++) frames.push(frame(1, { id: 'i' + n, file, version: 'v1', trigger: 'test.ok', eventId: 'e' + n,
+              appId: 'default', source: 'test', time: null, attempt: 1, deadline: Date.now() + 60000, mode: 'binary', init: null, initVersion: null }));
+            child.stdio[3].end(Buffer.concat(frames));
+            let pending = Buffer.alloc(0), succeeded = 0;
+            child.stdio[4].on('data', (chunk) => {
+              pending = Buffer.concat([pending, chunk]);
+              while (pending.length >= 4 && pending.length >= 4 + pending.readUInt32BE(0)) {
+                const length = pending.readUInt32BE(0), kind = pending.readUInt8(4), idLength = pending.readUInt16BE(5);
+                if (kind === 12 && pending.readUInt8(7 + idLength) === 0) succeeded += 1;
+                pending = pending.subarray(4 + length);
+              }
+            });
+            child.on('exit', (code) => { console.log(JSON.stringify({ succeeded, code })); });
+            """
+        let harness = try WorkerConfiguration().harnessPath
+        let (status, output) = try await ChatfnProcess.run(["-e", driver, harness, fixture.file(for: "test.ok").path],
+                                                           executable: URL(fileURLWithPath: "/usr/bin/node"))
+        #expect(status == 0)
+        #expect(output.contains(#"{"succeeded":20,"code":0}"#), "\(output)")
+    }
+}
+
 @Suite("Blocked event loops")
 struct BlockedEventLoopTests {
     @Test("a function that blocks the event loop gets its process killed; its neighbours end as crashed; the next invocation succeeds")

@@ -354,8 +354,9 @@ function describeError(error) {
   return { name: 'Error', message: typeof error === 'string' ? error : util.inspect(error) };
 }
 
+// Counted in flight from its frame's arrival (the 'data' handler), so that the end of input waits for
+// invocations queued for their turn too.
 async function invoke(header, body) {
-  inFlight += 1;
   const id = header.id;
   await invocationScope.run({ id }, async () => {
     try {
@@ -422,7 +423,10 @@ input.on('data', (chunk) => {
     pending = pending.subarray(4 + length);
     // Each invocation starts in its own turn (setImmediate keeps arrival order), so that the results of
     // the ones before it leave while a burst of CPU-bound ones runs, instead of all after the last.
-    if (kind === KIND.invoke) setImmediate(invoke, header, Buffer.from(body));
+    if (kind === KIND.invoke) {
+      inFlight += 1;
+      setImmediate(invoke, header, Buffer.from(body));
+    }
     else if (kind === KIND.ping) send(KIND.pong, header.id, []);
     else if (kind === KIND.configure) {
       const { secrets: values, ...limits } = header;
@@ -438,7 +442,10 @@ input.on('end', () => {
   if (inFlight === 0) exitWhenFlushed();
 });
 
+let exiting = false;
 function exitWhenFlushed() {
+  if (exiting) return;
+  exiting = true;
   output.end(() => process.exit(0));
 }
 
