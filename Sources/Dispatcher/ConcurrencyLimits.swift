@@ -24,8 +24,10 @@ final class ConcurrencyLimits: Sendable {
 
     /// Waits for a permit of `key` (at most `limit` at once; nil: no limit); nil when one of `signals`
     /// stops first.
-    func acquire(_ key: String, limit: Int?, unlessAnyOf signals: [StopSignal]) async -> Permit? {
+    /// - Parameter key: made only for a function with a limit (most have none).
+    func acquire(_ key: @autoclosure () -> String, limit: Int?, unlessAnyOf signals: [StopSignal]) async -> Permit? {
         guard let limit else { return Permit(key: nil) }
+        let key = key()
         let waiterId: Int? = state.withLock { state in
             if state.functions[key, default: Limited()].running < limit {
                 state.functions[key, default: Limited()].running += 1

@@ -18,7 +18,9 @@ final class InvocationTable: Sendable {
         /// Set when the invocation sent more than ``WorkerLimits`` allow: it fails with this, whatever it returned.
         var overLimit: String?
         var started: ContinuousClock.Instant
-        var timeout: Scheduled<Void>?
+        /// When it times out, once written to the process (``arm(_:timeout:)``), and its timeout.
+        var deadline: NIODeadline?
+        var timeout: Duration = .zero
         var coldStart: Bool
     }
 
@@ -97,20 +99,43 @@ final class InvocationTable: Sendable {
         }
     }
 
-    func attachTimeout(_ id: String, _ timeout: Scheduled<Void>) {
-        let attached = state.withLock { state in
-            guard state.pending[id] != nil else { return false }
+    /// Starts `id`'s timeout; returns its deadline (nil when it already ended).
+    func arm(_ id: String, timeout: Duration) -> NIODeadline? {
+        state.withLock { state in
+            guard state.pending[id] != nil else { return nil }
+            let deadline = NIODeadline.now() + timeout.timeAmount
+            state.pending[id]!.deadline = deadline
             state.pending[id]!.timeout = timeout
-            return true
+            return deadline
         }
-        if !attached { timeout.cancel() }
+    }
+
+    /// Ends every invocation past its deadline as timed out; returns how many did, and the next deadline.
+    /// One scan per sweep (``WorkerProcess``) instead of a timer per invocation: NIO cancels a
+    /// scheduled task by searching its whole queue, which made every result cost as much as the number of
+    /// invocations in flight.
+    func expire(now: NIODeadline) -> (timedOut: Int, next: NIODeadline?) {
+        let (expired, next) = state.withLock { state -> ([(String, Duration)], NIODeadline?) in
+            var expired: [(String, Duration)] = []
+            var next: NIODeadline?
+            for (id, pending) in state.pending {
+                guard let deadline = pending.deadline else { continue }
+                if deadline <= now { expired.append((id, pending.timeout)) } else { next = min(next ?? deadline, deadline) }
+            }
+            return (expired, next)
+        }
+        var timedOut = 0
+        for (id, timeout) in expired where finish(id, status: .timeout, error: InvocationError(
+            name: "TimeoutError", message: "the function did not finish within \(timeout)")) {
+            timedOut += 1
+        }
+        return (timedOut, next)
     }
 
     /// Ends invocation `id`; false when it had already ended.
     @discardableResult
     func finish(_ id: String, status: InvocationStatus, value: [UInt8]? = nil, error: InvocationError? = nil) -> Bool {
         guard var pending = state.withLock({ $0.pending.removeValue(forKey: id) }) else { return false }
-        pending.timeout?.cancel()
         var status = status
         var error = error
         var value = value

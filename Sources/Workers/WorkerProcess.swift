@@ -22,6 +22,8 @@ package final class WorkerProcess: Sendable {
     private let ending = Mutex<ExitReason?>(nil)
     /// Invocations on their way to the request pipe.
     private let outbox = RequestOutbox()
+    /// The one scheduled sweep of timed-out invocations, and when it runs (touched on the event loop).
+    private let sweep = Mutex<(at: NIODeadline, task: Scheduled<Void>)?>(nil)
 
     /// Why a worker process ended.
     package enum ExitReason: String, Sendable {
@@ -229,21 +231,35 @@ package final class WorkerProcess: Sendable {
         let batch = outbox.take()
         guard let last = batch.last else { return }
         let table = table
+        var earliest: NIODeadline?
         for (index, invocation) in batch.enumerated() {
-            let (id, timeout) = (invocation.id, invocation.timeout)
-            table.attachTimeout(id, channel.eventLoop.scheduleTask(in: timeout.timeAmount) { [self] in
-                let timedOut = table.finish(id, status: .timeout, error: InvocationError(
-                    name: "TimeoutError", message: "the function did not finish within \(timeout)"))
-                if timedOut { probeEventLoop() }
-            })
+            if let deadline = table.arm(invocation.id, timeout: invocation.timeout) { earliest = min(earliest ?? deadline, deadline) }
             if index < batch.count - 1 { channel.write(invocation.frame, promise: nil) }
         }
+        if let earliest { sweepTimeouts(at: earliest) }
         // Writes to a pipe fail together (it closed): the last one's failure ends the whole batch.
         channel.writeAndFlush(last.frame).whenFailure { error in
             for invocation in batch {
                 table.finish(invocation.id, status: .crashed, error: .workerCrashed("could not send to worker: \(error)"))
             }
         }
+    }
+
+    /// On the event loop: makes sure a sweep of the timeouts runs at `deadline` or before. One sweep is
+    /// scheduled at a time, at the earliest deadline in flight.
+    private func sweepTimeouts(at deadline: NIODeadline) {
+        let replaced = sweep.withLock { current -> Scheduled<Void>? in
+            if let scheduled = current, scheduled.at <= deadline { return nil }
+            let previous = current?.task
+            current = (deadline, channel.eventLoop.scheduleTask(deadline: deadline) { [self] in
+                sweep.withLock { $0 = nil }
+                let (timedOut, next) = table.expire(now: .now())
+                if let next { sweepTimeouts(at: next) }
+                if timedOut > 0 { probeEventLoop() }
+            })
+            return previous
+        }
+        replaced?.cancel()
     }
 
     /// How long a process may answer nothing (no result, no probe answer) after a timeout before chatfn
