@@ -26,6 +26,32 @@ struct WorkerTests {
             eventId: "event-\(id)", appId: "default", timeout: timeout, encoding: encoding, payload: Array(data.utf8))
     }
 
+    @Test("timeouts of different lengths in flight at once each end at their own deadline, and the others succeed")
+    func timeoutsOfDifferentLengths() async throws {
+        try await withWorker(["test.sleep": "module.exports = (event) => new Promise((resolve) => setTimeout(resolve, event.ms));"]) { worker, fixture in
+            // Later invocations have earlier deadlines, so the one sweep in flight must move earlier.
+            let cases: [(sleepMs: Int, timeoutMs: Int)] = (0..<30).map { n in n % 3 == 0 ? (100, 3_000) : (3_000, 1_500 - n * 40) }
+            let results = await withTaskGroup(of: (Int, InvocationResult).self) { group in
+                for (index, item) in cases.enumerated() {
+                    group.addTask {
+                        (index, await worker.invoke(request(fixture, "test.sleep", data: #"{"ms":\#(item.sleepMs)}"#, timeout: .milliseconds(item.timeoutMs))))
+                    }
+                }
+                return await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+            }
+            for (index, item) in cases.enumerated() {
+                let result = try #require(results[index])
+                if item.sleepMs < item.timeoutMs {
+                    #expect(result.status == .succeeded, "case \(index)")
+                } else {
+                    #expect(result.status == .timeout, "case \(index)")
+                    let ms = result.duration.fractionalMilliseconds
+                    #expect(ms >= Double(item.timeoutMs) && ms < Double(item.timeoutMs) + 500, "case \(index): ended after \(ms) ms, timeout \(item.timeoutMs)")
+                }
+            }
+        }
+    }
+
     @Test("two invocations in flight in one process keep their console output apart")
     func logsStayWithTheirInvocation() async throws {
         try await withWorker(["test.interleave": """
