@@ -61,10 +61,7 @@ package struct BlockingLaneService: Service {
             ChatfnMetrics.givenUp()
         }
         let applications = applications
-        // At high priority: the global executor serves these jobs from their own queue, ahead of the
-        // events lane's, so that a backlog's thousands of queued jobs do not delay a user who connects.
-        await withDiscardingTaskGroup { lane in lane.addTask(priority: .high) {
-        await consumeUntilShutdown(consumer, shutdownBegan: shutdownBegan, stopStarting: { stop.stop() }, giveUp: {
+        await consumeUntilShutdown(consumer, shutdownBegan: shutdownBegan, priority: .high, stopStarting: { stop.stop() }, giveUp: {
             producer.abandonDeliveries()
             // The drain is over: what still runs was given up.
             await applications.shutdown(.blocking, grace: .seconds(1))
@@ -92,7 +89,6 @@ package struct BlockingLaneService: Service {
                 }
             }
         }
-        } }
         await producer.shutdown(timeoutMs: EventLaneService.flushBoundMs)
         logger.info("blocking lane stopped", metadata: ["expired": "\(dispatcher.expired.load(ordering: .relaxed))"])
         // As the events lane: wait for the group's own request before returning.

@@ -11,12 +11,17 @@ import Workers
 /// shutdown it calls `stopStarting` (no new work) and shuts the consumer down, which drains (within the
 /// consumer's drain timeout), commits, and ends the stream; then `giveUp` ends what still runs (it was
 /// not committed: its next owner runs it again), so `consume` returns. Both lanes run this way.
-/// - Parameter shutdownBegan: fires when the process was asked to stop: every lane then drains at once,
-///   not one after the other as the service group would tell them.
-func consumeUntilShutdown(_ consumer: KafkaConsumer, shutdownBegan: StopSignal?, stopStarting: @escaping @Sendable () -> Void = {},
+/// - Parameters:
+///   - shutdownBegan: fires when the process was asked to stop: every lane then drains at once, not one
+///     after the other as the service group would tell them.
+///   - priority: the consume loop's, which the work it starts inherits: the global executor serves the
+///     blocking lane's (high) ahead of the events lane's (low), so that a backlog's thousands of queued jobs
+///     do not delay a user who connects.
+func consumeUntilShutdown(_ consumer: KafkaConsumer, shutdownBegan: StopSignal?, priority: TaskPriority,
+                          stopStarting: @escaping @Sendable () -> Void = {},
                           giveUp: @escaping @Sendable () async -> Void = {}, _ consume: @escaping @Sendable () async -> Void) async {
     await withTaskGroup(of: Void.self) { group in
-        group.addTask { await consume() }
+        group.addTask(priority: priority) { await consume() }
         group.addTask {
             await withTaskGroup(of: Void.self) { either in
                 either.addTask { try? await gracefulShutdown() }

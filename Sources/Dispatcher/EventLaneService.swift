@@ -68,14 +68,11 @@ package struct EventLaneService: Service {
         // Once drained: what still waits on the broker is abandoned, and the workers stop (a function
         // still running ends as crashed; its record was not committed).
         let applications = applications
-        await consumeUntilShutdown(consumer, shutdownBegan: shutdownBegan, stopStarting: { stop.stop() }, giveUp: {
+        await consumeUntilShutdown(consumer, shutdownBegan: shutdownBegan, priority: .low, stopStarting: { stop.stop() }, giveUp: {
             producer.abandonDeliveries()
             // The drain is over: what still runs was given up.
             await applications.shutdown(.events, grace: .seconds(1))
-        }) {
-            // At low priority: a backlog's jobs queue behind the blocking lane's and the API's.
-            await withDiscardingTaskGroup { lane in lane.addTask(priority: .low) { await dispatch(consumer, dispatcher) } }
-        }
+        }) { await dispatch(consumer, dispatcher) }
         await producer.shutdown(timeoutMs: Self.flushBoundMs)
         logger.info("stopped", metadata: ["statistics": "\(dispatcher.statistics.summary)"])
         // Stopped on the process's signal, ahead of the service group's order: a service that returns

@@ -154,19 +154,21 @@ final class ConsumerCore: @unchecked Sendable {
 
     // MARK: any thread
 
+    /// After a completion or abandonment, under `condition`: whether the poll thread waits for what it
+    /// changed (a drain waits on every one; a wait for room on a batch's worth).
+    private var someoneWaitsForThis: Bool {
+        drainWaiters > 0 || (roomWaiters > 0 && machine.hasRefillRoom)
+    }
+
     func complete(_ position: RecordPosition, generation: UInt64) {
         condition.lock()
-        if machine.completed(position, generation: generation), drainWaiters > 0 || (roomWaiters > 0 && machine.hasRefillRoom) {
-            condition.broadcast()
-        }
+        if machine.completed(position, generation: generation), someoneWaitsForThis { condition.broadcast() }
         condition.unlock()
     }
 
     func abandon(_ position: RecordPosition, generation: UInt64) {
         condition.lock()
-        if machine.abandoned(position, generation: generation), drainWaiters > 0 || (roomWaiters > 0 && machine.hasRefillRoom) {
-            condition.broadcast()
-        }
+        if machine.abandoned(position, generation: generation), someoneWaitsForThis { condition.broadcast() }
         condition.unlock()
     }
 

@@ -104,7 +104,8 @@ package final class RegistryApplications: ApplicationLookup, Service {
                 guard await waitUntilCaughtUp(id) else { return .served(served) }
             case .launching(let launch):
                 // Looked up again: a change that came while it started is deployed before it serves.
-                guard case .served = await launch.value else { return await launch.value }
+                let launched = await launch.value
+                guard case .served = launched else { return launched }
             case .unknown: return .unknown
             case .failed(let reason): return .unavailable(reason)
             }
