@@ -92,9 +92,12 @@ struct ControlPlaneTests {
             return try await group.reduce(into: [Int?]()) { $0.append($1) }
         }
         #expect(numbers.compactMap { $0 }.sorted() == Array(1...16))
+        // Each replica reads its own writes at once; the other replica's, once its follower has read them.
         for api in [api1, api2] {
-            let listed = try await callAPI("GET", "\(api)/v1/applications/acme/functions/\(concurrentTrigger)/versions").array
-            #expect(listed.compactMap { $0["versionNumber"] as? Int }.sorted() == Array(1...16))
+            try await eventually("every version listed by \(api)") {
+                let listed = try await callAPI("GET", "\(api)/v1/applications/acme/functions/\(concurrentTrigger)/versions").array
+                return listed.compactMap { $0["versionNumber"] as? Int }.sorted() == Array(1...16)
+            }
         }
 
         // Created on both replicas at once, then deleted: it stays deleted (no second generation takes over).
