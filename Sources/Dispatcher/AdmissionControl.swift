@@ -8,8 +8,8 @@ import Synchronization
 /// Admission for the blocking lane: at most `capacity` requests run at once and the rest wait in arrival
 /// order. A request that cannot start before its deadline is turned away (answered `overloaded`) instead
 /// of expiring in a queue: at once when the queue ahead of it is longer than what the lane gets through
-/// before its deadline (at the pace of recent requests, re-estimated whenever one ends), otherwise when
-/// its deadline comes while it still waits. Turning requests away quickly also keeps the consumer
+/// before its deadline (at the pace of the last `capacity` requests, re-estimated whenever one ends),
+/// otherwise when its deadline comes while it still waits. Turning requests away quickly also keeps the consumer
 /// fetching, so a request behind a flood reaches admission before its deadline.
 final class AdmissionControl: Sendable {
     private struct Waiter {
@@ -22,8 +22,22 @@ final class AdmissionControl: Sendable {
         var running = 0
         var waiting = Deque<Waiter>()
         var nextId: UInt64 = 0
-        /// Average time a request holds its slot, in milliseconds (exponentially weighted); nil until one ran.
-        var averageHoldMs: Double?
+        /// How long the last requests held their slot, in milliseconds: at most `capacity` of them.
+        var holds = Deque<Double>()
+        var holdsTotal = 0.0
+
+        /// The mean hold over a full window of `capacity` requests; nil before that many ran. A mean over
+        /// as many requests as run at once weighs one slow request (a cold start) as one slot of many:
+        /// weighed more, it would turn a whole flood away that the other slots serve in time.
+        func averageHoldMs(capacity: Int) -> Double? {
+            holds.count >= capacity ? holdsTotal / Double(holds.count) : nil
+        }
+
+        mutating func recordHold(_ heldMs: Double, capacity: Int) {
+            holds.append(heldMs)
+            holdsTotal += heldMs
+            if holds.count > capacity, let oldest = holds.popFirst() { holdsTotal -= oldest }
+        }
     }
 
     let capacity: Int
@@ -78,11 +92,10 @@ final class AdmissionControl: Sendable {
     func release(heldFor duration: Duration) {
         let now = EpochMilliseconds.now()
         let (next, late): (Waiter?, [Waiter]) = state.withLock { state in
-            let heldMs = duration.fractionalMilliseconds
-            let average = state.averageHoldMs.map { $0 * 0.8 + heldMs * 0.2 } ?? heldMs
-            state.averageHoldMs = average
+            state.recordHold(duration.fractionalMilliseconds, capacity: capacity)
             let next = state.waiting.popFirst()  // takes the released slot
             if next == nil { state.running -= 1 }
+            guard let average = state.averageHoldMs(capacity: capacity) else { return (next, []) }
             var late: [Waiter] = []
             var kept = Deque<Waiter>()
             for waiter in state.waiting {
@@ -102,7 +115,7 @@ final class AdmissionControl: Sendable {
     /// Whether the requests queued ahead, at the lane's recent pace, leave a slot before the deadline.
     private func canStartInTime(remainingMs: Int64) -> Bool {
         state.withLock { state in
-            guard let average = state.averageHoldMs, average > 0 else { return true }
+            guard let average = state.averageHoldMs(capacity: capacity), average > 0 else { return true }
             let expectedWaitMs = Double(state.waiting.count + 1) / Double(capacity) * average
             return expectedWaitMs < Double(remainingMs)
         }

@@ -168,7 +168,7 @@ struct BlockingTests {
         }
         #expect(decisions.count == 1_000)
         let mismatched = decisions.filter { Self.object($0.value.user)?["displayName"] as? String != $0.key.uppercased() }
-        #expect(mismatched.count == 0, "calls that got another call's answer or none: \(mismatched.keys.sorted().prefix(5))")
+        #expect(mismatched.count == 0, "calls that got another call's answer or none: \(mismatched.map { "\($0.key): \($0.value.status) \($0.value.reason ?? "")" }.sorted().prefix(5))")
         // A request recorded after the expired one proves the lane went past it.
         let marker = try await Self.call(client, trigger, ["username": "marker", "authParams": ["password": "pw", "record": true]])
         #expect(marker.decision == .allow, "\(marker)")

@@ -5,6 +5,7 @@ import ChatEvents
 import KafkaClient
 import EventConsumer
 import Foundation
+import Synchronization
 import Testing
 @testable import Workers
 
@@ -93,4 +94,31 @@ struct HardeningUnitTests {
         #expect(await waiting.value, "the waiter got the released slot")
         #expect(await admission.admit(deadlineMs: EpochMilliseconds.now() - 1) == false, "past its deadline")
     }
+
+    @Test("one slow request (a cold start) does not turn away a flood the other slots serve in time")
+    func admissionAfterOneSlowRequest() async {
+        let admission = AdmissionControl(capacity: 64, replyMarginMs: 0)
+        #expect(await admission.admit(deadlineMs: EpochMilliseconds.now() + 30_000))
+        admission.release(heldFor: .seconds(5))  // the first request waited for its worker to start
+        // A flood: 64 run, 1,000 wait; each later request holds its slot 10 ms, so all start within 30 s.
+        for _ in 0..<64 { #expect(await admission.admit(deadlineMs: EpochMilliseconds.now() + 30_000)) }
+        let answered = AnsweredCount()
+        let flood = (0..<1_000).map { _ in
+            Task {
+                let admitted = await admission.admit(deadlineMs: EpochMilliseconds.now() + 30_000)
+                answered.count.add(1, ordering: .relaxed)
+                return admitted
+            }
+        }
+        // Every request of the flood has queued, or was answered at once.
+        while admission.load.waiting + answered.count.load(ordering: .relaxed) < 1_000 { await Task.yield() }
+        for _ in 0..<1_000 { admission.release(heldFor: .milliseconds(10)) }
+        var admitted = 0
+        for request in flood where await request.value { admitted += 1 }
+        #expect(admitted == 1_000, "turned away: \(1_000 - admitted)")
+    }
+}
+
+private final class AnsweredCount: Sendable {
+    let count = Atomic<Int>(0)
 }
