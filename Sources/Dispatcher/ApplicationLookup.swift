@@ -25,7 +25,7 @@ package struct ServedApplication: Sendable {
     package init(id: String, catalog: FunctionCatalog, worker: WorkerConfiguration, eventMinWarm: Int, eventWorkers: Int,
                  blockingWorkers: Int, logger: Logger) {
         var eventWorker = worker
-        eventWorker.niceness = 10
+        eventWorker.niceness = LaneThreads.eventsNiceness
         var events = catalog.poolConfiguration(worker: eventWorker, minWarm: eventMinWarm, maxProcesses: eventWorkers)
         var blocking = WorkerPoolConfiguration(worker: worker, minWarm: blockingWorkers, maxProcesses: blockingWorkers)
         (events.application, blocking.application) = (id, id)

@@ -61,7 +61,7 @@ package struct BlockingLaneService: Service {
             ChatfnMetrics.givenUp()
         }
         let applications = applications
-        await consumeUntilShutdown(consumer, shutdownBegan: shutdownBegan, priority: .high, stopStarting: { stop.stop() }, giveUp: {
+        await consumeUntilShutdown(consumer, on: .blocking, shutdownBegan: shutdownBegan, stopStarting: { stop.stop() }, giveUp: {
             producer.abandonDeliveries()
             // The drain is over: what still runs was given up.
             await applications.shutdown(.blocking, grace: .seconds(1))

@@ -14,14 +14,13 @@ import Workers
 /// - Parameters:
 ///   - shutdownBegan: fires when the process was asked to stop: every lane then drains at once, not one
 ///     after the other as the service group would tell them.
-///   - priority: the consume loop's, which the work it starts inherits: the global executor serves the
-///     blocking lane's (high) ahead of the events lane's (low), so that a backlog's thousands of queued jobs
-///     do not delay a user who connects.
-func consumeUntilShutdown(_ consumer: KafkaConsumer, shutdownBegan: StopSignal?, priority: TaskPriority,
+///   - threads: the lane's, where the consume loop and the work it starts run (their executor
+///     preference), so that a backlog's jobs never queue ahead of a user who connects.
+func consumeUntilShutdown(_ consumer: KafkaConsumer, on threads: LaneThreads, shutdownBegan: StopSignal?,
                           stopStarting: @escaping @Sendable () -> Void = {},
                           giveUp: @escaping @Sendable () async -> Void = {}, _ consume: @escaping @Sendable () async -> Void) async {
     await withTaskGroup(of: Void.self) { group in
-        group.addTask(priority: priority) { await consume() }
+        group.addTask(executorPreference: threads.executor) { await consume() }
         group.addTask {
             await withTaskGroup(of: Void.self) { either in
                 either.addTask { try? await gracefulShutdown() }

@@ -50,13 +50,16 @@ package struct EventLaneService: Service {
 
     package func run() async throws {
         await applications.prewarm(.events)
-        let producer = try KafkaProducer(configuration: configuration.consumer.kafka)
+        // The lane's Kafka clients run at its threads' niceness, as the rest of its work (`LaneThreads`).
+        var consumerConfiguration = configuration.consumer
+        consumerConfiguration.kafka.threadNiceness = LaneThreads.eventsNiceness
+        let producer = try KafkaProducer(configuration: consumerConfiguration.kafka)
         do {
             try await producer.prepare(topics: configuration.dispatcher.outputs.all)
         } catch {
             logger.warning("output topics not ready yet: \(error)")
         }
-        let consumer = try KafkaConsumer(configuration: configuration.consumer, logger: logger)
+        let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
         let stop = StopSignal()
         let dispatcher = EventDispatcher(
             configuration: configuration.dispatcher, applications: applications, producer: producer,
@@ -68,7 +71,7 @@ package struct EventLaneService: Service {
         // Once drained: what still waits on the broker is abandoned, and the workers stop (a function
         // still running ends as crashed; its record was not committed).
         let applications = applications
-        await consumeUntilShutdown(consumer, shutdownBegan: shutdownBegan, priority: .low, stopStarting: { stop.stop() }, giveUp: {
+        await consumeUntilShutdown(consumer, on: .events, shutdownBegan: shutdownBegan, stopStarting: { stop.stop() }, giveUp: {
             producer.abandonDeliveries()
             // The drain is over: what still runs was given up.
             await applications.shutdown(.events, grace: .seconds(1))

@@ -48,8 +48,10 @@ package struct KafkaConsumerConfiguration: Sendable {
             // Statistics feed chatfn_consumer_lag.
             "statistics.interval.ms": "5000",
         ]
-        return KafkaConfiguration(bootstrapServers: kafka.bootstrapServers, properties: defaults)
+        var effective = KafkaConfiguration(bootstrapServers: kafka.bootstrapServers, properties: defaults)
             .merging(kafka.properties)
             .merging(required)
+        effective.threadNiceness = kafka.threadNiceness
+        return effective
     }
 }

@@ -14,7 +14,7 @@ package struct WorkerPoolConfiguration: Sendable {
     package var recycleAfter: Int?
     /// The application these processes serve, as metrics name it.
     package var application = "default"
-    /// Whether the processes' pipes are on the blocking lane's own event loop (``WorkerEventLoops``).
+    /// Whether the processes' pipes are on the blocking lane's threads (``LaneThreads``).
     package var blockingLane = false
 
     package init(worker: WorkerConfiguration, minWarm: Int = 1, maxProcesses: Int = 2, concurrencyPerProcess: Int = 64,
@@ -174,7 +174,7 @@ package final class WorkerPool: Sendable {
         let launch = Task<WorkerProcess, any Error> { [self] in
             do {
                 let worker = try await WorkerProcess.launch(configuration: self.state.withLock { $0.worker },
-                                                            eventLoop: WorkerEventLoops.next(blockingLane: configuration.blockingLane), logger: logger)
+                                                            eventLoop: LaneThreads.of(blockingLane: configuration.blockingLane).eventLoops.next(), logger: logger)
                 let application = configuration.application
                 worker.whenExited { reason in
                     if reason != .shutdown { ChatfnMetrics.workerRestarted(app: application, reason: reason.rawValue) }

@@ -48,7 +48,7 @@ package final class WorkerProcess: Sendable {
     }
 
     /// Starts a worker and waits until its harness reports ready.
-    package static func launch(configuration: WorkerConfiguration, eventLoop: any EventLoop = WorkerEventLoops.next(blockingLane: false),
+    package static func launch(configuration: WorkerConfiguration, eventLoop: any EventLoop = LaneThreads.events.eventLoops.next(),
                                logger: Logger) async throws -> WorkerProcess {
         let scratch = try ScratchDirectory.create()
         let commandLine = configuration.commandLine(scratch: scratch)

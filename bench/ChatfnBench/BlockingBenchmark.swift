@@ -14,14 +14,16 @@ import Workers
 /// Round trips of blocking calls through chatfn, and of a bare Kafka request/reply echo on the same
 /// broker as the reference.
 enum BlockingBenchmark {
-    /// Calls at `rate` per second for `duration`, each started on schedule; returns round trips in ms.
-    static func pacedCalls(_ client: ChatFunctionsClient, trigger: String, rate: Int, duration: Duration) async -> [Double] {
+    /// Calls at `rate` per second for `duration` and while `condition` holds, each started on schedule;
+    /// returns round trips in ms.
+    static func pacedCalls(_ client: ChatFunctionsClient, trigger: String, rate: Int, duration: Duration,
+                           while condition: @escaping @Sendable () -> Bool = { true }) async -> [Double] {
         let interval = Duration.seconds(1) / rate
         let samples = Samples()
         let start = ContinuousClock.now
         await withDiscardingTaskGroup { group in
             var sequence = 0
-            while ContinuousClock.now - start < duration {
+            while ContinuousClock.now - start < duration, condition() {
                 let name = "user\(sequence)"
                 group.addTask {
                     let began = ContinuousClock.now

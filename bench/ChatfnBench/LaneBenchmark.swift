@@ -102,9 +102,9 @@ struct EventPublisher {
             data: Array(#"{"t":\#(publishedAt),"n":\#(sequence),"user":{"name":"ada"}}"#.utf8))
     }
 
-    /// Publishes `count` events as fast as the producer takes them.
-    func burst(_ count: Int, keys: Int) async throws {
-        for sequence in 0..<count { producer.sendInBackground(record(sequence, keys: keys)) }
+    /// Publishes `count` events as fast as the producer takes them, numbered from `first`.
+    func burst(_ count: Int, keys: Int, startingAt first: Int = 0) async throws {
+        for sequence in first..<(first + count) { producer.sendInBackground(record(sequence, keys: keys)) }
         guard await producer.flush(timeoutMs: 60_000), producer.backgroundFailures == 0 else {
             throw BenchError("publishing the backlog failed (\(producer.backgroundFailures) failures)")
         }

@@ -7,6 +7,7 @@ struct Percentiles {
     }
 
     var count: Int { sorted.count }
+    var p99: Double { value(at: 99) }
 
     func value(at percentile: Double) -> Double {
         guard !sorted.isEmpty else { return .nan }

@@ -100,8 +100,12 @@ if arguments.first == "redo" {
           + "\(outcome.ranTwice) ran twice (bound: \(KafkaConsumerConfiguration.defaultMaxInFlight) in flight + 200 ms of commits = \(bound))")
     exit(0)
 }
+var blockingTable = BlockingTable(
+    broker: broker, producer: producer, functionsDirectory: functions, workers: workers, maxInFlight: lane.maxInFlight,
+    backlog: events, keys: keys, partitions: partitions, seconds: seconds, logger: logger)
 if arguments.first == "blocking" {
-    try await runBlockingBenchmark(producer: producer)
+    if arguments.contains("--rate") { blockingTable.rates = [rate] }
+    try await blockingTable.run()
     exit(0)
 }
 print("chatfn lane benchmark: \(events) events, \(keys) keys, \(partitions) partitions, \(workers) Node workers, embedded broker")
@@ -185,68 +189,5 @@ _ = try await lane.run(topic: "bench.paced", group: "bench-paced", reporter: pac
 print("publish → function start at \(rate)/s: \(Percentiles(pacedReporter.takeLatencies()).summary(unit: "ms"))")
 
 // 3. The blocking lane, with and without a backlog draining beside it.
-if !arguments.contains("--no-blocking") { try await runBlockingBenchmark(producer: producer) }
+if !arguments.contains("--no-blocking") { try await blockingTable.run() }
 await producer.shutdown()
-
-/// Blocking round trips at 200 and 1,000 calls/s, with and without a non-blocking backlog, against a bare
-/// request/reply echo on the same broker.
-@MainActor
-func runBlockingBenchmark(producer: KafkaProducer) async throws {
-    for topic in ["chatfn.requests", "chatfn.replies", "echo.requests", "chatfn.events"] { try broker.createTopic(topic, partitions: 1) }
-    let kafka = KafkaConfiguration(bootstrapServers: broker.bootstrapServers, properties: EmbeddedKafkaBroker.clientProperties)
-    try Data(#"async function handleEvent(event) { return { user: { displayName: event.username } }; }"#.utf8)
-        .write(to: functions.appendingPathComponent("functions/user.attempted.start_session.js"))
-    let catalog = try await FunctionCatalog(directory: functions.path, logger: logger)
-    let worker = try await productionWorker()
-    var blockingConfiguration = WorkerPoolConfiguration(worker: worker, minWarm: 1, maxProcesses: 1)
-    blockingConfiguration.blockingLane = true
-    let blockingPool = WorkerPools(configuration: blockingConfiguration, logger: logger)
-    var laneWorker = worker
-    laneWorker.niceness = 10
-    let lanePool = WorkerPools(configuration: WorkerPoolConfiguration(worker: laneWorker, minWarm: workers, maxProcesses: workers), logger: logger)
-    let reporter = CountingReporter()
-    let application = SingleApplication(ServedApplication(id: "default", catalog: catalog, events: lanePool, blocking: blockingPool), logger: logger)
-    let blocking = BlockingLaneService(
-        configuration: BlockingLaneService.Configuration(consumer: KafkaConsumerConfiguration(kafka: kafka, groupId: "bench-blocking", topics: ["chatfn.requests"])),
-        dispatcher: BlockingDispatcher(applications: application, reporter: reporter, replyTopics: ["chatfn.replies"],
-                                       capacity: blockingPool.configuration.concurrencyPerProcess, logger: logger),
-        applications: application, logger: logger)
-    let nonBlocking = EventLaneService(
-        configuration: EventLaneService.Configuration(
-            consumer: KafkaConsumerConfiguration(kafka: kafka, groupId: "bench-lane", topics: ["chatfn.events"], maxInFlight: lane.maxInFlight),
-            dispatcher: DispatcherConfiguration()),
-        applications: application, reporter: reporter, logger: logger)
-    let services = ServiceGroup(configuration: ServiceGroupConfiguration(services: [blocking, nonBlocking], logger: logger))
-    let running = Task { try await services.run() }
-
-    var clientConfiguration = ChatFunctionsClient.Configuration(kafka: kafka)
-    let client = try await ChatFunctionsClient.connect(clientConfiguration)
-    clientConfiguration.requestTopic = "echo.requests"
-    let echoClient = try await ChatFunctionsClient.connect(clientConfiguration)
-    let (echo, echoProducer) = try await BlockingBenchmark.startEcho(kafka: kafka, requestTopic: "echo.requests")
-    // Warm up: the blocking lane's group forms and its worker is up.
-    while await client.call(trigger: "user.attempted.start_session", data: Array(#"{"username":"warm"}"#.utf8), timeout: .seconds(10), fallback: .deny).status != "succeeded" {}
-    _ = await BlockingBenchmark.pacedCalls(echoClient, trigger: "echo", rate: 100, duration: .seconds(1))
-
-    print("blocking round trips, \(seconds) s per rate (p50/p99/p99.9 in ms):")
-    let backlogPublisher = EventPublisher(producer: producer, topic: "chatfn.events")
-    for backlog in [false, true] {
-        if backlog {
-            try await backlogPublisher.burst(events, keys: keys)
-            print("  with a \(events)-event non-blocking backlog draining:")
-        }
-        for rate in [200, 1_000] {
-            let raw = await BlockingBenchmark.pacedCalls(echoClient, trigger: "echo", rate: rate, duration: .seconds(seconds))
-            let chatfn = await BlockingBenchmark.pacedCalls(client, trigger: "user.attempted.start_session", rate: rate, duration: .seconds(seconds))
-            print("  \(rate)/s  bare request/reply: \(Percentiles(raw).summary(unit: ""))")
-            print("  \(rate)/s  chatfn blocking:    \(Percentiles(chatfn).summary(unit: ""))")
-        }
-        if backlog { print("  backlog events run meanwhile: \(reporter.count)") }
-    }
-    await client.shutdown()
-    await echoClient.shutdown()
-    await echo.shutdown()
-    await echoProducer.shutdown()
-    await services.triggerGracefulShutdown()
-    try await running.value
-}
