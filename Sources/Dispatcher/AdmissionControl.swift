@@ -26,11 +26,13 @@ final class AdmissionControl: Sendable {
         var holds = Deque<Double>()
         var holdsTotal = 0.0
 
-        /// The mean hold over a full window of `capacity` requests; nil before that many ran. A mean over
-        /// as many requests as run at once weighs one slow request (a cold start) as one slot of many:
-        /// weighed more, it would turn a whole flood away that the other slots serve in time.
+        /// The mean hold over a full window of `capacity` requests; nil before that many ran (no request
+        /// is then turned away before its deadline). A mean over as many requests as run at once weighs
+        /// one slow request as one slot of many: weighed more, it would turn away a flood the other slots
+        /// serve in time. A request that waited for its process to start is not counted: a launch holds
+        /// every slot that waits for it at once.
         func averageHoldMs(capacity: Int) -> Double? {
-            holds.count >= capacity ? holdsTotal / Double(holds.count) : nil
+            holds.count >= capacity ? max(0, holdsTotal) / Double(holds.count) : nil
         }
 
         mutating func recordHold(_ heldMs: Double, capacity: Int) {
@@ -89,10 +91,11 @@ final class AdmissionControl: Sendable {
     }
 
     /// Frees a slot for the next waiter, and turns away the waiters that can no longer start in time.
-    func release(heldFor duration: Duration) {
+    /// - Parameter coldStart: the request waited for its process to start; its hold says nothing of the pace.
+    func release(heldFor duration: Duration, coldStart: Bool = false) {
         let now = EpochMilliseconds.now()
         let (next, late): (Waiter?, [Waiter]) = state.withLock { state in
-            state.recordHold(duration.fractionalMilliseconds, capacity: capacity)
+            if !coldStart { state.recordHold(duration.fractionalMilliseconds, capacity: capacity) }
             let next = state.waiting.popFirst()  // takes the released slot
             if next == nil { state.running -= 1 }
             guard let average = state.averageHoldMs(capacity: capacity) else { return (next, []) }

@@ -24,12 +24,10 @@ package struct ServedApplication: Sendable {
     /// speaks; the blocking lane's reserved and kept warm.
     package init(id: String, catalog: FunctionCatalog, worker: WorkerConfiguration, eventMinWarm: Int, eventWorkers: Int,
                  blockingWorkers: Int, logger: Logger) {
-        var eventWorker = worker
-        eventWorker.niceness = LaneThreads.eventsNiceness
-        var events = catalog.poolConfiguration(worker: eventWorker, minWarm: eventMinWarm, maxProcesses: eventWorkers)
+        var events = catalog.poolConfiguration(worker: worker, minWarm: eventMinWarm, maxProcesses: eventWorkers)
         var blocking = WorkerPoolConfiguration(worker: worker, minWarm: blockingWorkers, maxProcesses: blockingWorkers)
         (events.application, blocking.application) = (id, id)
-        blocking.blockingLane = true
+        (events.lane, blocking.lane) = (.events, .blocking)
         self.init(id: id, catalog: catalog, events: WorkerPools(configuration: events, logger: logger),
                   blocking: WorkerPools(configuration: blocking, logger: logger))
     }
@@ -50,11 +48,6 @@ package struct ServedApplication: Sendable {
             logger.error("no warm worker for the \(lane.rawValue) lane of \(id): \(error)")
         }
     }
-}
-
-package enum WorkerLane: String, Sendable, CaseIterable {
-    case events
-    case blocking
 }
 
 /// What an event's application is to this chatfn.

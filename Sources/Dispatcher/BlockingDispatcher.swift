@@ -174,7 +174,7 @@ package final class BlockingDispatcher: Sendable {
         request.traceparent = trace.traceparent
         let result = await application.blocking.invoke(request, memoryMb: function.settings.memoryLimitMb)
         trace.end(status: result.status.rawValue, succeeded: result.status == .succeeded, message: result.error?.message)
-        admission.release(heldFor: ContinuousClock.now - started)
+        admission.release(heldFor: ContinuousClock.now - started, coldStart: result.coldStart)
         var report = InvocationReport(attributes: attributes, function: function, position: record.position, attempt: 1, result: result)
         report.traceparent = trace.traceparent
         reporter.invocationFinished(report)

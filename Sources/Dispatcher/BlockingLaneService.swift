@@ -43,7 +43,13 @@ package struct BlockingLaneService: Service {
         self.logger = logger
     }
 
+    /// Runs on the lane's threads (`LaneThreads`): its Kafka clients are made there, and start their
+    /// threads at the lane's niceness; its consume loop and all it starts run there.
     package func run() async throws {
+        try await withTaskExecutorPreference(LaneThreads.blocking.executor) { try await runOnLaneThreads() }
+    }
+
+    private func runOnLaneThreads() async throws {
         await applications.prewarm(.blocking)
         var consumerConfiguration = configuration.consumer
         consumerConfiguration.kafka = KafkaConfiguration(
@@ -61,7 +67,7 @@ package struct BlockingLaneService: Service {
             ChatfnMetrics.givenUp()
         }
         let applications = applications
-        await consumeUntilShutdown(consumer, on: .blocking, shutdownBegan: shutdownBegan, stopStarting: { stop.stop() }, giveUp: {
+        await consumeUntilShutdown(consumer, shutdownBegan: shutdownBegan, stopStarting: { stop.stop() }, giveUp: {
             producer.abandonDeliveries()
             // The drain is over: what still runs was given up.
             await applications.shutdown(.blocking, grace: .seconds(1))

@@ -14,13 +14,11 @@ import Workers
 /// - Parameters:
 ///   - shutdownBegan: fires when the process was asked to stop: every lane then drains at once, not one
 ///     after the other as the service group would tell them.
-///   - threads: the lane's, where the consume loop and the work it starts run (their executor
-///     preference), so that a backlog's jobs never queue ahead of a user who connects.
-func consumeUntilShutdown(_ consumer: KafkaConsumer, on threads: LaneThreads, shutdownBegan: StopSignal?,
+func consumeUntilShutdown(_ consumer: KafkaConsumer, shutdownBegan: StopSignal?,
                           stopStarting: @escaping @Sendable () -> Void = {},
                           giveUp: @escaping @Sendable () async -> Void = {}, _ consume: @escaping @Sendable () async -> Void) async {
     await withTaskGroup(of: Void.self) { group in
-        group.addTask(executorPreference: threads.executor) { await consume() }
+        group.addTask { await consume() }
         group.addTask {
             await withTaskGroup(of: Void.self) { either in
                 either.addTask { try? await gracefulShutdown() }

@@ -48,18 +48,21 @@ package struct EventLaneService: Service {
         self.logger = logger
     }
 
+    /// Runs on the lane's threads (`LaneThreads`): its Kafka clients are made there, and start their
+    /// threads at the lane's niceness; its consume loop and all it starts run there.
     package func run() async throws {
+        try await withTaskExecutorPreference(LaneThreads.events.executor) { try await runOnLaneThreads() }
+    }
+
+    private func runOnLaneThreads() async throws {
         await applications.prewarm(.events)
-        // The lane's Kafka clients run at its threads' niceness, as the rest of its work (`LaneThreads`).
-        var consumerConfiguration = configuration.consumer
-        consumerConfiguration.kafka.threadNiceness = LaneThreads.eventsNiceness
-        let producer = try KafkaProducer(configuration: consumerConfiguration.kafka)
+        let producer = try KafkaProducer(configuration: configuration.consumer.kafka)
         do {
             try await producer.prepare(topics: configuration.dispatcher.outputs.all)
         } catch {
             logger.warning("output topics not ready yet: \(error)")
         }
-        let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
+        let consumer = try KafkaConsumer(configuration: configuration.consumer, logger: logger)
         let stop = StopSignal()
         let dispatcher = EventDispatcher(
             configuration: configuration.dispatcher, applications: applications, producer: producer,
@@ -71,7 +74,7 @@ package struct EventLaneService: Service {
         // Once drained: what still waits on the broker is abandoned, and the workers stop (a function
         // still running ends as crashed; its record was not committed).
         let applications = applications
-        await consumeUntilShutdown(consumer, on: .events, shutdownBegan: shutdownBegan, stopStarting: { stop.stop() }, giveUp: {
+        await consumeUntilShutdown(consumer, shutdownBegan: shutdownBegan, stopStarting: { stop.stop() }, giveUp: {
             producer.abandonDeliveries()
             // The drain is over: what still runs was given up.
             await applications.shutdown(.events, grace: .seconds(1))

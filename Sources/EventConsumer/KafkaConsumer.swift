@@ -21,7 +21,7 @@ package final class KafkaConsumer: Sendable {
         let core = ConsumerCore(client: client, configuration: configuration, logger: logger, continuation: continuation)
         self.records = RecordLeases(batches: batches)
         self.core = core
-        self.pollLoop = PollLoop(name: "chatfn-consumer-poll", niceness: configuration.kafka.threadNiceness, iteration: { core.pollOnce() }, onExit: { core.close() })
+        self.pollLoop = PollLoop(name: "chatfn-consumer-poll", iteration: { core.pollOnce() }, onExit: { core.close() })
     }
 
     /// The partitions this member owns now.

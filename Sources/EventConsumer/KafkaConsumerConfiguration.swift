@@ -48,10 +48,8 @@ package struct KafkaConsumerConfiguration: Sendable {
             // Statistics feed chatfn_consumer_lag.
             "statistics.interval.ms": "5000",
         ]
-        var effective = KafkaConfiguration(bootstrapServers: kafka.bootstrapServers, properties: defaults)
+        return KafkaConfiguration(bootstrapServers: kafka.bootstrapServers, properties: defaults)
             .merging(kafka.properties)
             .merging(required)
-        effective.threadNiceness = kafka.threadNiceness
-        return effective
     }
 }

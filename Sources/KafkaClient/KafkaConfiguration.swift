@@ -1,5 +1,4 @@
 import CKafka
-import ChatfnCore
 import Foundation
 
 /// librdkafka client properties (`bootstrap.servers`, `fetch.wait.max.ms`, …) as plain strings.
@@ -8,9 +7,6 @@ import Foundation
 /// operators override everything else with `extra`.
 public struct KafkaConfiguration: Sendable {
     public var properties: [String: String]
-    /// Niceness (0–19) of a client's threads, librdkafka's and the poll loop's: the events lane's clients
-    /// run nicer than the blocking lane's (see `LaneThreads`).
-    package var threadNiceness: Int32 = 0
 
     public init(bootstrapServers: String, properties: [String: String] = [:]) {
         self.properties = properties
@@ -72,10 +68,6 @@ public struct KafkaConfiguration: Sendable {
             }
         }
         KafkaProperties.hide(properties.filter { KafkaProperties.isSensitive($0.key) }.map(\.value))
-        if threadNiceness > 0 {
-            // The niceness rides in the interceptor's opaque pointer: a small positive integer, never null.
-            rd_kafka_conf_interceptor_add_on_new(conf, "chatfn-niceness", niceThreadsOnNew, UnsafeMutableRawPointer(bitPattern: Int(threadNiceness)))
-        }
         return conf
     }
 
@@ -88,15 +80,3 @@ public struct KafkaConfiguration: Sendable {
     }
 }
 
-
-/// Makes every thread the new client starts run at the niceness its configuration's interceptor carries.
-private let niceThreadsOnNew: @convention(c) (OpaquePointer?, OpaquePointer?, UnsafeMutableRawPointer?, UnsafeMutablePointer<CChar>?, Int)
-    -> rd_kafka_resp_err_t = { client, _, niceness, _, _ in
-    rd_kafka_interceptor_add_on_thread_start(client, "chatfn-niceness", niceThreadOnStart, niceness)
-}
-
-private let niceThreadOnStart: @convention(c) (OpaquePointer?, rd_kafka_thread_type_t, UnsafePointer<CChar>?, UnsafeMutableRawPointer?)
-    -> rd_kafka_resp_err_t = { _, _, _, niceness in
-    ThreadNiceness.set(Int32(truncatingIfNeeded: Int(bitPattern: niceness)))
-    return RD_KAFKA_RESP_ERR_NO_ERROR
-}

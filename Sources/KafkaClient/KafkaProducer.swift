@@ -21,9 +21,8 @@ package final class KafkaProducer: Sendable {
         defaults["message.timeout.ms"] = lowLatency ? "10000" : "30000"
         // A configuration shared with a consumer carries consumer-only settings librdkafka would warn about.
         let producerProperties = configuration.withoutConsumerProperties.properties
-        var effective = KafkaConfiguration(bootstrapServers: configuration.bootstrapServers, properties: defaults)
+        let effective = KafkaConfiguration(bootstrapServers: configuration.bootstrapServers, properties: defaults)
             .merging(producerProperties)
-        effective.threadNiceness = configuration.threadNiceness
         let conf = try effective.makeNativeConfiguration()
         let deliveries = DeliveryRegistry()
         // The registry outlives the handle: both are owned by this producer, the handle is destroyed first.
@@ -32,7 +31,7 @@ package final class KafkaProducer: Sendable {
         let handle = try KafkaHandle(type: RD_KAFKA_PRODUCER, configuration: conf)
         self.handle = handle
         self.deliveries = deliveries
-        self.pollLoop = PollLoop(name: "chatfn-producer-poll", niceness: configuration.threadNiceness, iteration: { _ = rd_kafka_poll(handle.pointer, 100) })
+        self.pollLoop = PollLoop(name: "chatfn-producer-poll", iteration: { _ = rd_kafka_poll(handle.pointer, 100) })
     }
 
     deinit {

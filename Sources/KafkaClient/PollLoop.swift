@@ -1,4 +1,3 @@
-import ChatfnCore
 import Foundation
 
 /// A loop on a dedicated thread that calls `iteration` until stopped; `iteration` blocks in librdkafka
@@ -9,9 +8,8 @@ package final class PollLoop: @unchecked Sendable {
     private var stopRequested = false
     private var finished = false
 
-    package init(name: String, niceness: Int32 = 0, iteration: @escaping @Sendable () -> Void, onExit: @escaping @Sendable () -> Void = {}) {
+    package init(name: String, iteration: @escaping @Sendable () -> Void, onExit: @escaping @Sendable () -> Void = {}) {
         let thread = Thread { [self] in
-            ThreadNiceness.set(niceness)
             while !self.isStopRequested { iteration() }
             onExit()
             self.condition.lock()

@@ -19,11 +19,11 @@ struct ChildProcess {
     /// on a pipe of their own, in a process group of its own (so a Ctrl-C in chatfn's terminal reaches chatfn,
     /// which drains, and not the workers directly). Where `setpriv` exists the child is killed when chatfn
     /// dies, by any signal, even while its function never yields.
-    static func spawn(executable: String, arguments: [String], environment: [String: String]) throws -> ChildProcess {
+    static func spawn(executable: String, arguments: [String], environment: [String: String]) async throws -> ChildProcess {
         let (program, programArguments) = setpriv.map { ($0, ["--pdeathsig", "KILL", "--", executable] + arguments) } ?? (executable, arguments)
         // Pipes are made close-on-exec only after pipe(2) returns; spawning one child at a time (on the
         // launcher thread) keeps a concurrent spawn from inheriting another child's pipe ends in that window.
-        return try LauncherThread.shared.run { try spawnOne(executable: program, arguments: programArguments, environment: environment) }
+        return try await LauncherThread.run { try spawnOne(executable: program, arguments: programArguments, environment: environment) }
     }
 
     /// util-linux's `setpriv`, to give workers a parent-death signal (posix_spawn cannot).

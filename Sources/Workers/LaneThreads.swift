@@ -1,23 +1,31 @@
-import ChatfnCore
+import Glibc
 import NIOCore
 import NIOPosix
 
-/// The threads a lane runs on. A lane's Swift tasks (its consume loop and all it starts, through an
-/// executor preference) and its workers' pipes share one event loop group, so an invocation's task
-/// writes its request and takes its result on the thread that carries the pipe.
+/// The threads a lane runs on. A lane runs all of its work with its group as the task executor
+/// preference (its Kafka clients are made there, its consume loop and every child task run there), and
+/// its workers' pipes are on the same group: an invocation's task writes its request and takes its
+/// result on the thread that carries the pipe, and no job of one lane queues behind the other's.
 ///
-/// The lanes do not share threads: the blocking lane has one of its own at the process's niceness, the
-/// events lane one per core at ``eventsNiceness``, as its Node workers. A backlog keeps the events lane's
-/// threads busy; a blocking request's thread wakes at a far higher weight than theirs, so the kernel runs
-/// it at once instead of after a time slice of theirs, and no job of the backlog's queues ahead of it.
+/// The events lane's threads run at ``eventsNiceness``, as its Node workers do; the blocking lane's at
+/// chatfn's own. A backlog keeps the events lane's threads busy, and a blocking request's threads wake at
+/// about nine times their weight, so the kernel runs them at once. A thread starts at the niceness of
+/// the thread that starts it: the events lane's Kafka clients (librdkafka's threads, the poll loops) are
+/// made on its threads and run at its niceness; the blocking lane's keep chatfn's.
 package struct LaneThreads: Sendable {
-    /// The niceness (0–19) of the events lane's threads, its Kafka clients' and its Node workers.
+    /// The niceness (0–19) of the events lane's threads, and of its Node workers.
     package static let eventsNiceness: Int32 = 10
 
-    package static let blocking = LaneThreads(threads: 1, niceness: 0)
-    package static let events = LaneThreads(threads: System.coreCount, niceness: eventsNiceness)
+    package static var blocking: LaneThreads { both.blocking }
+    package static var events: LaneThreads { both.events }
 
-    package static func of(blockingLane: Bool) -> LaneThreads { blockingLane ? blocking : events }
+    /// Both lanes' threads, and the launcher thread every worker is spawned from, are started together on
+    /// first use. Only the events lane's threads, and threads they start, are niced: none exists before
+    /// this runs, so these threads start at chatfn's own niceness, and the events lane's then lower theirs.
+    private static let both: (blocking: LaneThreads, events: LaneThreads) = {
+        LauncherThread.start()
+        return (LaneThreads(threads: System.coreCount, niceness: 0), LaneThreads(threads: System.coreCount, niceness: eventsNiceness))
+    }()
 
     package let eventLoops: MultiThreadedEventLoopGroup
     /// Runs a lane's tasks on ``eventLoops``.
@@ -28,9 +36,20 @@ package struct LaneThreads: Sendable {
         executor = EventLoopTaskExecutor(eventLoops)
         guard niceness > 0 else { return }
         for loop in eventLoops.makeIterator() {
-            loop.execute { ThreadNiceness.set(niceness) }
+            // On Linux niceness is a thread's own: `PRIO_PROCESS` with 0 names the calling thread.
+            loop.execute { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness) }
         }
     }
+}
+
+/// The lane a pool of workers serves: its processes' pipes are on the lane's threads, and they run at
+/// its niceness.
+package enum WorkerLane: String, Sendable, CaseIterable {
+    case events
+    case blocking
+
+    package var threads: LaneThreads { self == .events ? .events : .blocking }
+    package var niceness: Int32 { self == .events ? LaneThreads.eventsNiceness : 0 }
 }
 
 /// A task executor on an event loop group: a job runs on the loop it is enqueued from when that is one

@@ -1,11 +1,20 @@
 import Foundation
-import Synchronization
 
 /// The one thread every worker is spawned from, one at a time. Workers get a parent-death signal, which
 /// Linux sends when the *thread* that spawned them ends: a thread of a pool can end while its workers
-/// run, this one lives as long as chatfn.
+/// run, this one lives as long as chatfn. A child starts at its spawning thread's niceness, so this
+/// thread is started with the lanes' threads (`LaneThreads`), before any thread of chatfn's is niced.
 final class LauncherThread: @unchecked Sendable {  // `jobs` is guarded by `condition`
-    static let shared = LauncherThread()
+    private static let shared = LauncherThread()
+
+    /// Starts the thread, if it is not running yet.
+    static func start() { _ = shared }
+
+    /// Runs `body` on the launcher thread, which the lanes' threads started (`LaneThreads`).
+    static func run<Result: Sendable>(_ body: @escaping @Sendable () throws -> Result) async throws -> Result {
+        _ = LaneThreads.blocking
+        return try await shared.run(body)
+    }
 
     private let condition = NSCondition()
     private var jobs: [@Sendable () -> Void] = []
@@ -16,21 +25,14 @@ final class LauncherThread: @unchecked Sendable {  // `jobs` is guarded by `cond
         thread.start()
     }
 
-    /// Runs `body` on the launcher thread and returns its result; the caller waits.
-    func run<Result: Sendable>(_ body: @escaping @Sendable () throws -> Result) throws -> Result {
-        let outcome = Mutex<Swift.Result<Result, any Error>?>(nil)
-        let done = DispatchSemaphore(value: 0)
-        condition.lock()
-        jobs.append {
-            let result = Swift.Result { try body() }
-            outcome.withLock { $0 = result }
-            done.signal()
+    /// Runs `body` on the launcher thread and returns its result, without holding the caller's thread.
+    private func run<Result: Sendable>(_ body: @escaping @Sendable () throws -> Result) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            condition.lock()
+            jobs.append { continuation.resume(with: Swift.Result { try body() }) }
+            condition.signal()
+            condition.unlock()
         }
-        condition.signal()
-        condition.unlock()
-        done.wait()
-        // Set before `done` was signalled.
-        return try outcome.withLock { $0 }.map { try $0.get() } ?? { throw WorkerError.launchFailed("the launcher thread gave no result") }()
     }
 
     private func loop() {

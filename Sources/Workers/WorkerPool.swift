@@ -1,5 +1,6 @@
 import ChatfnCore
 import Logging
+import NIOPosix
 import Synchronization
 
 /// Sizing of one application's worker processes.
@@ -14,8 +15,9 @@ package struct WorkerPoolConfiguration: Sendable {
     package var recycleAfter: Int?
     /// The application these processes serve, as metrics name it.
     package var application = "default"
-    /// Whether the processes' pipes are on the blocking lane's threads (``LaneThreads``).
-    package var blockingLane = false
+    /// The lane the processes serve, whose threads carry their pipes and whose niceness they run at;
+    /// none (a pool outside the lanes) puts them on the shared event loops at chatfn's niceness.
+    package var lane: WorkerLane?
 
     package init(worker: WorkerConfiguration, minWarm: Int = 1, maxProcesses: Int = 2, concurrencyPerProcess: Int = 64,
                 recycleAfter: Int? = nil) {
@@ -55,11 +57,10 @@ package final class WorkerPool: Sendable {
     }
 
     /// Starts new processes with `runtime` (a new environment, dependencies, init script) from now on,
-    /// keeping this pool's niceness and memory limit; current processes finish their invocations and exit.
+    /// keeping this pool's memory limit; current processes finish their invocations and exit.
     package func adopt(_ runtime: WorkerConfiguration) {
         let retiring = state.withLock { state in
             var worker = runtime
-            worker.niceness = state.worker.niceness
             worker.memoryLimitMb = state.worker.memoryLimitMb
             state.worker = worker
             defer { state.workers.removeAll() }
@@ -171,10 +172,15 @@ package final class WorkerPool: Sendable {
     private func startLaunch(_ state: inout State) -> Task<WorkerProcess, any Error> {
         let id = state.nextLaunchId
         state.nextLaunchId += 1
-        let launch = Task<WorkerProcess, any Error> { [self] in
+        // On the lane's threads: a blocking worker's launch never waits behind the events lane's work.
+        let lane = configuration.lane
+        let launch = Task<WorkerProcess, any Error>(executorPreference: lane?.threads.executor) { [self] in
             do {
-                let worker = try await WorkerProcess.launch(configuration: self.state.withLock { $0.worker },
-                                                            eventLoop: LaneThreads.of(blockingLane: configuration.blockingLane).eventLoops.next(), logger: logger)
+                var processConfiguration = self.state.withLock { $0.worker }
+                if let lane { processConfiguration.niceness = lane.niceness }
+                let worker = try await WorkerProcess.launch(
+                    configuration: processConfiguration, eventLoop: lane?.threads.eventLoops.next() ?? MultiThreadedEventLoopGroup.singleton.next(),
+                    logger: logger)
                 let application = configuration.application
                 worker.whenExited { reason in
                     if reason != .shutdown { ChatfnMetrics.workerRestarted(app: application, reason: reason.rawValue) }

@@ -50,9 +50,7 @@ package final class WorkerPools: AdoptsRuntime {
 
     package func adopt(_ runtime: WorkerConfiguration) {
         let pools = state.withLock { state in
-            let niceness = state.template.worker.niceness
             state.template.worker = runtime
-            state.template.worker.niceness = niceness
             return Array(state.pools.values)
         }
         pools.forEach { $0.adopt(runtime) }

@@ -47,14 +47,15 @@ package final class WorkerProcess: Sendable {
         self.exit = exit
     }
 
-    /// Starts a worker and waits until its harness reports ready.
-    package static func launch(configuration: WorkerConfiguration, eventLoop: any EventLoop = LaneThreads.events.eventLoops.next(),
+    /// Starts a worker and waits until its harness reports ready. A pool passes its lane's loop
+    /// (`LaneThreads`); a worker outside any lane (`chatfn test`) is on the shared loops.
+    package static func launch(configuration: WorkerConfiguration, eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.next(),
                                logger: Logger) async throws -> WorkerProcess {
         let scratch = try ScratchDirectory.create()
         let commandLine = configuration.commandLine(scratch: scratch)
         let child: ChildProcess
         do {
-            child = try ChildProcess.spawn(
+            child = try await ChildProcess.spawn(
                 executable: commandLine[0], arguments: Array(commandLine.dropFirst()), environment: configuration.environment(scratch: scratch))
         } catch {
             scratch.remove()

@@ -131,7 +131,7 @@ struct HostileInputTests {
         #expect(lane.recorder.received().isEmpty, "the non-blocking function did not run on the request topic")
     }
 
-    @Test("under 3,000 slow requests a later request is answered overloaded before its deadline, not left to expire")
+    @Test("under 3,000 slow requests a later request is answered by chatfn before its deadline, not left to expire")
     func admissionControl() async throws {
         let lane = try await LaneFixture.make(functions: ["user.attempted.start_session": """
             module.exports = async (event) => {
@@ -154,8 +154,10 @@ struct HostileInputTests {
         let later = await client.call(trigger: "user.attempted.start_session", data: Array(#"{"username":"later"}"#.utf8),
                                       timeout: .seconds(30), fallback: .allow)
         // Before admission control the later request waited behind a minute of busy functions.
-        #expect(later.status == "overloaded" || later.status == "succeeded", "answered by chatfn, not the caller's timeout: \(later)")
-        if later.status == "overloaded" { #expect(later.decision == .deny, "start_session fails closed") }
+        // chatfn's answer: turned away, or run (on a loaded machine it may run past its own 3 s timeout);
+        // the caller's own timeout names no function version.
+        #expect(later.status == "overloaded" || later.functionVersion != nil, "answered by chatfn, not the caller's timeout: \(later)")
+        if later.status != "succeeded" { #expect(later.decision == .deny, "start_session fails closed") }
         chatfn.signal(SIGKILL)
         _ = try await chatfn.waitForExit()
     }

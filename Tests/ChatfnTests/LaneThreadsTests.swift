@@ -1,11 +1,11 @@
-import ChatfnCore
+import ChatFunctionsClient
 import Foundation
-import KafkaClient
+import Synchronization
 import Testing
 import Workers
 
-/// A backlog must not slow a user who connects: the events lane's threads run nicer than the blocking
-/// lane's, and each lane's tasks stay on its own threads.
+/// A backlog must not slow a user who connects: the events lane's threads and workers run nicer than the
+/// blocking lane's, and each lane's tasks stay on its own threads.
 @Suite("lane threads")
 struct LaneThreadsTests {
     @Test("a lane's tasks, and the child tasks they start, run on the lane's threads: the events lane's niced, the blocking lane's not")
@@ -13,7 +13,7 @@ struct LaneThreadsTests {
         for (lane, niceness) in [(LaneThreads.events, LaneThreads.eventsNiceness), (LaneThreads.blocking, 0)] {
             let seen = await Task(executorPreference: lane.executor) {
                 await withTaskGroup(of: (Int32, Bool).self) { group in
-                    group.addTask { (ThreadNiceness.current, lane.eventLoops.makeIterator().contains { $0.inEventLoop }) }
+                    group.addTask { (getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0), lane.eventLoops.makeIterator().contains { $0.inEventLoop }) }
                     return await group.next()
                 }
             }.value
@@ -22,30 +22,33 @@ struct LaneThreadsTests {
         }
     }
 
-    @Test("a Kafka client's threads, librdkafka's own, run at its configuration's niceness")
-    func kafkaClientThreads() async throws {
-        let broker = try EmbeddedKafkaBroker()
-        var configuration = KafkaConfiguration(bootstrapServers: broker.bootstrapServers)
-        configuration.threadNiceness = 7  // no other client in this process uses 7
-        let producer = try KafkaProducer(configuration: configuration)
-        let own = ProcessInfo.processInfo.processIdentifier
-        try await eventually("librdkafka's main and broker threads at niceness 7") {
-            let niced = ThreadListing.threads(of: own).filter { $0.niceness == 7 }.map(\.name)
-            return niced.contains("rdk:main") && niced.contains { $0.hasPrefix("rdk:broker") }
-        }
-        await producer.shutdown()
-        withExtendedLifetime(broker) {}
-    }
-
-    @Test("chatfn's events lane runs nicer than its blocking lane: its event loops and its Kafka clients' threads")
+    @Test("chatfn's events lane runs nicer than its blocking lane: event loops, Kafka clients' threads, Node workers")
     func chatfnLanesThreads() async throws {
-        let lane = try await LaneFixture.make(functions: ["user.received.notification": "module.exports = async () => {};"])
+        let lane = try await LaneFixture.make(functions: [
+            "user.received.notification": "module.exports = async () => {};",
+            "user.attempted.start_session": "module.exports = async () => ({});",
+        ])
         let chatfn = try await lane.startedChatfn()
-        try await eventually("both lanes' threads at their niceness", timeout: .seconds(30)) {
-            let threads = ThreadListing.threads(of: chatfn.pid)
-            func has(_ prefix: String, _ niceness: Int32) -> Bool { threads.contains { $0.name.hasPrefix(prefix) && $0.niceness == niceness } }
-            return has("NIO-ELT", LaneThreads.eventsNiceness) && has("NIO-ELT", 0)
-                && has("rdk:broker", LaneThreads.eventsNiceness) && has("rdk:broker", 0)
+        // The application's processes start on its first event and its first call.
+        try await lane.publish("user.received.notification", id: "n-1", key: "ada", data: ["user": "ada"])
+        let client = try await ChatFunctionsClient.connect(ChatFunctionsClient.Configuration(kafka: lane.kafka))
+        let call = await client.call(trigger: "user.attempted.start_session", data: Array(#"{"username":"ada"}"#.utf8), timeout: .seconds(30), fallback: .deny)
+        #expect(call.status == "succeeded", "\(call)")
+        await client.shutdown()
+        let seen = Mutex("")
+        do {
+            try await eventually("both lanes' threads and workers at their niceness", timeout: .seconds(30)) {
+                let threads = ProcessListing.threads(of: chatfn.pid)
+                func has(_ prefix: String, _ niceness: Int32) -> Bool { threads.contains { $0.name.hasPrefix(prefix) && $0.niceness == niceness } }
+                let workers = ProcessListing.descendants(of: chatfn.pid).filter { $0.name == "node" }
+                seen.withLock { $0 = "threads \(threads.map { "\($0.name)@\($0.niceness)" }.sorted()), workers \(workers.map(\.niceness))" }
+                return has("NIO-ELT", LaneThreads.eventsNiceness) && has("NIO-ELT", 0)
+                    && has("rdk:broker", LaneThreads.eventsNiceness) && has("rdk:broker", 0)
+                    // One worker each: the events lane's niced, the blocking lane's at chatfn's own.
+                    && Set(workers.map(\.niceness)) == [0, LaneThreads.eventsNiceness]
+            }
+        } catch {
+            Issue.record("\(error): \(seen.withLock { $0 })")
         }
         chatfn.signal(SIGTERM)
         #expect(try await chatfn.waitForExit() == 0)
@@ -53,19 +56,36 @@ struct LaneThreadsTests {
     }
 }
 
-/// A process's threads, by name and niceness, from `/proc`.
-enum ThreadListing {
-    static func threads(of pid: Int32) -> [(name: String, niceness: Int32)] {
+/// Threads and processes, by name and niceness, from `/proc`.
+enum ProcessListing {
+    typealias Entry = (pid: Int32, name: String, niceness: Int32, parent: Int32)
+
+    static func threads(of pid: Int32) -> [Entry] {
         let directory = "/proc/\(pid)/task"
-        guard let ids = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
-        return ids.compactMap { id in
-            guard let name = try? String(contentsOfFile: "\(directory)/\(id)/comm", encoding: .utf8),
-                  let stat = try? String(contentsOfFile: "\(directory)/\(id)/stat", encoding: .utf8),
-                  let close = stat.lastIndex(of: ")") else { return nil }
-            // After the name: state (field 3) … nice (field 19).
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            guard fields.count > 16, let niceness = Int32(fields[16]) else { return nil }
-            return (name.trimmingCharacters(in: .whitespacesAndNewlines), niceness)
+        let ids = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return ids.compactMap { read("\(directory)/\($0)") }
+    }
+
+    /// Every process below `pid`.
+    static func descendants(of pid: Int32) -> [Entry] {
+        let all = ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { Int32($0) != nil }.compactMap { read("/proc/\($0)") }
+        var found: [Entry] = []
+        var parents: Set<Int32> = [pid]
+        while true {
+            let next = all.filter { parents.contains($0.parent) && !parents.contains($0.pid) }
+            if next.isEmpty { return found }
+            found += next
+            parents.formUnion(next.map(\.pid))
         }
+    }
+
+    private static func read(_ directory: String) -> Entry? {
+        guard let name = try? String(contentsOfFile: "\(directory)/comm", encoding: .utf8),
+              let stat = try? String(contentsOfFile: "\(directory)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")"), let pid = Int32(stat.prefix(while: { $0 != " " })) else { return nil }
+        // After the name: state (field 3), parent (4) … nice (19).
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 16, let parent = Int32(fields[1]), let niceness = Int32(fields[16]) else { return nil }
+        return (pid, name.trimmingCharacters(in: .whitespacesAndNewlines), niceness, parent)
     }
 }

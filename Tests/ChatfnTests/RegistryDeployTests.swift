@@ -4,6 +4,7 @@ import Hosting
 import KafkaClient
 import Registry
 import Testing
+import Workers
 
 /// A worker deploying what the registry says, as seen by the events it looks applications up for.
 @Suite("Deploying registry changes")

@@ -117,6 +117,26 @@ struct HardeningUnitTests {
         for request in flood where await request.value { admitted += 1 }
         #expect(admitted == 1_000, "turned away: \(1_000 - admitted)")
     }
+
+    @Test("requests that waited for their process to start do not set the pace: a launch holds every waiting slot at once")
+    func admissionIgnoresColdStarts() async {
+        let admission = AdmissionControl(capacity: 2, replyMarginMs: 0)
+        for _ in 0..<2 { #expect(await admission.admit(deadlineMs: EpochMilliseconds.now() + 60_000)) }
+        for _ in 0..<2 { admission.release(heldFor: .seconds(20), coldStart: true) }
+        for _ in 0..<2 { #expect(await admission.admit(deadlineMs: EpochMilliseconds.now() + 60_000)) }
+        // Two running, four waiting: at the launches' pace (20 s a slot) the last could not start in 30 s.
+        let answered = AnsweredCount()
+        let waiting = (0..<4).map { _ in
+            Task {
+                let admitted = await admission.admit(deadlineMs: EpochMilliseconds.now() + 30_000)
+                answered.count.add(1, ordering: .relaxed)
+                return admitted
+            }
+        }
+        while admission.load.waiting + answered.count.load(ordering: .relaxed) < 4 { await Task.yield() }
+        for _ in 0..<4 { admission.release(heldFor: .milliseconds(10)) }
+        for request in waiting { #expect(await request.value) }
+    }
 }
 
 private final class AnsweredCount: Sendable {

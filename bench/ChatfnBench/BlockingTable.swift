@@ -100,8 +100,8 @@ struct BlockingTable {
     }
 }
 
-/// One cell's chatfn: a blocking lane with its one worker, an events lane with `workers` niced workers
-/// (as `chatfn run` starts them), a client for each, and the bare echo.
+/// One cell's chatfn: a blocking lane with its one worker, an events lane with `workers` workers, as
+/// `chatfn run` starts them, a client for each, and the bare echo.
 struct BlockingRig {
     let eventsTopic: String
     let events: CountingReporter
@@ -122,11 +122,11 @@ struct BlockingRig {
         let catalog = try await FunctionCatalog(directory: table.functionsDirectory.path, logger: table.logger)
         let worker = try await productionWorker()
         var blockingConfiguration = WorkerPoolConfiguration(worker: worker, minWarm: 1, maxProcesses: 1)
-        blockingConfiguration.blockingLane = true
+        blockingConfiguration.lane = .blocking
         let blockingPool = WorkerPools(configuration: blockingConfiguration, logger: table.logger)
-        var eventWorker = worker
-        eventWorker.niceness = 10
-        let eventPool = WorkerPools(configuration: WorkerPoolConfiguration(worker: eventWorker, minWarm: table.workers, maxProcesses: table.workers), logger: table.logger)
+        var eventConfiguration = WorkerPoolConfiguration(worker: worker, minWarm: table.workers, maxProcesses: table.workers)
+        eventConfiguration.lane = .events
+        let eventPool = WorkerPools(configuration: eventConfiguration, logger: table.logger)
         let application = SingleApplication(ServedApplication(id: "default", catalog: catalog, events: eventPool, blocking: blockingPool), logger: table.logger)
         let events = CountingReporter(keepsSamples: false)
         let blocking = BlockingLaneService(

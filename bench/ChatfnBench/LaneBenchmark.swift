@@ -69,9 +69,9 @@ struct LaneBenchmark {
     func run(topic: String, group: String, reporter: CountingReporter, workers: Int, statistics: DispatchStatistics = DispatchStatistics(),
              _ body: @escaping @Sendable () async throws -> Void) async throws -> Duration {
         let catalog = try await FunctionCatalog(directory: functionsDirectory, logger: logger)
-        let pool = WorkerPools(
-            configuration: WorkerPoolConfiguration(worker: try await productionWorker(), minWarm: workers, maxProcesses: workers),
-            logger: logger)
+        var poolConfiguration = WorkerPoolConfiguration(worker: try await productionWorker(), minWarm: workers, maxProcesses: workers)
+        poolConfiguration.lane = .events  // its threads and niceness, as `chatfn run`'s
+        let pool = WorkerPools(configuration: poolConfiguration, logger: logger)
         let service = EventLaneService(
             configuration: EventLaneService.Configuration(
                 consumer: KafkaConsumerConfiguration(
