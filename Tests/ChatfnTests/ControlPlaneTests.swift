@@ -68,12 +68,20 @@ struct ControlPlaneTests {
         #expect(broken.status == 422)
         #expect(broken.object["line"] as? Int == 2)
         #expect(broken.object["column"] as? Int != nil)
-        #expect(try await callAPI("GET", "\(app)/functions/\(Self.trigger)/current-version").object["versionNumber"] as? Int == 2)
+        // Version 2 was saved through replica 2: replica 1 shows it once its follower has read it.
+        try await eventually("replica 1 shows version 2, still live") {
+            try await callAPI("GET", "\(app)/functions/\(Self.trigger)/current-version").object["versionNumber"] as? Int == 2
+        }
         #expect(try await callAPI("GET", versions).array.count == 2)
 
         let rollback = try await callAPI("POST", "\(app)/functions/\(Self.trigger)/rollback", json: ["versionNumber": 1])
         #expect(rollback.status == 201)
         #expect(rollback.object["versionNumber"] as? Int == 3)
+        // Replica 2 shows replica 1's write once its follower has read it (a replica reads its own at once).
+        try await eventually("replica 2 shows the rollback") {
+            let current = try await callAPI("GET", "\(api2)/v1/applications/acme/functions/\(Self.trigger)/current-version").object
+            return current["versionNumber"] as? Int == 3
+        }
         let current = try await callAPI("GET", "\(api2)/v1/applications/acme/functions/\(Self.trigger)/current-version").object
         #expect(current["rollbackOf"] as? Int == 1)
         #expect((current["handlerScript"] as? String)?.contains("'one'") == true)
