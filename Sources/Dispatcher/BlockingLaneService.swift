@@ -74,7 +74,7 @@ package struct BlockingLaneService: Service {
         }) {
             await withDiscardingTaskGroup { requests in
                 for await lease in consumer.records {
-                    requests.addTask {
+                    requests.addTask(executorPreference: LaneThreads.blocking.nextLoopExecutor()) {
                         let answer = await dispatcher.answer(lease.record)
                         if let invocationRecord = answer.invocationRecord { producer.sendInBackground(invocationRecord) }
                         if let reply = answer.reply {

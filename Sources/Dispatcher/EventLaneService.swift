@@ -94,7 +94,7 @@ package struct EventLaneService: Service {
         await withDiscardingTaskGroup { group in
             for await lease in consumer.records {
                 guard let first = queues.enqueue(lease) else { continue }
-                group.addTask {
+                group.addTask(executorPreference: LaneThreads.events.nextLoopExecutor()) {
                     await queues.run(startingWith: first) { lease in
                         switch await dispatcher.process(lease.record, revoked: lease.revocation) {
                         case .processed: lease.complete()

@@ -1,6 +1,7 @@
 import Glibc
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// The threads a lane runs on. A lane runs all of its work with its group as the task executor
 /// preference (its Kafka clients are made there, its consume loop and every child task run there), and
@@ -28,18 +29,35 @@ package struct LaneThreads: Sendable {
     }()
 
     package let eventLoops: MultiThreadedEventLoopGroup
-    /// Runs a lane's tasks on ``eventLoops``.
+    /// Runs a lane's tasks on ``eventLoops``: a job stays on the loop it was enqueued from.
     package let executor: EventLoopTaskExecutor
+    /// One executor per loop, for ``nextLoopExecutor()``.
+    private let loopExecutors: [EventLoopTaskExecutor]
+    private let nextLoop = NextLoop()
 
     private init(threads: Int, niceness: Int32) {
         eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         executor = EventLoopTaskExecutor(eventLoops)
+        loopExecutors = eventLoops.makeIterator().map { EventLoopTaskExecutor($0) }
         guard niceness > 0 else { return }
         for loop in eventLoops.makeIterator() {
             // On Linux niceness is a thread's own: `PRIO_PROCESS` with 0 names the calling thread.
             loop.execute { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness) }
         }
     }
+}
+
+extension LaneThreads {
+    /// An executor on one of the lane's loops, each in turn: for a task that starts many (a record's
+    /// run, a request), so that they spread over the lane's threads instead of all starting on the
+    /// thread of the loop that started them (``executor`` keeps a job where it was enqueued from).
+    package func nextLoopExecutor() -> EventLoopTaskExecutor {
+        loopExecutors[nextLoop.index.wrappingAdd(1, ordering: .relaxed).oldValue % loopExecutors.count]
+    }
+}
+
+private final class NextLoop: Sendable {
+    let index = Atomic<Int>(0)
 }
 
 /// The lane a pool of workers serves: its processes' pipes are on the lane's threads, and they run at
