@@ -70,7 +70,6 @@ let package = Package(
             name: "Workers",
             dependencies: [
                 "ChatfnCore",
-                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),

@@ -5,8 +5,7 @@ import Synchronization
 
 /// The threads a lane runs on. A lane runs all of its work with its group as the task executor
 /// preference (its Kafka clients are made there, its consume loop and every child task run there), and
-/// its workers' pipes are on the same group: an invocation's task writes its request and takes its
-/// result on the thread that carries the pipe, and no job of one lane queues behind the other's.
+/// its workers' pipes are on the same group: no job of one lane queues behind the other's.
 ///
 /// The events lane's threads run at ``eventsNiceness``, as its Node workers do; the blocking lane's at
 /// chatfn's own. A backlog keeps the events lane's threads busy, and a blocking request's threads wake at

@@ -1,5 +1,4 @@
 import ChatfnCore
-import DequeModule
 import Logging
 import NIOPosix
 import Synchronization
@@ -10,7 +9,7 @@ package struct WorkerPoolConfiguration: Sendable {
     /// Processes kept started even when idle, so the first invocations do not pay a cold start.
     package var minWarm: Int
     package var maxProcesses: Int
-    /// Invocations one process runs at once; more wait in chatfn for one of them to end.
+    /// Invocations one process runs at once before the pool prefers another process.
     package var concurrencyPerProcess: Int
     /// Processes are replaced after this many invocations (nil: never), bounding what leaks accumulate.
     package var recycleAfter: Int?
@@ -37,8 +36,6 @@ package final class WorkerPool: Sendable {
         case use(WorkerProcess)
         case launch(Task<WorkerProcess, any Error>)
         case wait(Task<WorkerProcess, any Error>)
-        /// Every process runs `concurrencyPerProcess` invocations and no other may start.
-        case full
     }
 
     private struct State {
@@ -47,8 +44,6 @@ package final class WorkerPool: Sendable {
         var launches: [Int: Task<WorkerProcess, any Error>] = [:]
         var nextLaunchId = 0
         var shutDown = false
-        /// Callers waiting for a process to have room, woken one per invocation that ends.
-        var waitingForRoom = Deque<CheckedContinuation<Void, Never>>()
     }
 
     package let configuration: WorkerPoolConfiguration
@@ -92,7 +87,6 @@ package final class WorkerPool: Sendable {
             let result = await worker.invoke(request, coldStart: cold)
             if let limit = configuration.recycleAfter, worker.invocationsStarted >= limit { retire(worker) }
             worker.endUse()
-            state.withLock { $0.waitingForRoom.popFirst() }?.resume()
             return result
         } catch {
             return InvocationResult(
@@ -106,12 +100,11 @@ package final class WorkerPool: Sendable {
 
     /// Lets every process finish its in-flight invocations (bounded by `grace`) and stops it.
     package func shutdown(grace: Duration = .seconds(10)) async {
-        let (workers, launches, waiting) = state.withLock { state in
+        let (workers, launches) = state.withLock { state in
             state.shutDown = true
-            defer { state.workers.removeAll(); state.waitingForRoom.removeAll() }
-            return (state.workers, state.launches, state.waitingForRoom)
+            defer { state.workers.removeAll() }
+            return (state.workers, state.launches)
         }
-        waiting.forEach { $0.resume() }  // to find the pool shut down
         for launch in launches.values {
             if let worker = try? await launch.value { await worker.shutdown(grace: grace) }
         }
@@ -139,32 +132,24 @@ package final class WorkerPool: Sendable {
         while true {
             let choice = try state.withLock { state -> Choice in
                 guard !state.shutDown else { throw WorkerError.launchFailed("the worker pool is shut down") }
-                if let roomy = roomiestWorker(&state) {
-                    roomy.beginUse()
-                    return .use(roomy)
+                state.workers.removeAll { !$0.isAlive }
+                let leastLoaded = state.workers.min { $0.inFlight < $1.inFlight }
+                if let leastLoaded, leastLoaded.inFlight < configuration.concurrencyPerProcess {
+                    leastLoaded.beginUse()
+                    return .use(leastLoaded)
                 }
                 if state.workers.count + state.launches.count < configuration.maxProcesses {
                     return .launch(startLaunch(&state))
                 }
-                if !state.workers.isEmpty { return .full }
+                if let leastLoaded {
+                    leastLoaded.beginUse()
+                    return .use(leastLoaded)
+                }
                 guard let pending = state.launches.values.first else { return .launch(startLaunch(&state)) }
                 return .wait(pending)
             }
             switch choice {
             case .use(let worker): return (worker, false)
-            case .full:
-                // Invocations wait here, not queued in a busy process: what a process is sent, it runs now.
-                await withCheckedContinuation { continuation in
-                    let recheck = state.withLock { state in
-                        if state.shutDown || roomiestWorker(&state) != nil
-                            || state.workers.count + state.launches.count < configuration.maxProcesses {
-                            return true
-                        }
-                        state.waitingForRoom.append(continuation)
-                        return false
-                    }
-                    if recheck { continuation.resume() }
-                }
             case .launch(let launch), .wait(let launch):
                 let worker = try await launch.value
                 // Retired (a runtime change) between its launch and now: pick again.
@@ -181,13 +166,6 @@ package final class WorkerPool: Sendable {
     private func startWorker() async throws -> WorkerProcess {
         let launch = state.withLock { startLaunch(&$0) }
         return try await launch.value
-    }
-
-    /// The live process running the fewest invocations, if it has room for another.
-    private func roomiestWorker(_ state: inout State) -> WorkerProcess? {
-        state.workers.removeAll { !$0.isAlive }
-        let roomiest = state.workers.min { $0.uses < $1.uses }
-        return roomiest.flatMap { $0.uses < configuration.concurrencyPerProcess ? $0 : nil }
     }
 
     /// Begins launching a process; once started it leaves `launches` and joins `workers`.

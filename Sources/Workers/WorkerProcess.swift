@@ -173,10 +173,6 @@ package final class WorkerProcess: Sendable {
         users.withLock { $0.count += 1 }
     }
 
-    /// Callers between ``beginUse()`` and ``endUse()``: the pool's count of what this process runs, exact
-    /// under its lock (an invocation enters ``inFlight`` only once its frame is queued).
-    var uses: Int { users.withLock { $0.count } }
-
     /// That caller has its result.
     func endUse() {
         let closeNow = users.withLock { users in

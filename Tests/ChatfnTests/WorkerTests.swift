@@ -249,39 +249,6 @@ struct BlockedEventLoopTests {
         await pool.shutdown()
     }
 
-    @Test("a process runs at most concurrencyPerProcess invocations at once; the others wait in chatfn and all complete")
-    func concurrencyPerProcessIsABound() async throws {
-        let fixture = try FunctionsFixture(functions: [
-            "test.overlap": """
-                let running = 0, most = 0;
-                module.exports = async () => {
-                  running += 1; most = Math.max(most, running);
-                  await new Promise((resolve) => setTimeout(resolve, 20));
-                  running -= 1;
-                  return most;
-                };
-                """,
-        ])
-        defer { fixture.remove() }
-        let pool = WorkerPool(configuration: WorkerPoolConfiguration(worker: try WorkerConfiguration(), minWarm: 1, maxProcesses: 1, concurrencyPerProcess: 4),
-                              logger: testLogger)
-        try await pool.prewarm()
-        let results = await withTaskGroup(of: InvocationResult.self) { group in
-            for _ in 0..<40 {
-                group.addTask {
-                    await pool.invoke(InvocationRequest(invocationId: UUID().uuidString, functionFile: fixture.file(for: "test.overlap").path,
-                                                        functionVersion: "v1", trigger: "test.overlap", eventId: "e", appId: "default",
-                                                        timeout: .seconds(30), payload: Array("{}".utf8)))
-                }
-            }
-            return await group.reduce(into: []) { $0.append($1) }
-        }
-        #expect(results.allSatisfy { $0.status == .succeeded }, "\(results.map(\.status))")
-        let most = results.compactMap { $0.value.flatMap { Int(String(decoding: $0, as: UTF8.self)) } }.max()
-        #expect(most == 4, "most invocations running at once in the process: \(most.map(String.init) ?? "none")")
-        await pool.shutdown()
-    }
-
     @Test("a process busy with a burst of CPU-bound invocations is not taken for a blocked one: its timeouts do not kill it")
     func busyLoopIsNotKilled() async throws {
         // 30 invocations that spin 80 ms each, sent at once: 2.4 s of work, well past both their timeouts
