@@ -11,11 +11,9 @@ import Workers
 /// shutdown it calls `stopStarting` (no new work) and shuts the consumer down, which drains (within the
 /// consumer's drain timeout), commits, and ends the stream; then `giveUp` ends what still runs (it was
 /// not committed: its next owner runs it again), so `consume` returns. Both lanes run this way.
-/// - Parameters:
-///   - shutdownBegan: fires when the process was asked to stop: every lane then drains at once, not one
-///     after the other as the service group would tell them.
-func consumeUntilShutdown(_ consumer: KafkaConsumer, shutdownBegan: StopSignal?,
-                          stopStarting: @escaping @Sendable () -> Void = {},
+/// - Parameter shutdownBegan: fires when the process was asked to stop: every lane then drains at once,
+///   not one after the other as the service group would tell them.
+func consumeUntilShutdown(_ consumer: KafkaConsumer, shutdownBegan: StopSignal?, stopStarting: @escaping @Sendable () -> Void = {},
                           giveUp: @escaping @Sendable () async -> Void = {}, _ consume: @escaping @Sendable () async -> Void) async {
     await withTaskGroup(of: Void.self) { group in
         group.addTask { await consume() }

@@ -110,9 +110,6 @@ struct ConsumerStateMachine {
         }
     }
 
-    /// Whether a thread waiting for room may stop waiting.
-    var hasRoom: Bool { inFlight < maxInFlight }
-
     /// Whether enough room came free to wake a poll thread waiting for room: a batch's worth (or the
     /// whole bound when it is smaller), so that a full consumer refills in batches rather than waking
     /// for every record that completes.

@@ -260,8 +260,8 @@ package final class RegistryApplications: ApplicationLookup, Service {
             return true
         }
         guard start else { return }
-        // High priority: lookups of either lane may wait for it, and a low-priority caller's would queue
-        // it behind a backlog.
+        // High priority: lookups of either lane may wait for it, so it goes ahead of other work on the
+        // cooperative pool.
         Task(priority: .high) {
             repeat {
                 await deployCurrentState(of: id)

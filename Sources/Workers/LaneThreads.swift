@@ -37,11 +37,10 @@ package struct LaneThreads: Sendable {
     private init(threads: Int, niceness: Int32) {
         eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         executor = EventLoopTaskExecutor(eventLoops)
-        loopExecutors = eventLoops.makeIterator().map { EventLoopTaskExecutor($0) }
-        guard niceness > 0 else { return }
-        for loop in eventLoops.makeIterator() {
+        loopExecutors = eventLoops.makeIterator().map { loop in
             // On Linux niceness is a thread's own: `PRIO_PROCESS` with 0 names the calling thread.
-            loop.execute { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness) }
+            if niceness > 0 { loop.execute { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness) } }
+            return EventLoopTaskExecutor(loop)
         }
     }
 }

@@ -102,16 +102,7 @@ struct HardeningUnitTests {
         admission.release(heldFor: .seconds(5))  // the first request waited for its worker to start
         // A flood: 64 run, 1,000 wait; each later request holds its slot 10 ms, so all start within 30 s.
         for _ in 0..<64 { #expect(await admission.admit(deadlineMs: EpochMilliseconds.now() + 30_000)) }
-        let answered = AnsweredCount()
-        let flood = (0..<1_000).map { _ in
-            Task {
-                let admitted = await admission.admit(deadlineMs: EpochMilliseconds.now() + 30_000)
-                answered.count.add(1, ordering: .relaxed)
-                return admitted
-            }
-        }
-        // Every request of the flood has queued, or was answered at once.
-        while admission.load.waiting + answered.count.load(ordering: .relaxed) < 1_000 { await Task.yield() }
+        let flood = await Self.queued(1_000, on: admission, deadlineInMs: 30_000)
         for _ in 0..<1_000 { admission.release(heldFor: .milliseconds(10)) }
         var admitted = 0
         for request in flood where await request.value { admitted += 1 }
@@ -125,17 +116,23 @@ struct HardeningUnitTests {
         for _ in 0..<2 { admission.release(heldFor: .seconds(20), coldStart: true) }
         for _ in 0..<2 { #expect(await admission.admit(deadlineMs: EpochMilliseconds.now() + 60_000)) }
         // Two running, four waiting: at the launches' pace (20 s a slot) the last could not start in 30 s.
+        let waiting = await Self.queued(4, on: admission, deadlineInMs: 30_000)
+        for _ in 0..<4 { admission.release(heldFor: .milliseconds(10)) }
+        for request in waiting { #expect(await request.value) }
+    }
+
+    /// Asks `admission` for `count` slots at once; returns once each request has queued or was answered.
+    private static func queued(_ count: Int, on admission: AdmissionControl, deadlineInMs: Int64) async -> [Task<Bool, Never>] {
         let answered = AnsweredCount()
-        let waiting = (0..<4).map { _ in
+        let requests = (0..<count).map { _ in
             Task {
-                let admitted = await admission.admit(deadlineMs: EpochMilliseconds.now() + 30_000)
+                let admitted = await admission.admit(deadlineMs: EpochMilliseconds.now() + deadlineInMs)
                 answered.count.add(1, ordering: .relaxed)
                 return admitted
             }
         }
-        while admission.load.waiting + answered.count.load(ordering: .relaxed) < 4 { await Task.yield() }
-        for _ in 0..<4 { admission.release(heldFor: .milliseconds(10)) }
-        for request in waiting { #expect(await request.value) }
+        while admission.load.waiting + answered.count.load(ordering: .relaxed) < count { await Task.yield() }
+        return requests
     }
 }
 
