@@ -27,35 +27,42 @@ public final class ChatFunctionsClient: Sendable {
     }
 
     public let configuration: Configuration
-    private let producer: KafkaProducer
+    /// Events: idempotent, so a retry neither duplicates nor reorders a key's events.
+    private let events: KafkaProducer
+    /// Requests: not idempotent (see `KafkaProducer`), a duplicate request is answered twice and its
+    /// second reply dropped; none waits behind another's sequence.
+    private let requests: KafkaProducer
     private let replies: PendingReplies
     private let tail: PartitionTail
     private let correlationIds = UniqueIdentifiers()
 
-    private init(configuration: Configuration, producer: KafkaProducer, replies: PendingReplies, tail: PartitionTail) {
+    private init(configuration: Configuration, events: KafkaProducer, requests: KafkaProducer, replies: PendingReplies, tail: PartitionTail) {
         self.configuration = configuration
-        self.producer = producer
+        self.events = events
+        self.requests = requests
         self.replies = replies
         self.tail = tail
     }
 
     /// Connects, and starts following this client's reply partition before the first call.
     public static func connect(_ configuration: Configuration) async throws -> ChatFunctionsClient {
-        let producer = try KafkaProducer(configuration: configuration.kafka, lowLatency: true)
+        let events = try KafkaProducer(configuration: configuration.kafka, lowLatency: true)
+        let requests = try KafkaProducer(configuration: configuration.kafka, lowLatency: true, idempotent: false)
         // Looked up now only to spare the first record the lookup: a client that only calls needs no
         // events topic, one that only publishes no request topic; a topic missing fails its first use.
-        for topic in [configuration.eventsTopic, configuration.requestTopic] { try? await producer.prepare(topics: [topic]) }
+        try? await events.prepare(topics: [configuration.eventsTopic])
+        try? await requests.prepare(topics: [configuration.requestTopic])
         let replies = PendingReplies()
         let tail = try await PartitionTail.start(
             configuration: configuration.kafka, topic: configuration.replyTopic, partition: configuration.replyPartition
         ) { record in replies.receive(record) }
-        return ChatFunctionsClient(configuration: configuration, producer: producer, replies: replies, tail: tail)
+        return ChatFunctionsClient(configuration: configuration, events: events, requests: requests, replies: replies, tail: tail)
     }
 
     /// Publishes a non-blocking event (e.g. `user.received.notification`); returns once the broker has it.
     @discardableResult
     public func publish(trigger: String, data: [UInt8], key: String?, id: String = UUID().uuidString.lowercased()) async throws -> DeliveryReceipt {
-        try await producer.send(CloudEventKafkaBinding.binaryRecord(
+        try await events.send(CloudEventKafkaBinding.binaryRecord(
             topic: configuration.eventsTopic, key: key.map { Array($0.utf8) }, attributes: attributes(trigger, id: id), data: data))
     }
 
@@ -81,7 +88,7 @@ public final class ChatFunctionsClient: Sendable {
                         decision: fallback, status: timedOut ? "timeout" : "cancelled",
                         reason: timedOut ? "no decision within \(timeout)" : "the call was cancelled"))
                 }
-                producer.sendInBackground(record)  // a lost request ends as the timeout fallback
+                requests.sendInBackground(record)  // a lost request ends as the timeout fallback
             }
             group.cancelAll()
             return decision
@@ -93,7 +100,8 @@ public final class ChatFunctionsClient: Sendable {
 
     public func shutdown() async {
         await tail.shutdown()
-        await producer.shutdown()
+        await events.shutdown()
+        await requests.shutdown()
     }
 
     private func attributes(_ trigger: String, id: String) -> CloudEventAttributes {

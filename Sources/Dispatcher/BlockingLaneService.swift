@@ -44,7 +44,7 @@ package struct BlockingLaneService: Service {
     }
 
     /// Runs on the lane's threads (`LaneThreads`): its Kafka clients are made there, and start their
-    /// threads at the lane's niceness; its consume loop and all it starts run there.
+    /// threads in the lane's scheduling class; its consume loop and all it starts run there.
     package func run() async throws {
         try await withTaskExecutorPreference(LaneThreads.blocking.executor) { try await runOnLaneThreads() }
     }
@@ -55,8 +55,12 @@ package struct BlockingLaneService: Service {
         consumerConfiguration.kafka = KafkaConfiguration(
             bootstrapServers: consumerConfiguration.kafka.bootstrapServers, properties: Configuration.lowLatencyProperties)
             .merging(consumerConfiguration.kafka.properties)
-        let producer = try KafkaProducer(configuration: consumerConfiguration.kafka, lowLatency: true)
-        await dispatcher.learnReplyPartitions(from: producer)
+        // Replies go out on a producer of their own, not idempotent (see `KafkaProducer`): a reply is
+        // matched by its correlation id, and no reply waits behind another's sequence. Invocation records
+        // and dead letters keep their order and lose no duplicate check.
+        let replies = try KafkaProducer(configuration: consumerConfiguration.kafka, lowLatency: true, idempotent: false)
+        let producer = try KafkaProducer(configuration: consumerConfiguration.kafka)
+        await dispatcher.learnReplyPartitions(from: replies)
         let consumer = try KafkaConsumer(configuration: consumerConfiguration, logger: logger)
         onConsuming()
         logger.info("answering blocking requests", metadata: ["topics": "\(consumerConfiguration.topics.joined(separator: ","))"])
@@ -68,6 +72,7 @@ package struct BlockingLaneService: Service {
         }
         let applications = applications
         await consumeUntilShutdown(consumer, shutdownBegan: shutdownBegan, stopStarting: { stop.stop() }, giveUp: {
+            replies.abandonDeliveries()
             producer.abandonDeliveries()
             // The drain is over: what still runs was given up.
             await applications.shutdown(.blocking, grace: .seconds(1))
@@ -80,7 +85,7 @@ package struct BlockingLaneService: Service {
                         if let reply = answer.reply {
                             do {
                                 // A reply lost is the caller's timeout: not retried, and not waited for past the drain.
-                                try await producer.send(reply)
+                                try await replies.send(reply)
                             } catch {
                                 replyFailures.warning("reply to \(reply.topic)/\(reply.partition ?? 0) failed: \(error)")
                             }
@@ -95,7 +100,9 @@ package struct BlockingLaneService: Service {
                 }
             }
         }
+        async let repliesFlushed: Void = replies.shutdown(timeoutMs: EventLaneService.flushBoundMs)
         await producer.shutdown(timeoutMs: EventLaneService.flushBoundMs)
+        await repliesFlushed
         logger.info("blocking lane stopped", metadata: ["expired": "\(dispatcher.expired.load(ordering: .relaxed))"])
         // As the events lane: wait for the group's own request before returning.
         if shutdownBegan?.isStopped == true { try? await gracefulShutdown() }

@@ -49,7 +49,7 @@ package struct EventLaneService: Service {
     }
 
     /// Runs on the lane's threads (`LaneThreads`): its Kafka clients are made there, and start their
-    /// threads at the lane's niceness; its consume loop and all it starts run there.
+    /// threads in the lane's scheduling class; its consume loop and all it starts run there.
     package func run() async throws {
         try await withTaskExecutorPreference(LaneThreads.events.executor) { try await runOnLaneThreads() }
     }

@@ -55,7 +55,7 @@ package final class ConsumerClient: Sendable {
 
     /// Waits up to `waitingMs` for a record, then takes what else is already here without waiting, at
     /// most `limit` in all, and stops early at a rebalance, so that a batch never spans one. Consumer
-    /// errors are logged, not returned.
+    /// errors are logged, not returned, and count towards `limit`: a stream of them ends the batch too.
     package func poll(waitingMs: Int32, atMost limit: Int, rebalance: (RebalanceEvent) -> Void) -> [KafkaRecord] {
         var rebalanced = false
         let noting: (RebalanceEvent) -> Void = { event in
@@ -65,6 +65,7 @@ package final class ConsumerClient: Sendable {
         return relay.serving(noting) {
             var message = rd_kafka_consumer_poll(handle.pointer, waitingMs)
             var batch: [KafkaRecord] = []
+            var taken = 0
             while let current = message {
                 if current.pointee.err == RD_KAFKA_RESP_ERR_NO_ERROR {
                     batch.append(KafkaRecord(message: current))
@@ -72,7 +73,8 @@ package final class ConsumerClient: Sendable {
                     report(consumerError: current)
                 }
                 rd_kafka_message_destroy(current)
-                message = batch.count < limit && !rebalanced ? rd_kafka_consumer_poll(handle.pointer, 0) : nil
+                taken += 1
+                message = taken < limit && !rebalanced ? rd_kafka_consumer_poll(handle.pointer, 0) : nil
             }
             return batch
         }
@@ -101,9 +103,11 @@ package final class ConsumerClient: Sendable {
         _ = paused ? rd_kafka_pause_partitions(handle.pointer, list) : rd_kafka_resume_partitions(handle.pointer, list)
     }
 
-    /// Whether the group uses the cooperative protocol (incremental assign and unassign).
+    /// Whether the group uses the cooperative protocol (incremental assign and unassign). librdkafka
+    /// names none (NULL) for a consumer in no group, and at times while one closes: not cooperative then.
     private var isCooperative: Bool {
-        String(cString: rd_kafka_rebalance_protocol(handle.pointer)) == "COOPERATIVE"
+        guard let name = rd_kafka_rebalance_protocol(handle.pointer) else { return false }
+        return String(cString: name) == "COOPERATIVE"
     }
 
     /// Takes `partitions` on (during an assign event).

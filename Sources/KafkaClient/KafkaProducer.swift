@@ -12,9 +12,14 @@ package final class KafkaProducer: Sendable {
     private let pollLoop: PollLoop
     private let abandoned = Atomic<Bool>(false)
 
-    /// - Parameter lowLatency: no batching delay and Nagle off, for request/reply paths.
-    package init(configuration: KafkaConfiguration, lowLatency: Bool = false) throws {
-        var defaults: [String: String] = ["enable.idempotence": "true", "socket.nagle.disable": "true"]
+    /// - Parameters:
+    ///   - lowLatency: no batching delay, for request/reply paths and the registry's writes.
+    ///   - idempotent: the broker keeps each partition's records in order and drops a retry's duplicate.
+    ///     Off for blocking requests and replies only: each is matched by its correlation id and a
+    ///     duplicate is dropped there, and the idempotent producer holds part of a burst back (measured
+    ///     with librdkafka 2.0.2: a 36 ms p99 for a reply's hop at 1,000 replies/s, 7 ms without).
+    package init(configuration: KafkaConfiguration, lowLatency: Bool = false, idempotent: Bool = true) throws {
+        var defaults: [String: String] = ["enable.idempotence": String(idempotent), "socket.nagle.disable": "true"]
         defaults["linger.ms"] = lowLatency ? "0" : "5"
         // librdkafka's 5 minutes would hold a record's fate that long while the broker is away: a send
         // fails sooner, and its caller retries or gives the record up (replies: the caller has timed out).

@@ -7,24 +7,28 @@ import Synchronization
 /// preference (its Kafka clients are made there, its consume loop and every child task run there), and
 /// its workers' pipes are on the same group: no job of one lane queues behind the other's.
 ///
-/// The events lane's threads run at ``eventsNiceness``, as its Node workers do; the blocking lane's at
-/// chatfn's own. A backlog keeps the events lane's threads busy, and a blocking request's threads wake at
-/// about nine times their weight, so the kernel runs them at once. A thread starts at the niceness of
-/// the thread that starts it: the events lane's Kafka clients (librdkafka's threads, the poll loops) are
-/// made on its threads and run at its niceness; the blocking lane's keep chatfn's.
+/// The events lane's threads run in the background class (``LaneScheduling/background``), as its Node
+/// workers do; the blocking lane's in chatfn's own. A backlog keeps the events lane's threads busy, and a
+/// blocking request's thread takes the CPU from them the moment it wakes. A thread starts in the class
+/// of the thread that starts it: the events lane's Kafka clients (librdkafka's threads, the poll loops)
+/// are made on its threads and run in its class; the blocking lane's in chatfn's.
 package struct LaneThreads: Sendable {
-    /// The niceness (0–19) of the events lane's threads, and of its Node workers.
-    package static let eventsNiceness: Int32 = 10
-
     package static var blocking: LaneThreads { both.blocking }
     package static var events: LaneThreads { both.events }
 
+    /// NIO's shared event loops, in chatfn's own class, for work a lane starts that serves both (a
+    /// function's platform call): a task a lane thread starts on Swift's global pool could make that pool
+    /// start a thread from it, in its class.
+    package static let shared = EventLoopTaskExecutor(MultiThreadedEventLoopGroup.singleton)
+
     /// Both lanes' threads, and the launcher thread every worker is spawned from, are started together on
-    /// first use. Only the events lane's threads, and threads they start, are niced: none exists before
-    /// this runs, so these threads start at chatfn's own niceness, and the events lane's then lower theirs.
+    /// first use. Only the events lane's threads, and threads they start, are put in the background
+    /// class: none exists before this runs, so these threads start in chatfn's own, and the events
+    /// lane's then leave it.
     private static let both: (blocking: LaneThreads, events: LaneThreads) = {
         LauncherThread.start()
-        return (LaneThreads(threads: System.coreCount, niceness: 0), LaneThreads(threads: System.coreCount, niceness: eventsNiceness))
+        _ = shared
+        return (LaneThreads(threads: System.coreCount, scheduling: .normal), LaneThreads(threads: System.coreCount, scheduling: .background))
     }()
 
     package let eventLoops: MultiThreadedEventLoopGroup
@@ -34,12 +38,11 @@ package struct LaneThreads: Sendable {
     private let loopExecutors: [EventLoopTaskExecutor]
     private let nextLoop = NextLoop()
 
-    private init(threads: Int, niceness: Int32) {
+    private init(threads: Int, scheduling: LaneScheduling) {
         eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         executor = EventLoopTaskExecutor(eventLoops)
         loopExecutors = eventLoops.makeIterator().map { loop in
-            // On Linux niceness is a thread's own: `PRIO_PROCESS` with 0 names the calling thread.
-            if niceness > 0 { loop.execute { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness) } }
+            loop.execute { scheduling.applyToCurrentThread() }
             return EventLoopTaskExecutor(loop)
         }
     }
@@ -58,14 +61,14 @@ private final class NextLoop: Sendable {
     let index = Atomic<Int>(0)
 }
 
-/// The lane a pool of workers serves: its processes' pipes are on the lane's threads, and they run at
-/// its niceness.
+/// The lane a pool of workers serves: its processes' pipes are on the lane's threads, and they run in
+/// its scheduling class.
 package enum WorkerLane: String, Sendable, CaseIterable {
     case events
     case blocking
 
     package var threads: LaneThreads { self == .events ? .events : .blocking }
-    package var niceness: Int32 { self == .events ? LaneThreads.eventsNiceness : 0 }
+    package var scheduling: LaneScheduling { self == .events ? .background : .normal }
 }
 
 /// A task executor on an event loop group: a job runs on the loop it is enqueued from when that is one

@@ -2,8 +2,9 @@ import Foundation
 
 /// The one thread every worker is spawned from, one at a time. Workers get a parent-death signal, which
 /// Linux sends when the *thread* that spawned them ends: a thread of a pool can end while its workers
-/// run, this one lives as long as chatfn. A child starts at its spawning thread's niceness, so this
-/// thread is started with the lanes' threads (`LaneThreads`), before any thread of chatfn's is niced.
+/// run, this one lives as long as chatfn. A child starts in its spawning thread's scheduling class, so
+/// this thread is started with the lanes' threads (`LaneThreads`), before any thread of chatfn's leaves
+/// chatfn's own class.
 final class LauncherThread: @unchecked Sendable {  // `jobs` is guarded by `condition`
     private static let shared = LauncherThread()
 

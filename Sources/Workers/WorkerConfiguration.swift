@@ -11,9 +11,9 @@ package struct WorkerConfiguration: Sendable {
     package var environment: [String: String]
     /// How long a new worker may take to report ready.
     package var startTimeout: Duration
-    /// Scheduling niceness of the worker processes (0–19): the non-blocking lane's workers run nicer
-    /// than the blocking lane's, so that a backlog yields the CPU to a waiting sign-in.
-    package var niceness: Int32 = 0
+    /// The worker processes' scheduling class: the non-blocking lane's run in the background class, so
+    /// that a backlog yields the CPU to a waiting sign-in.
+    package var scheduling: LaneScheduling = .normal
     /// Confines the worker's file system access (Node 20 or newer); nil: unconfined.
     package var sandbox: WorkerSandbox?
     /// Namespaces and resource limits around each process: none until set, as applications' runtimes do
@@ -44,7 +44,7 @@ package struct WorkerConfiguration: Sendable {
         if let sandbox { node += sandbox.nodeArguments(harnessPath: harnessPath, scratchDirectory: scratch.path) }
         node.append(harnessPath)
         let dataLimit = memoryLimitMb.map { $0.multipliedSaturated(by: 1_048_576) }
-        return isolation.commandLine(node, niceness: niceness, dataLimitBytes: dataLimit, scratch: scratch.path, scratchLimitMb: scratchLimitMb)
+        return isolation.commandLine(node, scheduling: scheduling, dataLimitBytes: dataLimit, scratch: scratch.path, scratchLimitMb: scratchLimitMb)
     }
 
     /// The environment of a worker with `scratch` as its HOME and TMPDIR.

@@ -17,8 +17,10 @@ package struct WorkerIsolation: Sendable, Hashable {
     var shell: String?
     var mount: String?
     var setsid: String?
-    /// `prlimit` and `nice`, for the memory and file-size limits and the niceness of a worker.
+    /// `prlimit`, for the memory and file-size limits; `chrt` (or `nice` without it) for a worker's
+    /// scheduling class.
     var prlimit: String?
+    var chrt: String?
     var nice: String?
 
     /// True when workers get their own PID and mount namespaces.
@@ -47,7 +49,7 @@ package struct WorkerIsolation: Sendable, Hashable {
             }
             return ChatfnEnvironment.executable(name)
         }
-        var isolation = WorkerIsolation(prlimit: find("prlimit"), nice: find("nice"))
+        var isolation = WorkerIsolation(prlimit: find("prlimit"), chrt: find("chrt"), nice: find("nice"))
         guard let unshare = find("unshare"), let shell = find("sh"), let mount = find("mount"), let setsid = find("setsid") else {
             return isolation
         }
@@ -68,12 +70,11 @@ package struct WorkerIsolation: Sendable, Hashable {
         return isolation
     }
 
-    /// The command line that starts `command` (`node …`) isolated: niceness, then resource limits, then
+    /// The command line that starts `command` (`node …`) isolated: scheduling class, then resource limits, then
     /// the namespaces, where the scratch tmpfs is mounted before `command` runs. Every step `exec`s the
     /// next, except `unshare --fork`, which stays as the namespace's parent and takes its child down with it.
-    func commandLine(_ command: [String], niceness: Int32, dataLimitBytes: Int?, scratch: String, scratchLimitMb: Int) -> [String] {
-        var line: [String] = []
-        if niceness > 0, let nice { line += [nice, "-n", String(niceness)] }
+    func commandLine(_ command: [String], scheduling: LaneScheduling, dataLimitBytes: Int?, scratch: String, scratchLimitMb: Int) -> [String] {
+        var line = scheduling.commandPrefix(chrt: chrt, nice: nice)
         var limits: [String] = []
         if let dataLimitBytes { limits.append("--data=\(dataLimitBytes)") }
         if let namespacePrefix, let shell, let mount, let setsid {

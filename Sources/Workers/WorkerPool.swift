@@ -15,8 +15,8 @@ package struct WorkerPoolConfiguration: Sendable {
     package var recycleAfter: Int?
     /// The application these processes serve, as metrics name it.
     package var application = "default"
-    /// The lane the processes serve, whose threads carry their pipes and whose niceness they run at;
-    /// none (a pool outside the lanes) puts them on the shared event loops at chatfn's niceness.
+    /// The lane the processes serve, whose threads carry their pipes and whose scheduling class they run
+    /// in; none (a pool outside the lanes) puts them on the shared event loops in chatfn's class.
     package var lane: WorkerLane?
 
     package init(worker: WorkerConfiguration, minWarm: Int = 1, maxProcesses: Int = 2, concurrencyPerProcess: Int = 64,
@@ -177,7 +177,7 @@ package final class WorkerPool: Sendable {
         let launch = Task<WorkerProcess, any Error>(executorPreference: lane?.threads.executor) { [self] in
             do {
                 var processConfiguration = self.state.withLock { $0.worker }
-                if let lane { processConfiguration.niceness = lane.niceness }
+                if let lane { processConfiguration.scheduling = lane.scheduling }
                 let worker = try await WorkerProcess.launch(
                     configuration: processConfiguration, eventLoop: lane?.threads.eventLoops.next() ?? MultiThreadedEventLoopGroup.singleton.next(),
                     logger: logger)

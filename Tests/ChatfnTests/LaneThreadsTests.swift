@@ -4,25 +4,26 @@ import Synchronization
 import Testing
 import Workers
 
-/// A backlog must not slow a user who connects: the events lane's threads and workers run nicer than the
-/// blocking lane's, and each lane's tasks stay on its own threads.
+/// A backlog must not slow a user who connects: the events lane's threads and workers run in the
+/// background scheduling class (`SCHED_IDLE`), the blocking lane's in chatfn's own, and each lane's tasks
+/// stay on its own threads.
 @Suite("lane threads")
 struct LaneThreadsTests {
-    @Test("a lane's tasks, and the child tasks they start, run on the lane's threads: the events lane's niced, the blocking lane's not")
+    @Test("a lane's tasks, and the child tasks they start, run on the lane's threads: the events lane's in the background class, the blocking lane's not")
     func tasksRunOnTheirLanesThreads() async {
-        for (lane, niceness) in [(LaneThreads.events, LaneThreads.eventsNiceness), (LaneThreads.blocking, 0)] {
+        for (lane, policy) in [(LaneThreads.events, ProcessListing.idlePolicy), (LaneThreads.blocking, ProcessListing.normalPolicy)] {
             let seen = await Task(executorPreference: lane.executor) {
                 await withTaskGroup(of: (Int32, Bool).self) { group in
-                    group.addTask { (getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0), lane.eventLoops.makeIterator().contains { $0.inEventLoop }) }
+                    group.addTask { (sched_getscheduler(0), lane.eventLoops.makeIterator().contains { $0.inEventLoop }) }
                     return await group.next()
                 }
             }.value
-            #expect(seen?.0 == niceness)
+            #expect(seen?.0 == policy)
             #expect(seen?.1 == true)
         }
     }
 
-    @Test("chatfn's events lane runs nicer than its blocking lane: event loops, Kafka clients' threads, Node workers")
+    @Test("chatfn's events lane runs in the background class, its blocking lane does not: event loops, Kafka clients' threads, Node workers")
     func chatfnLanesThreads() async throws {
         let lane = try await LaneFixture.make(functions: [
             "user.received.notification": "module.exports = async () => {};",
@@ -35,17 +36,20 @@ struct LaneThreadsTests {
         let call = await client.call(trigger: "user.attempted.start_session", data: Array(#"{"username":"ada"}"#.utf8), timeout: .seconds(30), fallback: .deny)
         #expect(call.status == "succeeded", "\(call)")
         await client.shutdown()
+        let (idle, normal) = (ProcessListing.idlePolicy, ProcessListing.normalPolicy)
         let seen = Mutex("")
         do {
-            try await eventually("both lanes' threads and workers at their niceness", timeout: .seconds(30)) {
+            try await eventually("both lanes' threads and workers in their scheduling class", timeout: .seconds(30)) {
                 let threads = ProcessListing.threads(of: chatfn.pid)
-                func has(_ prefix: String, _ niceness: Int32) -> Bool { threads.contains { $0.name.hasPrefix(prefix) && $0.niceness == niceness } }
+                func has(_ prefix: String, _ policy: Int32) -> Bool { threads.contains { $0.name.hasPrefix(prefix) && $0.policy == policy } }
                 let workers = ProcessListing.descendants(of: chatfn.pid).filter { $0.name == "node" }
-                seen.withLock { $0 = "threads \(threads.map { "\($0.name)@\($0.niceness)" }.sorted()), workers \(workers.map(\.niceness))" }
-                return has("NIO-ELT", LaneThreads.eventsNiceness) && has("NIO-ELT", 0)
-                    && has("rdk:broker", LaneThreads.eventsNiceness) && has("rdk:broker", 0)
-                    // One worker each: the events lane's niced, the blocking lane's at chatfn's own.
-                    && Set(workers.map(\.niceness)) == [0, LaneThreads.eventsNiceness]
+                seen.withLock { $0 = "threads \(threads.map { "\($0.name)@\($0.policy)" }.sorted()), workers \(workers.map(\.policy))" }
+                // Nothing else is in the background class: not Swift's global pool, not the shared loops.
+                let strays = threads.filter { $0.policy == idle && !["NIO-ELT", "rdk:", "chatfn-"].contains(where: $0.name.hasPrefix) }
+                return has("NIO-ELT", idle) && has("NIO-ELT", normal)
+                    && has("rdk:broker", idle) && has("rdk:broker", normal)
+                    // One worker each: the events lane's in the background class, the blocking lane's in chatfn's.
+                    && Set(workers.map(\.policy)) == [normal, idle] && strays.isEmpty
             }
         } catch {
             Issue.record("\(error): \(seen.withLock { $0 })")
@@ -56,9 +60,13 @@ struct LaneThreadsTests {
     }
 }
 
-/// Threads and processes, by name and niceness, from `/proc`.
+/// Threads and processes, by name and scheduling policy, from `/proc`.
 enum ProcessListing {
-    typealias Entry = (pid: Int32, name: String, niceness: Int32, parent: Int32)
+    typealias Entry = (pid: Int32, name: String, policy: Int32, parent: Int32)
+
+    /// `SCHED_OTHER` and `SCHED_IDLE` (<linux/sched.h>).
+    static let normalPolicy: Int32 = 0
+    static let idlePolicy: Int32 = 5
 
     static func threads(of pid: Int32) -> [Entry] {
         let directory = "/proc/\(pid)/task"
@@ -83,9 +91,9 @@ enum ProcessListing {
         guard let name = try? String(contentsOfFile: "\(directory)/comm", encoding: .utf8),
               let stat = try? String(contentsOfFile: "\(directory)/stat", encoding: .utf8),
               let close = stat.lastIndex(of: ")"), let pid = Int32(stat.prefix(while: { $0 != " " })) else { return nil }
-        // After the name: state (field 3), parent (4) … nice (19).
+        // After the name: state (field 3), parent (4) … policy (41).
         let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 16, let parent = Int32(fields[1]), let niceness = Int32(fields[16]) else { return nil }
-        return (pid, name.trimmingCharacters(in: .whitespacesAndNewlines), niceness, parent)
+        guard fields.count > 38, let parent = Int32(fields[1]), let policy = Int32(fields[38]) else { return nil }
+        return (pid, name.trimmingCharacters(in: .whitespacesAndNewlines), policy, parent)
     }
 }

@@ -42,7 +42,8 @@ enum BlockingBenchmark {
 
     /// A responder that answers every request at once, without chatfn: the Kafka round trip alone.
     static func startEcho(kafka: KafkaConfiguration, requestTopic: String) async throws -> (PartitionTail, KafkaProducer) {
-        let producer = try KafkaProducer(configuration: kafka, lowLatency: true)
+        // As chatfn's replies go out (`BlockingLaneService`).
+        let producer = try KafkaProducer(configuration: kafka, lowLatency: true, idempotent: false)
         let answer = Decision(decision: .allow, status: "succeeded").encoded()
         let tail = try await PartitionTail.start(configuration: kafka, topic: requestTopic, partition: 0) { record in
             guard case .success(let request) = BlockingRequest.read(record) else { return }

@@ -16,8 +16,15 @@ import Workers
 /// Every cell gets a chatfn of its own (both lanes) on topics of its own: the embedded broker finds a
 /// fetch's position by walking the partition's log, so a cell on the topics of the cells before it
 /// would be slower for their records alone, and a cell after a backlog would inherit that backlog's log.
+///
+/// The events topic is on `eventsBroker`, by default an embedded broker of its own: the embedded broker
+/// is one thread that walks a partition's log for every fetch, so on one broker the blocking lane's
+/// fetches wait in that thread behind the events lane's; a Kafka broker serves connections from thread
+/// pools and finds a fetch's position in an index. `--one-broker` puts everything on one.
 struct BlockingTable {
     let broker: EmbeddedKafkaBroker
+    /// The broker of the events topics, and a producer to it for the backlog.
+    let eventsBroker: EmbeddedKafkaBroker
     let producer: KafkaProducer
     let functionsDirectory: URL
     let workers: Int
@@ -33,7 +40,8 @@ struct BlockingTable {
     func run() async throws {
         try Data(#"async function handleEvent(event) { return { user: { displayName: event.username } }; }"#.utf8)
             .write(to: functionsDirectory.appendingPathComponent("functions/user.attempted.start_session.js"))
-        print("blocking round trips, \(seconds) s of calls per cell (p50/p99/p99.9 in ms), each cell on a chatfn and topics of its own:")
+        print("blocking round trips, \(seconds) s of calls per cell (p50/p99/p99.9 in ms), each cell on a chatfn and topics of its own, "
+              + (eventsBroker === broker ? "all on one embedded broker:" : "the events topic on an embedded broker of its own:"))
         var cell = 0
         for rate in rates {
             var quiet: Percentiles?
@@ -116,8 +124,9 @@ struct BlockingRig {
         let prefix = "cell\(cell)"
         let (requests, replies, echoRequests, eventsTopic) = ("\(prefix).requests", "\(prefix).replies", "\(prefix).echo", "\(prefix).events")
         for topic in [requests, replies, echoRequests, "\(prefix).echo-replies"] { try table.broker.createTopic(topic, partitions: 1) }
-        try table.broker.createTopic(eventsTopic, partitions: table.partitions)
+        try table.eventsBroker.createTopic(eventsTopic, partitions: table.partitions)
         let kafka = KafkaConfiguration(bootstrapServers: table.broker.bootstrapServers, properties: EmbeddedKafkaBroker.clientProperties)
+        let eventsKafka = KafkaConfiguration(bootstrapServers: table.eventsBroker.bootstrapServers, properties: EmbeddedKafkaBroker.clientProperties)
 
         let catalog = try await FunctionCatalog(directory: table.functionsDirectory.path, logger: table.logger)
         let worker = try await productionWorker()
@@ -136,7 +145,7 @@ struct BlockingRig {
             applications: application, logger: table.logger)
         let nonBlocking = EventLaneService(
             configuration: EventLaneService.Configuration(
-                consumer: KafkaConsumerConfiguration(kafka: kafka, groupId: "\(prefix)-events", topics: [eventsTopic], maxInFlight: table.maxInFlight),
+                consumer: KafkaConsumerConfiguration(kafka: eventsKafka, groupId: "\(prefix)-events", topics: [eventsTopic], maxInFlight: table.maxInFlight),
                 dispatcher: DispatcherConfiguration()),
             applications: application, reporter: events, logger: table.logger)
         let services = ServiceGroup(configuration: ServiceGroupConfiguration(services: [blocking, nonBlocking], logger: table.logger))

@@ -100,8 +100,14 @@ if arguments.first == "redo" {
           + "\(outcome.ranTwice) ran twice (bound: \(KafkaConsumerConfiguration.defaultMaxInFlight) in flight + 200 ms of commits = \(bound))")
     exit(0)
 }
+let eventsBroker = arguments.contains("--one-broker") ? broker : try EmbeddedKafkaBroker()
+if eventsBroker !== broker {
+    for topic in ["chatfn.dlq", "chatfn.invocations", "chatfn.commands"] { try eventsBroker.createTopic(topic, partitions: partitions) }
+}
+let eventsProducer = eventsBroker === broker ? producer : try KafkaProducer(configuration: KafkaConfiguration(
+    bootstrapServers: eventsBroker.bootstrapServers, properties: ["queue.buffering.max.messages": "1000000"]), lowLatency: true)
 var blockingTable = BlockingTable(
-    broker: broker, producer: producer, functionsDirectory: functions, workers: workers, maxInFlight: lane.maxInFlight,
+    broker: broker, eventsBroker: eventsBroker, producer: eventsProducer, functionsDirectory: functions, workers: workers, maxInFlight: lane.maxInFlight,
     backlog: events, keys: keys, partitions: partitions, seconds: seconds, logger: logger)
 if arguments.first == "blocking" {
     if arguments.contains("--rate") { blockingTable.rates = [rate] }
