@@ -29,8 +29,8 @@ public final class ChatFunctionsClient: Sendable {
     public let configuration: Configuration
     /// Events: idempotent, so a retry neither duplicates nor reorders a key's events.
     private let events: KafkaProducer
-    /// Requests: not idempotent (see `KafkaProducer`), a duplicate request is answered twice and its
-    /// second reply dropped; none waits behind another's sequence.
+    /// Requests: not idempotent (see `KafkaProducer`): none waits behind another's sequence. A request
+    /// the producer retried after a lost acknowledgement can run twice; its second reply is dropped.
     private let requests: KafkaProducer
     private let replies: PendingReplies
     private let tail: PartitionTail
@@ -100,8 +100,9 @@ public final class ChatFunctionsClient: Sendable {
 
     public func shutdown() async {
         await tail.shutdown()
+        async let requestsFlushed: Void = requests.shutdown()
         await events.shutdown()
-        await requests.shutdown()
+        await requestsFlushed
     }
 
     private func attributes(_ trigger: String, id: String) -> CloudEventAttributes {

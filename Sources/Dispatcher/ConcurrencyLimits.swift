@@ -37,35 +37,31 @@ final class ConcurrencyLimits: Sendable {
             return state.nextWaiterId
         }
         guard let waiterId else { return Permit(key: key) }
-        // A stop ends the wait: the waiter leaves the queue without a permit. The watchers end with the
-        // wait, and are child tasks: they run on the caller's lane threads, not on Swift's global pool.
-        let granted = await withTaskGroup(of: Void.self) { watchers in
-            for signal in signals {
-                watchers.addTask {
-                    await signal.waitUntilStopped()
-                    guard signal.isStopped else { return }
-                    let removed = self.state.withLock { state -> CheckedContinuation<Bool, Never>? in
-                        guard let index = state.functions[key]?.waiting.firstIndex(where: { $0.id == waiterId }) else { return nil }
-                        return state.functions[key]?.waiting.remove(at: index).continuation
-                    }
-                    removed?.resume(returning: false)
+        // A stop ends the wait: the waiter leaves the queue without a permit. The watchers end with the wait.
+        let watchers = signals.map { signal in
+            Task {
+                await signal.waitUntilStopped()
+                guard signal.isStopped else { return }
+                let removed = self.state.withLock { state -> CheckedContinuation<Bool, Never>? in
+                    guard let index = state.functions[key]?.waiting.firstIndex(where: { $0.id == waiterId }) else { return nil }
+                    return state.functions[key]?.waiting.remove(at: index).continuation
                 }
+                removed?.resume(returning: false)
             }
-            let granted = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
-                // The check and the queueing under one lock: a release in between would find no waiter.
-                let immediate: Bool? = state.withLock { state in
-                    if signals.contains(where: \.isStopped) { return false }
-                    if state.functions[key, default: Limited()].running < limit {
-                        state.functions[key, default: Limited()].running += 1
-                        return true
-                    }
-                    state.functions[key, default: Limited()].waiting.append((waiterId, continuation))
-                    return nil
+        }
+        defer { watchers.forEach { $0.cancel() } }
+        let granted = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            // The check and the queueing under one lock: a release in between would find no waiter.
+            let immediate: Bool? = state.withLock { state in
+                if signals.contains(where: \.isStopped) { return false }
+                if state.functions[key, default: Limited()].running < limit {
+                    state.functions[key, default: Limited()].running += 1
+                    return true
                 }
-                if let immediate { continuation.resume(returning: immediate) }
+                state.functions[key, default: Limited()].waiting.append((waiterId, continuation))
+                return nil
             }
-            watchers.cancelAll()
-            return granted
+            if let immediate { continuation.resume(returning: immediate) }
         }
         return granted ? Permit(key: key) : nil
     }

@@ -12,14 +12,13 @@ package enum LaneScheduling: Sendable, Hashable {
     /// asked for the blocking lane's threads instead, 12.6–12.8 ms with `SCHED_IDLE` (11.2 with no backlog).
     ///
     /// A thread starts in its creator's class and an unprivileged one cannot leave `SCHED_IDLE`: threads
-    /// that serve both lanes (the shared event loops, the platform calls' HTTP session) are started from
-    /// chatfn's own, and the events lane starts no task on Swift's global pool (whose new threads would
-    /// start in the background class until they idle out).
+    /// that serve both lanes are started from chatfn's own (NIO's shared loops, which `chatfn` makes
+    /// Swift's global executor: `LaneThreads.runSwiftTasksOnSharedLoops`).
     case background
 
     /// `SCHED_IDLE` in <linux/sched.h>, a GNU extension Swift's Glibc module does not import.
     static let idlePolicy: Int32 = 5
-    /// Where the policy cannot be set (a seccomp filter, a missing `chrt`): niceness instead.
+    /// Where the policy cannot be set (a seccomp filter; `chrt` missing or refused): niceness instead.
     static let fallbackNiceness: Int32 = 10
 
     /// Puts the calling thread in this class (on Linux a pid of 0 names the calling thread, not the

@@ -16,10 +16,16 @@ package struct LaneThreads: Sendable {
     package static var blocking: LaneThreads { both.blocking }
     package static var events: LaneThreads { both.events }
 
-    /// NIO's shared event loops, in chatfn's own class, for work a lane starts that serves both (a
-    /// function's platform call): a task a lane thread starts on Swift's global pool could make that pool
-    /// start a thread from it, in its class.
-    package static let shared = EventLoopTaskExecutor(MultiThreadedEventLoopGroup.singleton)
+    /// Makes NIO's shared event loops Swift's global executor; called first thing in `main`, before any
+    /// task runs (false where that is too late). A thread starts in its creator's scheduling class, and
+    /// Swift's own pool (libdispatch's) starts a thread from whichever thread enqueues a job when none is
+    /// free: a task that an events lane thread starts or resumes (a deploy, a launch, a trace's export)
+    /// would put a pool thread, and every task it runs later, in the background class. NIO's shared
+    /// loops are started once, by chatfn's own threads, and never end.
+    @discardableResult
+    package static func runSwiftTasksOnSharedLoops() -> Bool {
+        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+    }
 
     /// Both lanes' threads, and the launcher thread every worker is spawned from, are started together on
     /// first use. Only the events lane's threads, and threads they start, are put in the background
@@ -27,7 +33,7 @@ package struct LaneThreads: Sendable {
     /// lane's then leave it.
     private static let both: (blocking: LaneThreads, events: LaneThreads) = {
         LauncherThread.start()
-        _ = shared
+        _ = MultiThreadedEventLoopGroup.singleton  // started in chatfn's class, if nothing did before
         return (LaneThreads(threads: System.coreCount, scheduling: .normal), LaneThreads(threads: System.coreCount, scheduling: .background))
     }()
 

@@ -69,8 +69,7 @@ package final class WorkerProcess: Sendable {
                                               error: "more than \(PlatformAnswers.maxInFlight) calls in flight in this process"), to: request)
                 return
             }
-            // Started from the lane's thread: on the shared loops (see `LaneThreads.shared`).
-            Task(executorPreference: LaneThreads.shared) {
+            Task {
                 answers.send(await Self.answer(request, with: platform), to: request)
                 answers.end()
             }

@@ -1,4 +1,5 @@
 import Dispatcher
+import Workers
 import ChatfnCore
 import ArgumentParser
 
@@ -10,4 +11,20 @@ struct Chatfn: AsyncParsableCommand {
         subcommands: [Dev.self, Run.self, Control.self, Emit.self, Call.self, TestFunction.self, DeadLetters.self,
                       Deploy.self, Versions.self, Rollback.self, Secrets.self, Logs.self, Init.self, Check.self]
     )
+
+    /// ArgumentParser's `main`, after Swift's tasks are put on NIO's shared loops, before any runs
+    /// (`LaneThreads.runSwiftTasksOnSharedLoops`).
+    static func main() async {
+        LaneThreads.runSwiftTasksOnSharedLoops()
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }

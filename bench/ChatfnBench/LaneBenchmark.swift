@@ -70,7 +70,7 @@ struct LaneBenchmark {
              _ body: @escaping @Sendable () async throws -> Void) async throws -> Duration {
         let catalog = try await FunctionCatalog(directory: functionsDirectory, logger: logger)
         var poolConfiguration = WorkerPoolConfiguration(worker: try await productionWorker(), minWarm: workers, maxProcesses: workers)
-        poolConfiguration.lane = .events  // its threads and niceness, as `chatfn run`'s
+        poolConfiguration.lane = .events  // its threads and scheduling class, as `chatfn run`'s
         let pool = WorkerPools(configuration: poolConfiguration, logger: logger)
         let service = EventLaneService(
             configuration: EventLaneService.Configuration(

@@ -16,6 +16,8 @@ import Registry
 // chatfn benchmarks. Usage: swift run -c release ChatfnBench [lane] [--events N] [--rate R] [--seconds S]
 // Numbers go to stdout; see bench/README.md for how to read them.
 
+// As chatfn's `main` does, before any task runs.
+LaneThreads.runSwiftTasksOnSharedLoops()
 let arguments = CommandLine.arguments.dropFirst()
 func option(_ name: String, default value: Int) -> Int {
     guard let index = arguments.firstIndex(of: name), arguments.index(after: index) < arguments.endIndex,
@@ -100,18 +102,25 @@ if arguments.first == "redo" {
           + "\(outcome.ranTwice) ran twice (bound: \(KafkaConsumerConfiguration.defaultMaxInFlight) in flight + 200 ms of commits = \(bound))")
     exit(0)
 }
-let eventsBroker = arguments.contains("--one-broker") ? broker : try EmbeddedKafkaBroker()
-if eventsBroker !== broker {
-    for topic in ["chatfn.dlq", "chatfn.invocations", "chatfn.commands"] { try eventsBroker.createTopic(topic, partitions: partitions) }
+/// The blocking table on brokers of its own: the runs before it leave clients polling, and logs, on
+/// `broker`. The events topic gets a second one unless `--one-broker` (see `BlockingTable`).
+@MainActor func makeBlockingTable() throws -> BlockingTable {
+    let blockingBroker = try EmbeddedKafkaBroker()
+    let eventsBroker = arguments.contains("--one-broker") ? blockingBroker : try EmbeddedKafkaBroker()
+    for created in Set([ObjectIdentifier(blockingBroker), ObjectIdentifier(eventsBroker)]) {
+        let target = created == ObjectIdentifier(blockingBroker) ? blockingBroker : eventsBroker
+        for topic in ["chatfn.dlq", "chatfn.invocations", "chatfn.commands"] { try target.createTopic(topic, partitions: partitions) }
+    }
+    let backlogProducer = try KafkaProducer(configuration: KafkaConfiguration(
+        bootstrapServers: eventsBroker.bootstrapServers, properties: ["queue.buffering.max.messages": "1000000"]), lowLatency: true)
+    var table = BlockingTable(
+        broker: blockingBroker, eventsBroker: eventsBroker, producer: backlogProducer, functionsDirectory: functions, workers: workers,
+        maxInFlight: lane.maxInFlight, backlog: events, keys: keys, partitions: partitions, seconds: seconds, logger: logger)
+    if arguments.contains("--rate") { table.rates = [rate] }
+    return table
 }
-let eventsProducer = eventsBroker === broker ? producer : try KafkaProducer(configuration: KafkaConfiguration(
-    bootstrapServers: eventsBroker.bootstrapServers, properties: ["queue.buffering.max.messages": "1000000"]), lowLatency: true)
-var blockingTable = BlockingTable(
-    broker: broker, eventsBroker: eventsBroker, producer: eventsProducer, functionsDirectory: functions, workers: workers, maxInFlight: lane.maxInFlight,
-    backlog: events, keys: keys, partitions: partitions, seconds: seconds, logger: logger)
 if arguments.first == "blocking" {
-    if arguments.contains("--rate") { blockingTable.rates = [rate] }
-    try await blockingTable.run()
+    try await makeBlockingTable().run()
     exit(0)
 }
 print("chatfn lane benchmark: \(events) events, \(keys) keys, \(partitions) partitions, \(workers) Node workers, embedded broker")
@@ -195,5 +204,5 @@ _ = try await lane.run(topic: "bench.paced", group: "bench-paced", reporter: pac
 print("publish → function start at \(rate)/s: \(Percentiles(pacedReporter.takeLatencies()).summary(unit: "ms"))")
 
 // 3. The blocking lane, with and without a backlog draining beside it.
-if !arguments.contains("--no-blocking") { try await blockingTable.run() }
+if !arguments.contains("--no-blocking") { try await makeBlockingTable().run() }
 await producer.shutdown()
