@@ -27,7 +27,7 @@ final class ConsumerCore: @unchecked Sendable {
         self.client = client
         self.logger = logger
         self.continuation = continuation
-        self.cooperativeStrategy = configuration.effectiveKafka.properties["partition.assignment.strategy"]?.contains("cooperative") == true
+        self.cooperativeStrategy = client.configuredCooperative
         self.machine = ConsumerStateMachine(maxInFlight: configuration.maxInFlight, drainTimeout: configuration.drainTimeout)
     }
 

@@ -30,6 +30,10 @@ package final class ConsumerClient: Sendable {
     private let handle: KafkaHandle
     private let relay: RebalanceRelay
     private let logger: Logger
+    /// A broker away can answer every poll with an error: one line per 10 s, with the count.
+    private let consumerErrors: RateLimitedLog
+    /// `partition.assignment.strategy` names a cooperative one.
+    package let configuredCooperative: Bool
 
     package init(configuration: KafkaConfiguration, logger: Logger) throws {
         let conf = try configuration.makeNativeConfiguration()
@@ -42,6 +46,8 @@ package final class ConsumerClient: Sendable {
         rd_kafka_poll_set_consumer(handle.pointer)
         self.relay = relay
         self.logger = logger
+        self.consumerErrors = RateLimitedLog(logger: logger, interval: .seconds(10))
+        self.configuredCooperative = configuration.properties["partition.assignment.strategy"]?.contains("cooperative") == true
     }
 
     package func subscribe(_ topics: [String]) throws {
@@ -104,9 +110,10 @@ package final class ConsumerClient: Sendable {
     }
 
     /// Whether the group uses the cooperative protocol (incremental assign and unassign). librdkafka
-    /// names none (NULL) for a consumer in no group, and at times while one closes: not cooperative then.
+    /// names none (NULL) for a consumer in no group, and at times while one closes: the configured
+    /// strategy says then.
     private var isCooperative: Bool {
-        guard let name = rd_kafka_rebalance_protocol(handle.pointer) else { return false }
+        guard let name = rd_kafka_rebalance_protocol(handle.pointer) else { return configuredCooperative }
         return String(cString: name) == "COOPERATIVE"
     }
 
@@ -213,7 +220,7 @@ package final class ConsumerClient: Sendable {
         if code == RD_KAFKA_RESP_ERR__FATAL {
             logger.critical("fatal consumer error: \(text)")
         } else {
-            logger.warning("consumer error: \(text)")
+            consumerErrors.warning("consumer error: \(text)")
         }
     }
 }
