@@ -45,6 +45,7 @@ let package = Package(
             pkgConfig: "rdkafka",
             providers: [.apt(["librdkafka-dev"])]
         ),
+        .target(name: "CSwiftRuntimeHooks"),
         .target(
             name: "ChatfnCore",
             dependencies: [
@@ -69,7 +70,7 @@ let package = Package(
         .target(
             name: "Workers",
             dependencies: [
-                "ChatfnCore",
+                "ChatfnCore", "CSwiftRuntimeHooks",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),

@@ -1,3 +1,4 @@
+import CSwiftRuntimeHooks
 import Glibc
 import NIOCore
 import NIOPosix
@@ -17,14 +18,27 @@ package struct LaneThreads: Sendable {
     package static var events: LaneThreads { both.events }
 
     /// Makes NIO's shared event loops Swift's global executor; called first thing in `main`, before any
-    /// task runs (false where that is too late). A thread starts in its creator's scheduling class, and
-    /// Swift's own pool (libdispatch's) starts a thread from whichever thread enqueues a job when none is
-    /// free: a task that an events lane thread starts or resumes (a deploy, a launch, a trace's export)
-    /// would put a pool thread, and every task it runs later, in the background class. NIO's shared
-    /// loops are started once, by chatfn's own threads, and never end.
+    /// task runs, once. A thread starts in its creator's scheduling class, and Swift's own pool
+    /// (libdispatch's) starts a thread from whichever thread enqueues a job when none is free: a task
+    /// that an events lane thread starts or resumes (a deploy, a launch, a trace's export) would put a
+    /// pool thread, and every task it runs later, in the background class. NIO's shared loops are
+    /// started once, by chatfn's own threads, and never end. False when another hook is installed.
+    ///
+    /// As SwiftNIO's `unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor`, which
+    /// finds the runtime's hook with `dlsym` and so does nothing in a `--static-swift-stdlib` binary
+    /// (the Docker image's): the hook is referenced from C instead.
     @discardableResult
     package static func runSwiftTasksOnSharedLoops() -> Bool {
-        NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        let hook = chatfn_swift_task_enqueueGlobal_hook()
+        guard hook.pointee == nil else { return false }
+        _ = MultiThreadedEventLoopGroup.singleton  // its threads started now, in chatfn's class
+        // The hook's type in the runtime: a Swift-convention function of the job and the original enqueue.
+        typealias EnqueueGlobalHook = @convention(thin) (UnownedJob, @convention(thin) (UnownedJob) -> Void) -> Void
+        let enqueueOnSharedLoops: EnqueueGlobalHook = { job, _ in
+            MultiThreadedEventLoopGroup.singleton.any().executor.enqueue(ExecutorJob(job))
+        }
+        hook.pointee = unsafeBitCast(enqueueOnSharedLoops, to: UnsafeMutableRawPointer.self)
+        return true
     }
 
     /// Both lanes' threads, and the launcher thread every worker is spawned from, are started together on

@@ -51,7 +51,7 @@ package struct WorkerIsolation: Sendable, Hashable {
         }
         // `chrt` refused the policy (a seccomp filter) would not start the worker at all: `nice` then.
         var chrt = find("chrt")
-        if let found = chrt, let noop = find("true"), (try? await ChildCommand.run(found, ["--idle", "0", noop]))?.status != 0 { chrt = nil }
+        if let found = chrt, (try? await ChildCommand.run(found, ["--idle", "0", found, "--version"]))?.status != 0 { chrt = nil }
         var isolation = WorkerIsolation(prlimit: find("prlimit"), chrt: chrt, nice: find("nice"))
         guard let unshare = find("unshare"), let shell = find("sh"), let mount = find("mount"), let setsid = find("setsid") else {
             return isolation
