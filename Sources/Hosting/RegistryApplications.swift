@@ -260,8 +260,8 @@ package final class RegistryApplications: ApplicationLookup, Service {
             return true
         }
         guard start else { return }
-        // High priority: lookups of either lane may wait for it, so it goes ahead of other work on the
-        // cooperative pool.
+        // High priority: lookups of either lane may wait for it. (`chatfn` runs Swift's tasks on NIO's
+        // shared loops, which run jobs in order; the priority is for executors that order by it.)
         Task(priority: .high) {
             repeat {
                 await deployCurrentState(of: id)

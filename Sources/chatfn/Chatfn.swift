@@ -16,15 +16,6 @@ struct Chatfn: AsyncParsableCommand {
     /// (`LaneThreads.runSwiftTasksOnSharedLoops`).
     static func main() async {
         LaneThreads.runSwiftTasksOnSharedLoops()
-        do {
-            var command = try parseAsRoot()
-            if var asyncCommand = command as? AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            exit(withError: error)
-        }
+        await main(nil)
     }
 }
