@@ -13,12 +13,15 @@ package enum LaneScheduling: Sendable, Hashable {
     ///
     /// A thread starts in its creator's class and an unprivileged one cannot leave `SCHED_IDLE`: threads
     /// that serve both lanes are started from chatfn's own (NIO's shared loops, which `chatfn` makes
-    /// Swift's global executor: `LaneThreads.runSwiftTasksOnSharedLoops`).
+    /// Swift's global executor: `LaneThreads.runSwiftTasksOnSharedLoops`). Where that did not happen
+    /// (a test process) the lane's threads take ``fallbackNiceness`` instead; its workers, processes of
+    /// their own, take `SCHED_IDLE` either way.
     case background
 
     /// `SCHED_IDLE` in <linux/sched.h>, a GNU extension Swift's Glibc module does not import.
     static let idlePolicy: Int32 = 5
-    /// Where the policy cannot be set (a seccomp filter; `chrt` missing or refused): niceness instead.
+    /// Where the policy cannot be set (a seccomp filter; `chrt` missing or refused), or a thread's must not
+    /// be (Swift's tasks not on NIO's shared loops): niceness instead.
     static let fallbackNiceness: Int32 = 10
 
     /// Puts the calling thread in this class (on Linux a pid of 0 names the calling thread, not the
@@ -26,7 +29,7 @@ package enum LaneScheduling: Sendable, Hashable {
     func applyToCurrentThread() {
         guard self == .background else { return }
         var parameters = sched_param()  // priority 0, the only one SCHED_IDLE takes
-        if sched_setscheduler(0, Self.idlePolicy, &parameters) != 0 {
+        if !LaneThreads.swiftTasksRunOnSharedLoops || sched_setscheduler(0, Self.idlePolicy, &parameters) != 0 {
             _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, Self.fallbackNiceness)
         }
     }

@@ -38,8 +38,15 @@ package struct LaneThreads: Sendable {
             MultiThreadedEventLoopGroup.singleton.any().executor.enqueue(ExecutorJob(job))
         }
         hook.pointee = unsafeBitCast(enqueueOnSharedLoops, to: UnsafeMutableRawPointer.self)
+        swiftTasksOnSharedLoops.store(true, ordering: .sequentiallyConsistent)
         return true
     }
+
+    /// Whether ``runSwiftTasksOnSharedLoops()`` installed the hook: only then do the events lane's
+    /// threads take `SCHED_IDLE` (``LaneScheduling/background``); without it (a test process, whose
+    /// tasks ran before any code of ours) Swift's pool could start threads from them in that class.
+    static var swiftTasksRunOnSharedLoops: Bool { swiftTasksOnSharedLoops.load(ordering: .sequentiallyConsistent) }
+    private static let swiftTasksOnSharedLoops = Atomic<Bool>(false)
 
     /// Both lanes' threads, and the launcher thread every worker is spawned from, are started together on
     /// first use. Only the events lane's threads, and threads they start, are put in the background
