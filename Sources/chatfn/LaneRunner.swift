@@ -54,6 +54,9 @@ struct LaneOptions: ParsableArguments {
     @Option(name: .long, help: "Seconds in-flight functions may finish in after SIGTERM; then what is left is abandoned (uncommitted, so it runs again) and chatfn exits within 5 more seconds.")
     var shutdownTimeout: Int = 25
 
+    @Option(name: .long, help: "How the events lane's threads and workers yield the CPU to blocking requests: nice (niceness 10) or idle (Linux's SCHED_IDLE: a backlog barely slows blocking requests, but anything busy beside chatfn starves the events lane; for chatfn in a container of its own).")
+    var eventsLaneClass: LaneScheduling.BackgroundClass = .nice
+
     func validate() throws {
         let bounds: [(String, Int, ClosedRange<Int>)] = [
             ("--partitions", Int(partitions), 1...10_000), ("--workers", workers, 1...256),
@@ -91,6 +94,7 @@ enum ApplicationSource {
 
 /// Runs chatfn's lanes until SIGTERM or Ctrl-C.
 func runChatfn(_ options: LaneOptions, source: ApplicationSource) async throws {
+    LaneScheduling.useForBackground(options.eventsLaneClass)  // before the lanes' threads start
     let startupSignals = StartupSignals()
     let kafkaOptions = options.kafkaOptions
     let logger = try kafkaOptions.makeLogger()
@@ -240,6 +244,8 @@ private func warnAboutIsolation(logger: Logger) {
             """)
     }
 }
+
+extension LaneScheduling.BackgroundClass: ExpressibleByArgument {}
 
 /// Sets the gauges `/metrics` reads rather than counts: what runs now, the workers, the registry read.
 func refreshLaneMetrics(events: DispatchStatistics, applications: any ApplicationLookup, registry: RegistryFollower?) {

@@ -66,8 +66,8 @@ struct BlockingTests {
         let client = try await Self.client(lane)
         let trigger = "user.attempted.start_session"
 
-        let allowed = try await Self.call(client, trigger, ["username": "ada", "authParams": ["password": "pw"]])
-        #expect(allowed.decision == .allow && allowed.status == "succeeded")
+        let allowed = try await Self.call(client, trigger, ["username": "ada", "authParams": ["password": "pw"]], timeout: LaneFixture.firstCallTimeout)
+        #expect(allowed.decision == .allow && allowed.status == "succeeded", "\(allowed)")
         #expect(Self.object(allowed.user)?["displayName"] as? String == "ADA")
         #expect(allowed.functionVersion != nil && allowed.durationMs != nil)
 
@@ -101,8 +101,8 @@ struct BlockingTests {
         let chatfn = try lane.startChatfn()
         let client = try await Self.client(lane)
 
-        let replaced = try await Self.call(client, "user.attempted.send_message", ["message": ["id": 7, "body": "oh darn it"]])
-        #expect(replaced.decision == .allow)
+        let replaced = try await Self.call(client, "user.attempted.send_message", ["message": ["id": 7, "body": "oh darn it"]], timeout: LaneFixture.firstCallTimeout)
+        #expect(replaced.decision == .allow, "\(replaced)")
         #expect(Self.object(replaced.message)?["body"] as? String == "oh **** it")
         #expect(Self.object(replaced.message)?["id"] as? Int == 7)
         let rejected = try await Self.call(client, "user.attempted.send_message", ["message": ["body": "buy spam now"]])
@@ -138,7 +138,7 @@ struct BlockingTests {
         let client = try await Self.client(lane)
         let trigger = "user.attempted.start_session"
         // Warm: the first call also waits for the blocking lane's group to form.
-        _ = try await Self.call(client, trigger, ["username": "warmup", "authParams": ["password": "pw"]], timeout: .seconds(30))
+        _ = try await Self.call(client, trigger, ["username": "warmup", "authParams": ["password": "pw"]], timeout: LaneFixture.firstCallTimeout)
 
         var expired = CloudEventKafkaBinding.binaryRecord(
             topic: "chatfn.requests", key: nil, attributes: CloudEventAttributes(id: "expired-1", type: trigger, source: "tests"),
@@ -170,7 +170,7 @@ struct BlockingTests {
         let mismatched = decisions.filter { Self.object($0.value.user)?["displayName"] as? String != $0.key.uppercased() }
         #expect(mismatched.count == 0, "calls that got another call's answer or none: \(mismatched.map { "\($0.key): \($0.value.status) \($0.value.reason ?? "")" }.sorted().prefix(5))")
         // A request recorded after the expired one proves the lane went past it.
-        let marker = try await Self.call(client, trigger, ["username": "marker", "authParams": ["password": "pw", "record": true]])
+        let marker = try await Self.call(client, trigger, ["username": "marker", "authParams": ["password": "pw", "record": true]], timeout: .seconds(30))
         #expect(marker.decision == .allow, "\(marker)")
         let ran = lane.recorder.received().compactMap { $0["username"] as? String }
         #expect(ran == ["marker"], "the expired request ran: \(ran)")
@@ -193,7 +193,7 @@ struct BlockingTests {
         let lane = try await Self.makeLane()
         let chatfn = try lane.startChatfn()
         let client = try await Self.client(lane)
-        _ = try await Self.call(client, "user.attempted.start_session", ["username": "warmup", "authParams": ["password": "pw"]], timeout: .seconds(30))
+        _ = try await Self.call(client, "user.attempted.start_session", ["username": "warmup", "authParams": ["password": "pw"]], timeout: LaneFixture.firstCallTimeout)
         let (status, output) = try await ChatfnProcess.run(
             [script, "--bootstrap", lane.broker.bootstrapServers, "--username", "grace", "--password", "pw", "--reply-partition", "0"],
             executable: python)

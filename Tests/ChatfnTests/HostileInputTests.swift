@@ -46,7 +46,7 @@ struct HostileInputTests {
         }
         let client = try await ChatFunctionsClient.connect(ChatFunctionsClient.Configuration(kafka: lane.kafka))
         let decision = await client.call(trigger: "user.attempted.start_session", data: Array(#"{"username":"ada"}"#.utf8),
-                                         timeout: .seconds(10), fallback: .deny)
+                                         timeout: LaneFixture.firstCallTimeout, fallback: .deny)
         #expect(decision.decision == .allow && decision.status == "succeeded", "chatfn survived the poison deadline: \(decision)")
 
         let manifest: [String: Any] = ["app": "default", "runtime": ["environment": ["RECORDER_URL": lane.recorder.url]],
@@ -113,8 +113,8 @@ struct HostileInputTests {
         try await lane.producer.send(Self.request("user.attempted.start_session", id: "new-topic", replyTo: "attacker.topic", deadlineMs: soon))
         try await lane.producer.send(Self.request("user.attempted.start_session", id: "no-partition", partition: 99, deadlineMs: soon))
         let client = try await ChatFunctionsClient.connect(ChatFunctionsClient.Configuration(kafka: lane.kafka))
-        let allowed = await client.call(trigger: "user.attempted.start_session", data: Array(#"{"username":"ada"}"#.utf8), timeout: .seconds(10), fallback: .deny)
-        #expect(allowed.decision == .allow)
+        let allowed = await client.call(trigger: "user.attempted.start_session", data: Array(#"{"username":"ada"}"#.utf8), timeout: LaneFixture.firstCallTimeout, fallback: .deny)
+        #expect(allowed.decision == .allow, "\(allowed)")
         let wrongLane = await client.call(trigger: "test.ok", data: Array("{}".utf8), timeout: .seconds(10), fallback: .allow)
         #expect(wrongLane.decision == .deny && wrongLane.status == "rejected", "\(wrongLane)")
         try await lane.producer.send(try eventRecord(topic: "chatfn.requests", trigger: "test.ok", id: "plain-on-requests", key: "k", data: [:]))
@@ -142,8 +142,8 @@ struct HostileInputTests {
         defer { Task { await lane.tearDown() } }
         let chatfn = try lane.startChatfn()
         let client = try await ChatFunctionsClient.connect(ChatFunctionsClient.Configuration(kafka: lane.kafka))
-        let warm = await client.call(trigger: "user.attempted.start_session", data: Array(#"{"username":"warm"}"#.utf8), timeout: .seconds(10), fallback: .deny)
-        #expect(warm.decision == .allow)
+        let warm = await client.call(trigger: "user.attempted.start_session", data: Array(#"{"username":"warm"}"#.utf8), timeout: LaneFixture.firstCallTimeout, fallback: .deny)
+        #expect(warm.decision == .allow, "\(warm)")
         let deadline = EpochMilliseconds.now() + 4_000
         for n in 0..<3_000 {
             lane.producer.sendInBackground(Self.request("user.attempted.start_session", id: "slow-\(n)", deadlineMs: deadline))

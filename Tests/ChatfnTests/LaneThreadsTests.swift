@@ -4,15 +4,13 @@ import Synchronization
 import Testing
 import Workers
 
-/// A backlog must not slow a user who connects: the events lane's threads and workers run in the
-/// background scheduling class (`SCHED_IDLE`), the blocking lane's in chatfn's own, and each lane's tasks
-/// stay on its own threads.
+/// A backlog must not slow a user who connects: the events lane's threads and workers run in a
+/// background scheduling class (niceness 10, or `SCHED_IDLE`), the blocking lane's in chatfn's own, and
+/// each lane's tasks stay on its own threads.
 @Suite("lane threads")
 struct LaneThreadsTests {
-    @Test("a lane's tasks, and the child tasks they start, run on the lane's threads: the events lane's niced in a process whose Swift tasks are not on NIO's loops (this one), the blocking lane's not")
+    @Test("a lane's tasks, and the child tasks they start, run on the lane's threads: the events lane's niced (the default class), the blocking lane's not")
     func tasksRunOnTheirLanesThreads() async {
-        // Swift's pool here is libdispatch's (the tests' tasks ran before any code of ours): a thread it
-        // started from a SCHED_IDLE lane thread would stay in that class, so the lane's threads are niced.
         for (lane, niceness) in [(LaneThreads.events, Int32(10)), (LaneThreads.blocking, 0)] {
             let seen = await Task(executorPreference: lane.executor) {
                 await withTaskGroup(of: (Int32, Int32, Bool).self) { group in
@@ -29,39 +27,43 @@ struct LaneThreadsTests {
         }
     }
 
-    @Test("chatfn's events lane runs in the background class, its blocking lane does not: event loops, Kafka clients' threads, Node workers")
-    func chatfnLanesThreads() async throws {
+    @Test("chatfn's events lane runs in the background class it is given, its blocking lane does not: event loops, Kafka clients' threads, Node workers",
+          arguments: LaneScheduling.BackgroundClass.allCases)
+    func chatfnLanesThreads(_ backgroundClass: LaneScheduling.BackgroundClass) async throws {
         let lane = try await LaneFixture.make(functions: [
             "user.received.notification": "module.exports = async () => {};",
             "user.attempted.start_session": "module.exports = async () => ({});",
         ])
-        let chatfn = try await lane.startedChatfn()
+        let chatfn = try await lane.startedChatfn(["--events-lane-class", backgroundClass.rawValue])
         // The application's processes start on its first event and its first call.
         try await lane.publish("user.received.notification", id: "n-1", key: "ada", data: ["user": "ada"])
         let client = try await ChatFunctionsClient.connect(ChatFunctionsClient.Configuration(kafka: lane.kafka))
-        let call = await client.call(trigger: "user.attempted.start_session", data: Array(#"{"username":"ada"}"#.utf8), timeout: .seconds(30), fallback: .deny)
+        let call = await client.call(trigger: "user.attempted.start_session", data: Array(#"{"username":"ada"}"#.utf8), timeout: LaneFixture.firstCallTimeout, fallback: .deny)
         #expect(call.status == "succeeded", "\(call)")
         await client.shutdown()
-        let (idle, normal) = (ProcessListing.idlePolicy, ProcessListing.normalPolicy)
+        // (policy, niceness) of chatfn's own threads and of the background class.
+        let own = ProcessListing.Class(policy: ProcessListing.normalPolicy, nice: 0)
+        let background = backgroundClass == .idle
+            ? ProcessListing.Class(policy: ProcessListing.idlePolicy, nice: 0) : ProcessListing.Class(policy: ProcessListing.normalPolicy, nice: 10)
         let seen = Mutex("")
         do {
             try await eventually("both lanes' threads and workers in their scheduling class", timeout: .seconds(30)) {
                 let threads = ProcessListing.threads(of: chatfn.pid)
-                func has(_ prefix: String, _ policy: Int32) -> Bool { threads.contains { $0.name.hasPrefix(prefix) && $0.policy == policy } }
+                func has(_ prefix: String, _ wanted: ProcessListing.Class) -> Bool { threads.contains { $0.name.hasPrefix(prefix) && $0.schedulingClass == wanted } }
                 let workers = ProcessListing.descendants(of: chatfn.pid).filter { $0.name == "node" }
-                seen.withLock { $0 = "threads \(threads.map { "\($0.name)@\($0.policy)" }.sorted()), workers \(workers.map(\.policy))" }
-                return has("NIO-ELT", idle) && has("NIO-ELT", normal)
-                    && has("rdk:broker", idle) && has("rdk:broker", normal)
+                seen.withLock { $0 = "threads \(threads.map { "\($0.name)@\($0.schedulingClass)" }.sorted()), workers \(workers.map(\.schedulingClass))" }
+                return has("NIO-ELT", background) && has("NIO-ELT", own)
+                    && has("rdk:broker", background) && has("rdk:broker", own)
                     // One worker each: the events lane's in the background class, the blocking lane's in chatfn's.
-                    && Set(workers.map(\.policy)) == [normal, idle]
+                    && Set(workers.map(\.schedulingClass)) == [own, background]
             }
         } catch {
             Issue.record("\(error): \(seen.withLock { $0 })")
         }
         // Nothing else is in the background class: not Swift's executor (NIO's shared loops), nor
-        // libdispatch's pool.
+        // libdispatch's pool (whose background-QoS threads libdispatch nices itself).
         let strays = ProcessListing.threads(of: chatfn.pid).filter {
-            $0.policy == idle && !["NIO-ELT", "rdk:", "chatfn-"].contains(where: $0.name.hasPrefix)
+            $0.schedulingClass == background && !["NIO-ELT", "rdk:", "chatfn-"].contains(where: $0.name.hasPrefix) && $0.name != ".background-qos"
         }
         #expect(strays.isEmpty, "\(strays.map(\.name))")
         chatfn.signal(SIGTERM)
@@ -72,7 +74,13 @@ struct LaneThreadsTests {
 
 /// Threads and processes, by name and scheduling policy, from `/proc`.
 enum ProcessListing {
-    typealias Entry = (pid: Int32, name: String, policy: Int32, parent: Int32)
+    struct Class: Hashable, CustomStringConvertible {
+        var policy: Int32
+        var nice: Int32
+        var description: String { "policy \(policy) nice \(nice)" }
+    }
+
+    typealias Entry = (pid: Int32, name: String, schedulingClass: Class, parent: Int32)
 
     /// `SCHED_OTHER` and `SCHED_IDLE` (<linux/sched.h>).
     static let normalPolicy: Int32 = 0
@@ -101,9 +109,9 @@ enum ProcessListing {
         guard let name = try? String(contentsOfFile: "\(directory)/comm", encoding: .utf8),
               let stat = try? String(contentsOfFile: "\(directory)/stat", encoding: .utf8),
               let close = stat.lastIndex(of: ")"), let pid = Int32(stat.prefix(while: { $0 != " " })) else { return nil }
-        // After the name: state (field 3), parent (4) … policy (41).
+        // After the name: state (field 3), parent (4) … nice (19) … policy (41).
         let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 38, let parent = Int32(fields[1]), let policy = Int32(fields[38]) else { return nil }
-        return (pid, name.trimmingCharacters(in: .whitespacesAndNewlines), policy, parent)
+        guard fields.count > 38, let parent = Int32(fields[1]), let nice = Int32(fields[16]), let policy = Int32(fields[38]) else { return nil }
+        return (pid, name.trimmingCharacters(in: .whitespacesAndNewlines), Class(policy: policy, nice: nice), parent)
     }
 }

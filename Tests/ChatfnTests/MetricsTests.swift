@@ -43,7 +43,7 @@ struct MetricsTests {
         var configuration = ChatFunctionsClient.Configuration(kafka: KafkaConfiguration(bootstrapServers: fleet.broker.bootstrapServers))
         configuration.appId = "metered"
         let client = try await ChatFunctionsClient.connect(configuration)
-        let decision = await client.call(trigger: BlockingTriggers.startSession, data: Array(#"{"username":"ada"}"#.utf8), timeout: .seconds(20), fallback: .deny)
+        let decision = await client.call(trigger: BlockingTriggers.startSession, data: Array(#"{"username":"ada"}"#.utf8), timeout: LaneFixture.firstCallTimeout, fallback: .deny)
         #expect(decision.decision == .allow, "\(decision)")
         await client.shutdown()
 

@@ -30,6 +30,11 @@ let seconds = option("--seconds", default: 10)
 let workers = option("--workers", default: 2)
 let keys = option("--keys", default: 1_000)
 let partitions = Int32(option("--partitions", default: 8))
+// The events lane's class as deploy/k8s runs it (idle); `--events-lane-class nice` for chatfn's default.
+let eventsLaneClass = arguments.firstIndex(of: "--events-lane-class").flatMap { index in
+    arguments.index(after: index) < arguments.endIndex ? LaneScheduling.BackgroundClass(rawValue: arguments[arguments.index(after: index)]) : nil
+} ?? .idle
+LaneScheduling.useForBackground(eventsLaneClass)
 
 // Metrics go where `chatfn run` sends them (Prometheus), so that their cost is measured too.
 PrometheusExport.bootstrap()

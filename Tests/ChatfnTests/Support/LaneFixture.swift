@@ -6,6 +6,10 @@ import Foundation
 /// Everything a test of the non-blocking lane needs: an embedded broker with chatfn's topics, an HTTP
 /// recorder the functions POST to (as `RECORDER_URL`), an application directory, and a producer.
 struct LaneFixture {
+    /// How long a test's first blocking call waits: it also waits for `chatfn dev` to start, its group to
+    /// form and a worker to start. The whole suite on two cores can take well over 10 s for that.
+    static let firstCallTimeout: Duration = .seconds(60)
+
     static let topics = ["chatfn.events", "chatfn.dlq", "chatfn.invocations", "chatfn.commands", "chatfn.requests", "chatfn.replies"]
 
     let broker: EmbeddedKafkaBroker
