@@ -8,11 +8,11 @@ import Synchronization
 /// preference (its Kafka clients are made there, its consume loop and every child task run there), and
 /// its workers' pipes are on the same group: no job of one lane queues behind the other's.
 ///
-/// The events lane's threads run in the background class (``LaneScheduling/background``), as its Node
-/// workers do; the blocking lane's in chatfn's own. A backlog keeps the events lane's threads busy, and a
-/// blocking request's thread takes the CPU from them the moment it wakes. A thread starts in the class
-/// of the thread that starts it: the events lane's Kafka clients (librdkafka's threads, the poll loops)
-/// are made on its threads and run in its class; the blocking lane's in chatfn's.
+/// The events lane's threads run in its background class (``LaneScheduling/background(_:)``), as its
+/// Node workers do; the blocking lane's in chatfn's own, so that a backlog keeping the events lane busy
+/// yields the CPU to blocking requests. A thread starts in the class of the thread that starts it: the
+/// events lane's Kafka clients (librdkafka's threads, the poll loops) are made on its threads and run in
+/// its class; the blocking lane's in chatfn's.
 package struct LaneThreads: Sendable {
     package static var blocking: LaneThreads { both.blocking }
     package static var events: LaneThreads { both.events }
@@ -43,22 +43,25 @@ package struct LaneThreads: Sendable {
     }
 
     /// Whether ``runSwiftTasksOnSharedLoops()`` installed the hook: only then do the events lane's
-    /// threads take `SCHED_IDLE` (``LaneScheduling/background``); without it (a test process, whose
-    /// tasks ran before any code of ours) Swift's pool could start threads from them in that class.
+    /// threads take `SCHED_IDLE` in the `idle` class; without it (a test process, whose tasks ran before
+    /// any code of ours) Swift's pool could start threads from them in that class.
     static var swiftTasksRunOnSharedLoops: Bool { swiftTasksOnSharedLoops.load(ordering: .sequentiallyConsistent) }
     private static let swiftTasksOnSharedLoops = Atomic<Bool>(false)
 
     /// Both lanes' threads, and the launcher thread every worker is spawned from, are started together on
     /// first use. Only the events lane's threads, and threads they start, are put in the background
     /// class: none exists before this runs, so these threads start in chatfn's own, and the events
-    /// lane's then leave it.
+    /// lane's then leave it. The class chosen is read here, once, for the threads and the workers.
     private static let both: (blocking: LaneThreads, events: LaneThreads) = {
         LauncherThread.start()
         _ = MultiThreadedEventLoopGroup.singleton  // started in chatfn's class, if nothing did before
-        return (LaneThreads(threads: System.coreCount, scheduling: .normal), LaneThreads(threads: System.coreCount, scheduling: .background))
+        return (LaneThreads(threads: System.coreCount, scheduling: .normal),
+                LaneThreads(threads: System.coreCount, scheduling: LaneScheduling.chosenBackground))
     }()
 
     package let eventLoops: MultiThreadedEventLoopGroup
+    /// The class of these threads and of the lane's workers.
+    package let scheduling: LaneScheduling
     /// Runs a lane's tasks on ``eventLoops``: a job stays on the loop it was enqueued from.
     package let executor: EventLoopTaskExecutor
     /// One executor per loop, for ``nextLoopExecutor()``.
@@ -66,6 +69,7 @@ package struct LaneThreads: Sendable {
     private let nextLoop = NextLoop()
 
     private init(threads: Int, scheduling: LaneScheduling) {
+        self.scheduling = scheduling
         eventLoops = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         executor = EventLoopTaskExecutor(eventLoops)
         loopExecutors = eventLoops.makeIterator().map { loop in
@@ -95,7 +99,7 @@ package enum WorkerLane: String, Sendable, CaseIterable {
     case blocking
 
     package var threads: LaneThreads { self == .events ? .events : .blocking }
-    package var scheduling: LaneScheduling { self == .events ? .background : .normal }
+    package var scheduling: LaneScheduling { threads.scheduling }
 }
 
 /// A task executor on an event loop group: a job runs on the loop it is enqueued from when that is one

@@ -11,7 +11,7 @@ package struct WorkerConfiguration: Sendable {
     package var environment: [String: String]
     /// How long a new worker may take to report ready.
     package var startTimeout: Duration
-    /// The worker processes' scheduling class: the non-blocking lane's run in the background class, so
+    /// The worker processes' scheduling class: the non-blocking lane's run in its background class, so
     /// that a backlog yields the CPU to a waiting sign-in.
     package var scheduling: LaneScheduling = .normal
     /// Confines the worker's file system access (Node 20 or newer); nil: unconfined.

@@ -17,14 +17,17 @@ package struct WorkerIsolation: Sendable, Hashable {
     var shell: String?
     var mount: String?
     var setsid: String?
-    /// `prlimit`, for the memory and file-size limits; `chrt` (or `nice` without it) for a worker's
-    /// scheduling class.
+    /// `prlimit`, for the memory and file-size limits; `chrt` (the `idle` class) or `nice` for a
+    /// worker's scheduling class.
     var prlimit: String?
     var chrt: String?
     var nice: String?
 
     /// True when workers get their own PID and mount namespaces.
     package var hasNamespaces: Bool { namespacePrefix != nil }
+
+    /// True when workers can run in `SCHED_IDLE` (`chrt` is there and the policy allowed).
+    package var hasIdleClass: Bool { chrt != nil }
 
     /// True when workers are killed with chatfn, whatever ends it (util-linux's `setpriv` is there).
     package static var workersDieWithChatfn: Bool { ChildProcess.setpriv != nil }

@@ -14,6 +14,8 @@ import ServiceLifecycle
 import Synchronization
 import Workers
 
+extension LaneScheduling.BackgroundClass: ExpressibleByArgument {}
+
 /// What `chatfn dev` and `chatfn run` share: the applications, the consumer group, the workers.
 struct LaneOptions: ParsableArguments {
     @OptionGroup var kafkaOptions: KafkaOptions
@@ -131,7 +133,7 @@ func runChatfn(_ options: LaneOptions, source: ApplicationSource) async throws {
         if served.catalog.all.isEmpty { banner.append("  (none yet: add functions/<trigger>.js)") }
         ConsoleOutput.write(lines: banner)
     case .registry(let dev):
-        warnAboutIsolation(logger: logger)
+        warnAboutIsolation(eventsLaneClass: options.eventsLaneClass, logger: logger)
         finiteServices.append(RegistryTopicCheck(connection: connection, logger: logger))
         let follower = try await RegistryFollower.start(configuration: connection.configuration)
         registryFollower = follower
@@ -227,25 +229,27 @@ private func serveDirectory(_ directory: String, options: LaneOptions, logger: L
     if workerConfiguration.sandbox == nil {
         logger.warning("Node older than 20: functions run without file-system confinement")
     }
-    warnAboutIsolation(logger: logger)
+    warnAboutIsolation(eventsLaneClass: options.eventsLaneClass, logger: logger)
     return ServedApplication(id: appId, catalog: catalog, worker: workerConfiguration, eventMinWarm: 1, eventWorkers: options.workers,
                              blockingWorkers: options.blockingWorkers, logger: logger)
 }
 
-private func warnAboutIsolation(logger: Logger) {
+private func warnAboutIsolation(eventsLaneClass: LaneScheduling.BackgroundClass, logger: Logger) {
     if !WorkerIsolation.workersDieWithChatfn {
         logger.warning("setpriv (util-linux) not found: if chatfn is killed, a worker whose function never ends outlives it")
     }
     Task {
-        guard !(await WorkerIsolation.detected()).hasNamespaces else { return }
+        let isolation = await WorkerIsolation.detected()
+        if eventsLaneClass == .idle && !isolation.hasIdleClass {
+            logger.warning("--events-lane-class idle: this machine refuses SCHED_IDLE (chrt missing or not allowed): the events lane is niced instead")
+        }
+        guard !isolation.hasNamespaces else { return }
         logger.warning("""
             no PID or mount namespaces for workers (needs root, or unprivileged user namespaces): functions could signal \
             chatfn's processes, and scratch directories are bounded per file only (docs/security.md)
             """)
     }
 }
-
-extension LaneScheduling.BackgroundClass: ExpressibleByArgument {}
 
 /// Sets the gauges `/metrics` reads rather than counts: what runs now, the workers, the registry read.
 func refreshLaneMetrics(events: DispatchStatistics, applications: any ApplicationLookup, registry: RegistryFollower?) {

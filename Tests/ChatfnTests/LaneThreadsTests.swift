@@ -11,7 +11,8 @@ import Workers
 struct LaneThreadsTests {
     @Test("a lane's tasks, and the child tasks they start, run on the lane's threads: the events lane's niced (the default class), the blocking lane's not")
     func tasksRunOnTheirLanesThreads() async {
-        for (lane, niceness) in [(LaneThreads.events, Int32(10)), (LaneThreads.blocking, 0)] {
+        let own = ProcessListing.niceness(of: getpid())
+        for (lane, niceness) in [(LaneThreads.events, min(own + 10, 19)), (LaneThreads.blocking, own)] {
             let seen = await Task(executorPreference: lane.executor) {
                 await withTaskGroup(of: (Int32, Int32, Bool).self) { group in
                     group.addTask {
@@ -41,13 +42,16 @@ struct LaneThreadsTests {
         let call = await client.call(trigger: "user.attempted.start_session", data: Array(#"{"username":"ada"}"#.utf8), timeout: LaneFixture.firstCallTimeout, fallback: .deny)
         #expect(call.status == "succeeded", "\(call)")
         await client.shutdown()
-        // (policy, niceness) of chatfn's own threads and of the background class.
-        let own = ProcessListing.Class(policy: ProcessListing.normalPolicy, nice: 0)
+        // (policy, niceness) of chatfn's own threads (this process's niceness) and of the background class.
+        let niceness = ProcessListing.niceness(of: getpid())
+        let own = ProcessListing.Class(policy: ProcessListing.normalPolicy, nice: niceness)
         let background = backgroundClass == .idle
-            ? ProcessListing.Class(policy: ProcessListing.idlePolicy, nice: 0) : ProcessListing.Class(policy: ProcessListing.normalPolicy, nice: 10)
+            ? ProcessListing.Class(policy: ProcessListing.idlePolicy, nice: niceness)
+            : ProcessListing.Class(policy: ProcessListing.normalPolicy, nice: min(niceness + 10, 19))
         let seen = Mutex("")
         do {
-            try await eventually("both lanes' threads and workers in their scheduling class", timeout: .seconds(30)) {
+            // In the idle class the rest of this suite, busy beside it, can hold the events worker's start back.
+            try await eventually("both lanes' threads and workers in their scheduling class", timeout: .seconds(60)) {
                 let threads = ProcessListing.threads(of: chatfn.pid)
                 func has(_ prefix: String, _ wanted: ProcessListing.Class) -> Bool { threads.contains { $0.name.hasPrefix(prefix) && $0.schedulingClass == wanted } }
                 let workers = ProcessListing.descendants(of: chatfn.pid).filter { $0.name == "node" }
@@ -61,13 +65,17 @@ struct LaneThreadsTests {
             Issue.record("\(error): \(seen.withLock { $0 })")
         }
         // Nothing else is in the background class: not Swift's executor (NIO's shared loops), nor
-        // libdispatch's pool (whose background-QoS threads libdispatch nices itself).
+        // libdispatch's pool (whose background-QoS thread libdispatch nices itself).
         let strays = ProcessListing.threads(of: chatfn.pid).filter {
-            $0.schedulingClass == background && !["NIO-ELT", "rdk:", "chatfn-"].contains(where: $0.name.hasPrefix) && $0.name != ".background-qos"
+            $0.schedulingClass == background && !["NIO-ELT", "rdk:", "chatfn-"].contains(where: $0.name.hasPrefix)
+                && !(backgroundClass == .nice && $0.name == ".background-qos")
         }
         #expect(strays.isEmpty, "\(strays.map(\.name))")
         chatfn.signal(SIGTERM)
-        #expect(try await chatfn.waitForExit() == 0)
+        let status = try await chatfn.waitForExit()
+        // The idle class's price (docs/architecture.md): on a busy machine, this suite, the events lane's
+        // shutdown can starve until the watchdog ends chatfn.
+        #expect(status == 0 || (backgroundClass == .idle && status == 1), "exit status \(status)")
         await lane.tearDown()
     }
 }
@@ -85,6 +93,11 @@ enum ProcessListing {
     /// `SCHED_OTHER` and `SCHED_IDLE` (<linux/sched.h>).
     static let normalPolicy: Int32 = 0
     static let idlePolicy: Int32 = 5
+
+    /// A process's niceness (its main thread's).
+    static func niceness(of pid: Int32) -> Int32 {
+        read("/proc/\(pid)")?.schedulingClass.nice ?? 0
+    }
 
     static func threads(of pid: Int32) -> [Entry] {
         let directory = "/proc/\(pid)/task"

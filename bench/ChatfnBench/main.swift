@@ -19,10 +19,12 @@ import Registry
 // As chatfn's `main` does, before any task runs.
 LaneThreads.runSwiftTasksOnSharedLoops()
 let arguments = CommandLine.arguments.dropFirst()
+func option(_ name: String) -> String? {
+    guard let index = arguments.firstIndex(of: name), arguments.index(after: index) < arguments.endIndex else { return nil }
+    return arguments[arguments.index(after: index)]
+}
 func option(_ name: String, default value: Int) -> Int {
-    guard let index = arguments.firstIndex(of: name), arguments.index(after: index) < arguments.endIndex,
-          let parsed = Int(arguments[arguments.index(after: index)]) else { return value }
-    return parsed
+    option(name).flatMap { Int($0) } ?? value
 }
 let events = option("--events", default: 100_000)
 let rate = option("--rate", default: 2_000)
@@ -31,10 +33,12 @@ let workers = option("--workers", default: 2)
 let keys = option("--keys", default: 1_000)
 let partitions = Int32(option("--partitions", default: 8))
 // The events lane's class as deploy/k8s runs it (idle); `--events-lane-class nice` for chatfn's default.
-let eventsLaneClass = arguments.firstIndex(of: "--events-lane-class").flatMap { index in
-    arguments.index(after: index) < arguments.endIndex ? LaneScheduling.BackgroundClass(rawValue: arguments[arguments.index(after: index)]) : nil
-} ?? .idle
+guard let eventsLaneClass = LaneScheduling.BackgroundClass(rawValue: option("--events-lane-class") ?? "idle") else {
+    FileHandle.standardError.write(Data("--events-lane-class: nice or idle\n".utf8))
+    exit(2)
+}
 LaneScheduling.useForBackground(eventsLaneClass)
+print("events lane class: \(eventsLaneClass.rawValue)")
 
 // Metrics go where `chatfn run` sends them (Prometheus), so that their cost is measured too.
 PrometheusExport.bootstrap()
