@@ -89,20 +89,29 @@ package struct EventLaneService: Service {
     /// How long the producer may flush what is queued (invocation records) after the drain.
     static let flushBoundMs: Int32 = 2_000
 
+    /// Runs each key's records in order, keys in parallel: a key with no run going starts one, on an
+    /// idle runner or a new one (on the lane's loops in turn). Once the records end (a shutdown), the
+    /// runs going finish what their keys have queued.
     private func dispatch(_ consumer: KafkaConsumer, _ dispatcher: EventDispatcher) async {
         let queues = KeyOrderedQueues()
+        let runners = IdleRunners<RecordLease>()
         await withDiscardingTaskGroup { group in
             for await lease in consumer.records {
-                guard let first = queues.enqueue(lease) else { continue }
+                guard let first = queues.enqueue(lease), !runners.handToIdleRunner(first) else { continue }
                 group.addTask(executorPreference: LaneThreads.events.nextLoopExecutor()) {
-                    await queues.run(startingWith: first) { lease in
-                        switch await dispatcher.process(lease.record, revoked: lease.revocation) {
-                        case .processed: lease.complete()
-                        case .abandoned: lease.abandon()
+                    var next: RecordLease? = first
+                    while let start = next {
+                        await queues.run(startingWith: start) { lease in
+                            switch await dispatcher.process(lease.record, revoked: lease.revocation) {
+                            case .processed: lease.complete()
+                            case .abandoned: lease.abandon()
+                            }
                         }
+                        next = await runners.next()
                     }
                 }
             }
+            runners.close()
         }
     }
 

@@ -47,6 +47,52 @@ struct KeyOrderedQueuesTests {
     }
 }
 
+@Suite("Idle runners")
+struct IdleRunnersTests {
+    @Test("an item goes to an idle runner, never to a busy one; with none idle the caller must start one")
+    func handsToIdleRunnersOnly() async {
+        let runners = IdleRunners<Int>()
+        #expect(!runners.handToIdleRunner(1), "no runner yet")
+        let received = RunCounts()
+        let runner = Task {
+            while let item = await runners.next() { received.counts.withLock { $0[item, default: 0] += 1 } }
+        }
+        // The runner is idle once it waits in `next`: until then an item is refused, not lost.
+        while !runners.handToIdleRunner(2) { await Task.yield() }
+        while !runners.handToIdleRunner(3) { await Task.yield() }
+        runners.close()
+        await runner.value  // ended by `close`
+        #expect(received.counts.withLock { $0 } == [2: 1, 3: 1])
+        #expect(await runners.next() == nil, "closed: a runner that becomes idle later ends at once")
+        #expect(!runners.handToIdleRunner(4))
+    }
+
+    @Test("items from a loop that starts a runner whenever none is idle each run exactly once, and close ends every runner")
+    func everyItemRunsOnce() async {
+        let runners = IdleRunners<Int>()
+        let ran = RunCounts()
+        await withDiscardingTaskGroup { group in
+            for item in 0..<2_000 {
+                guard !runners.handToIdleRunner(item) else { continue }
+                group.addTask {
+                    var next: Int? = item
+                    while let current = next {
+                        ran.counts.withLock { $0[current, default: 0] += 1 }
+                        if current % 7 == 0 { await Task.yield() }
+                        next = await runners.next()
+                    }
+                }
+            }
+            runners.close()
+        }
+        #expect(ran.counts.withLock { $0.count == 2_000 && $0.values.allSatisfy { $0 == 1 } })
+    }
+
+    final class RunCounts: Sendable {
+        let counts = Mutex<[Int: Int]>([:])
+    }
+}
+
 @Suite("Retry policy")
 struct RetryPolicyTests {
     let policy = RetryPolicy(maxAttempts: 5, maxEventAge: .seconds(3600), initialBackoff: .seconds(1), maxBackoff: .seconds(8))
