@@ -89,7 +89,7 @@ package struct EventLaneService: Service {
     /// How long the producer may flush what is queued (invocation records) after the drain.
     static let flushBoundMs: Int32 = 2_000
 
-    /// Runs each key's records in order, keys in parallel: a key with no run going starts one, on an
+    /// Runs each key's records in order, keys in parallel: a key with no run going starts one, with an
     /// idle runner or a new one (on the lane's loops in turn). Once the records end (a shutdown), the
     /// runs going finish what their keys have queued.
     private func dispatch(_ consumer: KafkaConsumer, _ dispatcher: EventDispatcher) async {
@@ -97,11 +97,14 @@ package struct EventLaneService: Service {
         let runners = IdleRunners<RecordLease>()
         await withDiscardingTaskGroup { group in
             for await lease in consumer.records {
-                guard let first = queues.enqueue(lease), !runners.handToIdleRunner(first) else { continue }
+                guard let first = queues.enqueue(lease) else { continue }
+                if runners.handToIdleRunner(first) { continue }
+                let handedOver = IdleRunners<RecordLease>.FirstItem(first)
                 group.addTask(executorPreference: LaneThreads.events.nextLoopExecutor()) {
-                    var next: RecordLease? = first
-                    while let start = next {
-                        await queues.run(startingWith: start) { lease in
+                    var next = handedOver.take()
+                    while let start = next.take() {
+                        // Consumed: an idle runner holds no record.
+                        await queues.run(startingWith: consume start) { lease in
                             switch await dispatcher.process(lease.record, revoked: lease.revocation) {
                             case .processed: lease.complete()
                             case .abandoned: lease.abandon()
@@ -114,5 +117,4 @@ package struct EventLaneService: Service {
             runners.close()
         }
     }
-
 }

@@ -10,7 +10,7 @@ struct OrderingKey: Hashable, Sendable {
 }
 
 /// Per-key FIFO queues: work items with the same key run one at a time in arrival order, different
-/// keys run in parallel. A key has a runner while it has work; `enqueue` tells the caller when to start
+/// keys run in parallel. A key has a run going while it has work; `enqueue` tells the caller when to start
 /// one. Items without a key carry no ordering and run at once.
 ///
 /// Memory is bounded by the consumer's in-flight limit, which counts queued records too.
@@ -22,7 +22,7 @@ final class KeyOrderedQueues<Item: Sendable>: Sendable {
         self.orderingKey = orderingKey
     }
 
-    /// Returns the item when the caller must start a runner for it; nil when it was queued behind an
+    /// Returns the item when the caller must start a run with it; nil when it was queued behind an
     /// earlier item of its key.
     func enqueue(_ item: Item) -> Item? {
         guard let key = orderingKey(item) else { return item }
@@ -31,7 +31,7 @@ final class KeyOrderedQueues<Item: Sendable>: Sendable {
                 queues[key]!.append(item)
                 return nil
             }
-            queues[key] = []  // present and empty: the key has a runner
+            queues[key] = []  // present and empty: the key has a run going
             return item
         }
     }

@@ -16,7 +16,7 @@ struct KeyOrderedQueuesTests {
 
     let queues = KeyOrderedQueues<Item> { item in item.key.map { OrderingKey(topic: "t", key: Array($0.utf8)) } }
 
-    @Test("the first item of a key starts a runner; later ones queue behind it and run in order")
+    @Test("the first item of a key starts a run; later ones queue behind it and run in order")
     func sameKeyInOrder() async {
         #expect(queues.enqueue(Item(key: "a", n: 1)) == Item(key: "a", n: 1))
         #expect(queues.enqueue(Item(key: "a", n: 2)) == nil)
@@ -24,10 +24,10 @@ struct KeyOrderedQueuesTests {
         let ran = Mutex<[Int]>([])
         await queues.run(startingWith: Item(key: "a", n: 1)) { item in ran.withLock { $0.append(item.n) } }
         #expect(ran.withLock { $0 } == [1, 2, 3])
-        #expect(queues.enqueue(Item(key: "a", n: 4)) != nil, "the runner ended: the next item starts one")
+        #expect(queues.enqueue(Item(key: "a", n: 4)) != nil, "the run ended: the next item starts one")
     }
 
-    @Test("different keys, and items without a key, each get a runner at once")
+    @Test("different keys, and items without a key, each start a run at once")
     func otherKeysInParallel() {
         #expect(queues.enqueue(Item(key: "a", n: 1)) != nil)
         #expect(queues.enqueue(Item(key: "b", n: 1)) != nil)
@@ -35,7 +35,7 @@ struct KeyOrderedQueuesTests {
         #expect(queues.enqueue(Item(key: nil, n: 2)) != nil)
     }
 
-    @Test("an item queued while its key's runner works is run by that runner")
+    @Test("an item queued while its key's run goes is run by that run")
     func queuedDuringRun() async {
         _ = queues.enqueue(Item(key: "k", n: 1))
         let ran = Mutex<[Int]>([])
@@ -47,24 +47,25 @@ struct KeyOrderedQueuesTests {
     }
 }
 
-@Suite("Idle runners")
+@Suite("Idle runners", .timeLimit(.minutes(1)))
 struct IdleRunnersTests {
-    @Test("an item goes to an idle runner, never to a busy one; with none idle the caller must start one")
-    func handsToIdleRunnersOnly() async {
+    @Test("an item goes to an idle runner; with none idle the caller must start one; close ends the runners")
+    func handsToIdleRunnersOnly() async throws {
         let runners = IdleRunners<Int>()
         #expect(!runners.handToIdleRunner(1), "no runner yet")
         let received = RunCounts()
         let runner = Task {
             while let item = await runners.next() { received.counts.withLock { $0[item, default: 0] += 1 } }
         }
-        // The runner is idle once it waits in `next`: until then an item is refused, not lost.
-        while !runners.handToIdleRunner(2) { await Task.yield() }
-        while !runners.handToIdleRunner(3) { await Task.yield() }
+        try await eventually { runners.idleCount == 1 }
+        #expect(runners.handToIdleRunner(2))
+        try await eventually { runners.idleCount == 1 }  // it ran 2 and waits again
+        #expect(runners.handToIdleRunner(4))
         runners.close()
         await runner.value  // ended by `close`
-        #expect(received.counts.withLock { $0 } == [2: 1, 3: 1])
+        #expect(received.counts.withLock { $0 } == [2: 1, 4: 1])
         #expect(await runners.next() == nil, "closed: a runner that becomes idle later ends at once")
-        #expect(!runners.handToIdleRunner(4))
+        #expect(!runners.handToIdleRunner(5))
     }
 
     @Test("items from a loop that starts a runner whenever none is idle each run exactly once, and close ends every runner")
@@ -73,6 +74,7 @@ struct IdleRunnersTests {
         let ran = RunCounts()
         await withDiscardingTaskGroup { group in
             for item in 0..<2_000 {
+                if item % 50 == 0 { await Task.yield() }  // lets runners go idle, so that some are reused
                 guard !runners.handToIdleRunner(item) else { continue }
                 group.addTask {
                     var next: Int? = item
@@ -86,6 +88,11 @@ struct IdleRunnersTests {
             runners.close()
         }
         #expect(ran.counts.withLock { $0.count == 2_000 && $0.values.allSatisfy { $0 == 1 } })
+    }
+
+    /// Waits for `condition` without a fixed sleep.
+    private func eventually(_ condition: () -> Bool) async throws {
+        while !condition() { try await Task.sleep(for: .milliseconds(1)) }
     }
 
     final class RunCounts: Sendable {
