@@ -89,30 +89,23 @@ package struct EventLaneService: Service {
     /// How long the producer may flush what is queued (invocation records) after the drain.
     static let flushBoundMs: Int32 = 2_000
 
-    /// Runs each key's records in order, keys in parallel: a key with no run going starts one, with an
+    /// Runs each key's records in order, keys in parallel: a key with no run going starts one, on an
     /// idle runner or a new one (on the lane's loops in turn). Once the records end (a shutdown), the
     /// runs going finish what their keys have queued.
     private func dispatch(_ consumer: KafkaConsumer, _ dispatcher: EventDispatcher) async {
         let queues = KeyOrderedQueues()
-        let runners = IdleRunners<RecordLease>()
+        let runners = IdleRunners<RecordLease> { first in
+            await queues.run(startingWith: first) { lease in
+                switch await dispatcher.process(lease.record, revoked: lease.revocation) {
+                case .processed: lease.complete()
+                case .abandoned: lease.abandon()
+                }
+            }
+        }
         await withDiscardingTaskGroup { group in
             for await lease in consumer.records {
                 guard let first = queues.enqueue(lease) else { continue }
-                if runners.handToIdleRunner(first) { continue }
-                let handedOver = IdleRunners<RecordLease>.FirstItem(first)
-                group.addTask(executorPreference: LaneThreads.events.nextLoopExecutor()) {
-                    var next = handedOver.take()
-                    while let start = next.take() {
-                        // Consumed: an idle runner holds no record.
-                        await queues.run(startingWith: consume start) { lease in
-                            switch await dispatcher.process(lease.record, revoked: lease.revocation) {
-                            case .processed: lease.complete()
-                            case .abandoned: lease.abandon()
-                            }
-                        }
-                        next = await runners.next()
-                    }
-                }
+                runners.run(first, in: &group, startingOn: LaneThreads.events.nextLoopExecutor())
             }
             runners.close()
         }

@@ -13,12 +13,13 @@ package enum LaneScheduling: Sendable, Hashable {
         /// Niceness 10 more than chatfn's (the default): the lane gets a small share of the CPU when
         /// anything else wants it, never none. Under EEVDF (Linux 6.6+) a running thread keeps the CPU for
         /// its slice, about 1.5 ms on two cores, whatever its niceness, so a blocking request can wait
-        /// behind the events lane: p99 20–32 ms at 1,000 calls/s under a 100,000-event backlog
-        /// (bench/README.md).
+        /// behind the events lane: p99 14.3–17.1 ms at 200 calls/s under a 100,000-event backlog
+        /// (bench/README.md, "Fourth session").
         case nice
         /// Linux's `SCHED_IDLE`: a waking normal thread (a blocking request's) takes the CPU from the lane
         /// at once, and the lane gets almost only the CPU time nothing else in its CPU cgroup wants: p99
-        /// 12.6–12.8 ms in the same bench (11.2 with no backlog). Anything busy in that cgroup starves it,
+        /// 13.4–13.5 ms in the same bench (about 11.5 with no backlog; at 1,000 calls/s the classes
+        /// differ by less than the bench machine's noise). Anything busy in that cgroup starves it,
         /// its shutdown included: in a container whose cgroup has the CPU controller (Kubernetes, Docker),
         /// chatfn's own work (the blocking lane, an npm install); on a bare host, every other process.
         case idle

@@ -80,8 +80,8 @@ package struct LaneThreads: Sendable {
 }
 
 extension LaneThreads {
-    /// An executor on one of the lane's loops, each in turn: for a task that starts many (a record's
-    /// run, a request), so that they spread over the lane's threads instead of all starting on the
+    /// An executor on one of the lane's loops, each in turn: for a task that starts many (a runner of
+    /// key runs, a request), so that they spread over the lane's threads instead of all starting on the
     /// thread of the loop that started them (``executor`` keeps a job where it was enqueued from).
     package func nextLoopExecutor() -> EventLoopTaskExecutor {
         loopExecutors[nextLoop.index.wrappingAdd(1, ordering: .relaxed).oldValue % loopExecutors.count]

@@ -56,7 +56,7 @@ struct LaneOptions: ParsableArguments {
     @Option(name: .long, help: "Seconds in-flight functions may finish in after SIGTERM; then what is left is abandoned (uncommitted, so it runs again) and chatfn exits within 5 more seconds.")
     var shutdownTimeout: Int = 25
 
-    @Option(name: .long, help: "How the events lane's threads and workers yield the CPU to blocking requests: nice (niceness 10) or idle (Linux's SCHED_IDLE: a backlog barely slows blocking requests, but anything busy beside chatfn starves the events lane; for chatfn in a container of its own).")
+    @Option(name: .long, help: "How the events lane's threads and workers yield the CPU to blocking requests: nice (10 nicer than chatfn) or idle (Linux's SCHED_IDLE: a backlog barely slows blocking requests, but anything busy beside chatfn starves the events lane; for chatfn in a container of its own).")
     var eventsLaneClass: LaneScheduling.BackgroundClass = .nice
 
     func validate() throws {
@@ -241,7 +241,7 @@ private func warnAboutIsolation(eventsLaneClass: LaneScheduling.BackgroundClass,
     Task {
         let isolation = await WorkerIsolation.detected()
         if eventsLaneClass == .idle && !isolation.hasIdleClass {
-            logger.warning("--events-lane-class idle: this machine refuses SCHED_IDLE (chrt missing or not allowed): the events lane is niced instead")
+            logger.warning("--events-lane-class idle: this machine cannot start workers in SCHED_IDLE (chrt missing or not allowed): the events lane's workers are niced instead")
         }
         guard !isolation.hasNamespaces else { return }
         logger.warning("""

@@ -35,7 +35,7 @@ struct LaneThreadsTests {
             "user.received.notification": "module.exports = async () => {};",
             "user.attempted.start_session": "module.exports = async () => ({});",
         ])
-        let chatfn = try await lane.startedChatfn(["--events-lane-class", backgroundClass.rawValue])
+        let chatfn = try await lane.startedChatfn(["--events-lane-class", backgroundClass.rawValue], includingErrors: true)
         // The application's processes start on its first event and its first call.
         try await lane.publish("user.received.notification", id: "n-1", key: "ada", data: ["user": "ada"])
         let client = try await ChatFunctionsClient.connect(ChatFunctionsClient.Configuration(kafka: lane.kafka))
@@ -51,7 +51,7 @@ struct LaneThreadsTests {
         let seen = Mutex("")
         do {
             // In the idle class the rest of this suite, busy beside it, can hold the events worker's start back.
-            try await eventually("both lanes' threads and workers in their scheduling class", timeout: .seconds(60)) {
+            try await eventually("both lanes' threads and workers in their scheduling class", timeout: .seconds(120)) {
                 let threads = ProcessListing.threads(of: chatfn.pid)
                 func has(_ prefix: String, _ wanted: ProcessListing.Class) -> Bool { threads.contains { $0.name.hasPrefix(prefix) && $0.schedulingClass == wanted } }
                 let workers = ProcessListing.descendants(of: chatfn.pid).filter { $0.name == "node" }
@@ -75,7 +75,8 @@ struct LaneThreadsTests {
         let status = try await chatfn.waitForExit()
         // The idle class's price (docs/architecture.md): on a busy machine, this suite, the events lane's
         // shutdown can starve until the watchdog ends chatfn.
-        #expect(status == 0 || (backgroundClass == .idle && status == 1), "exit status \(status)")
+        let watchdogEnded = status == 1 && chatfn.stdout.contains("shutdown took longer than")
+        #expect(status == 0 || (backgroundClass == .idle && watchdogEnded), "exit status \(status): \(chatfn.stdout)")
         await lane.tearDown()
     }
 }

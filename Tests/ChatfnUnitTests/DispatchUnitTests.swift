@@ -49,41 +49,38 @@ struct KeyOrderedQueuesTests {
 
 @Suite("Idle runners", .timeLimit(.minutes(1)))
 struct IdleRunnersTests {
-    @Test("an item goes to an idle runner; with none idle the caller must start one; close ends the runners")
-    func handsToIdleRunnersOnly() async throws {
-        let runners = IdleRunners<Int>()
-        #expect(!runners.handToIdleRunner(1), "no runner yet")
+    @Test("an item goes to an idle runner; with none idle a runner starts; close ends the runners")
+    func reusesIdleRunners() async throws {
         let received = RunCounts()
-        let runner = Task {
-            while let item = await runners.next() { received.counts.withLock { $0[item, default: 0] += 1 } }
+        let runners = IdleRunners<Int> { item in received.counts.withLock { $0[item, default: 0] += 1 } }
+        await withDiscardingTaskGroup { group in
+            runners.run(1, in: &group, startingOn: nil)
+            #expect(runners.startedCount == 1, "none was idle")
+            await eventually { runners.idleCount == 1 }  // it ran 1 and waits
+            runners.run(2, in: &group, startingOn: nil)
+            await eventually { runners.idleCount == 1 }
+            runners.run(3, in: &group, startingOn: nil)
+            #expect(runners.startedCount == 1, "the idle runner ran 2 and 3")
+            runners.close()
+        }  // the group ends: close ended the runner
+        #expect(received.counts.withLock { $0 } == [1: 1, 2: 1, 3: 1])
+        await withDiscardingTaskGroup { group in
+            runners.run(4, in: &group, startingOn: nil)  // closed: a new runner runs it and ends
         }
-        try await eventually { runners.idleCount == 1 }
-        #expect(runners.handToIdleRunner(2))
-        try await eventually { runners.idleCount == 1 }  // it ran 2 and waits again
-        #expect(runners.handToIdleRunner(4))
-        runners.close()
-        await runner.value  // ended by `close`
-        #expect(received.counts.withLock { $0 } == [2: 1, 4: 1])
-        #expect(await runners.next() == nil, "closed: a runner that becomes idle later ends at once")
-        #expect(!runners.handToIdleRunner(5))
+        #expect(received.counts.withLock { $0[4] } == 1)
     }
 
-    @Test("items from a loop that starts a runner whenever none is idle each run exactly once, and close ends every runner")
+    @Test("items run exactly once each, however runners are reused, and close ends every runner")
     func everyItemRunsOnce() async {
-        let runners = IdleRunners<Int>()
         let ran = RunCounts()
+        let runners = IdleRunners<Int> { item in
+            ran.counts.withLock { $0[item, default: 0] += 1 }
+            if item % 7 == 0 { await Task.yield() }
+        }
         await withDiscardingTaskGroup { group in
             for item in 0..<2_000 {
                 if item % 50 == 0 { await Task.yield() }  // lets runners go idle, so that some are reused
-                guard !runners.handToIdleRunner(item) else { continue }
-                group.addTask {
-                    var next: Int? = item
-                    while let current = next {
-                        ran.counts.withLock { $0[current, default: 0] += 1 }
-                        if current % 7 == 0 { await Task.yield() }
-                        next = await runners.next()
-                    }
-                }
+                runners.run(item, in: &group, startingOn: nil)
             }
             runners.close()
         }
@@ -91,8 +88,8 @@ struct IdleRunnersTests {
     }
 
     /// Waits for `condition` without a fixed sleep.
-    private func eventually(_ condition: () -> Bool) async throws {
-        while !condition() { try await Task.sleep(for: .milliseconds(1)) }
+    private func eventually(_ condition: () -> Bool) async {
+        while !condition() { await Task.yield() }
     }
 
     final class RunCounts: Sendable {

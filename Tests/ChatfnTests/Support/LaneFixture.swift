@@ -43,8 +43,8 @@ struct LaneFixture {
 
     /// Starts `chatfn dev` and waits until it runs (its directory pushed, its API announced): from then on
     /// SIGTERM is a graceful shutdown, not the end of a process still starting.
-    func startedChatfn(group: String = "lane", _ extra: [String] = []) async throws -> ChatfnProcess {
-        let chatfn = try startChatfn(group: group, extra)
+    func startedChatfn(group: String = "lane", _ extra: [String] = [], includingErrors: Bool = false) async throws -> ChatfnProcess {
+        let chatfn = try startChatfn(group: group, extra, includingErrors: includingErrors)
         try await eventually("chatfn dev running", timeout: .seconds(60)) { chatfn.stdout.contains("chatfn: API on http://") }
         return chatfn
     }
