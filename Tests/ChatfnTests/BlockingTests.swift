@@ -169,11 +169,15 @@ struct BlockingTests {
         #expect(decisions.count == 1_000)
         let mismatched = decisions.filter { Self.object($0.value.user)?["displayName"] as? String != $0.key.uppercased() }
         #expect(mismatched.count == 0, "calls that got another call's answer or none: \(mismatched.map { "\($0.key): \($0.value.status) \($0.value.reason ?? "")" }.sorted().prefix(5))")
-        // A request recorded after the expired one proves the lane went past it.
-        let marker = try await Self.call(client, trigger, ["username": "marker", "authParams": ["password": "pw", "record": true]], timeout: .seconds(30))
+        // A request recorded after the expired one proves the lane went past it. Its function POSTs to
+        // this process within start_session's 2 s timeout, which the whole suite on two cores can make
+        // it miss (CI did once): then it is asked again.
+        let markerData: [String: Any] = ["username": "marker", "authParams": ["password": "pw", "record": true]]
+        var marker = try await Self.call(client, trigger, markerData, timeout: .seconds(30))
+        for _ in 0..<4 where marker.status == "timeout" { marker = try await Self.call(client, trigger, markerData, timeout: .seconds(30)) }
         #expect(marker.decision == .allow, "\(marker)")
         let ran = lane.recorder.received().compactMap { $0["username"] as? String }
-        #expect(ran == ["marker"], "the expired request ran: \(ran)")
+        #expect(ran.contains("marker") && !ran.contains("expired"), "the expired request ran: \(ran)")
         // The stray one, and the impatient call's when it came after the caller's own fallback (allow): none for the expired request.
         #expect(client.unmatchedReplies == (impatient.decision == .allow ? 2 : 1), "a reply came for the expired request")
         await client.shutdown()
