@@ -23,20 +23,24 @@ package enum LaneScheduling: Sendable, Hashable {
         /// its shutdown included: in a container whose cgroup has the CPU controller (Kubernetes, Docker),
         /// chatfn's own work (the blocking lane, an npm install); on a bare host, every other process.
         case idle
+        /// chatfn's own class: the events lane does not yield to blocking requests. For a fleet without
+        /// blocking functions, or a busy shared host where events must not wait behind other processes.
+        case normal
     }
 
     /// The events lane's class, read once when the lanes' threads start (``LaneThreads``): set it
     /// before, with ``useForBackground(_:)``.
     static var chosenBackground: LaneScheduling {
-        .background(backgroundIsIdle.load(ordering: .sequentiallyConsistent) ? .idle : .nice)
+        let chosen = backgroundChoice.withLock { $0 }
+        return chosen == .normal ? .normal : .background(chosen)
     }
 
     /// Chooses the events lane's class; call before anything starts a lane (`chatfn`'s options do).
     package static func useForBackground(_ backgroundClass: BackgroundClass) {
-        backgroundIsIdle.store(backgroundClass == .idle, ordering: .sequentiallyConsistent)
+        backgroundChoice.withLock { $0 = backgroundClass }
     }
 
-    private static let backgroundIsIdle = Atomic<Bool>(false)
+    private static let backgroundChoice = Mutex(BackgroundClass.nice)
 
     /// `SCHED_IDLE` in <linux/sched.h>, a GNU extension Swift's Glibc module does not import.
     static let idlePolicy: Int32 = 5
@@ -55,7 +59,7 @@ package enum LaneScheduling: Sendable, Hashable {
     /// (a test process) the lane's threads are niced instead; its workers, processes of their own, take
     /// `SCHED_IDLE` either way.
     func applyToCurrentThread() {
-        guard case .background(let backgroundClass) = self else { return }
+        guard case .background(let backgroundClass) = self, backgroundClass != .normal else { return }
         var parameters = sched_param()  // priority 0, the only one SCHED_IDLE takes
         // On Linux a pid of 0 names the calling thread, not the process; so does `nice`.
         if backgroundClass == .nice || !LaneThreads.swiftTasksRunOnSharedLoops
@@ -66,7 +70,7 @@ package enum LaneScheduling: Sendable, Hashable {
 
     /// The words that start a worker in this class (`chrt` or `nice` execs the rest, which inherits it).
     func commandPrefix(chrt: String?, nice: String?) -> [String] {
-        guard case .background(let backgroundClass) = self else { return [] }
+        guard case .background(let backgroundClass) = self, backgroundClass != .normal else { return [] }
         if backgroundClass == .idle, let chrt { return [chrt, "--idle", "0"] }
         if let nice { return [nice, "-n", String(Self.backgroundNicenessIncrement)] }
         return []

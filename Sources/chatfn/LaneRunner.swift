@@ -56,7 +56,7 @@ struct LaneOptions: ParsableArguments {
     @Option(name: .long, help: "Seconds in-flight functions may finish in after SIGTERM; then what is left is abandoned (uncommitted, so it runs again) and chatfn exits within 5 more seconds.")
     var shutdownTimeout: Int = 25
 
-    @Option(name: .long, help: "How the events lane's threads and workers yield the CPU to blocking requests: nice (10 nicer than chatfn) or idle (Linux's SCHED_IDLE: a backlog barely slows blocking requests, but anything busy beside chatfn starves the events lane; for chatfn in a container of its own).")
+    @Option(name: .long, help: "How the events lane's threads and workers yield the CPU to blocking requests: nice (10 nicer than chatfn), idle (Linux's SCHED_IDLE: a backlog barely slows blocking requests, but anything busy beside chatfn starves the events lane; for chatfn in a container of its own) or normal (chatfn's own class: no yielding).")
     var eventsLaneClass: LaneScheduling.BackgroundClass = .nice
 
     func validate() throws {

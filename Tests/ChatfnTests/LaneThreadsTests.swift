@@ -45,9 +45,11 @@ struct LaneThreadsTests {
         // (policy, niceness) of chatfn's own threads (this process's niceness) and of the background class.
         let niceness = ProcessListing.niceness(of: getpid())
         let own = ProcessListing.Class(policy: ProcessListing.normalPolicy, nice: niceness)
-        let background = backgroundClass == .idle
-            ? ProcessListing.Class(policy: ProcessListing.idlePolicy, nice: niceness)
-            : ProcessListing.Class(policy: ProcessListing.normalPolicy, nice: min(niceness + 10, 19))
+        let background = switch backgroundClass {
+        case .idle: ProcessListing.Class(policy: ProcessListing.idlePolicy, nice: niceness)
+        case .nice: ProcessListing.Class(policy: ProcessListing.normalPolicy, nice: min(niceness + 10, 19))
+        case .normal: own
+        }
         let seen = Mutex("")
         do {
             // In the idle class the rest of this suite, busy beside it, can hold the events worker's start back.
@@ -67,7 +69,8 @@ struct LaneThreadsTests {
         // Nothing else is in the background class: not Swift's executor (NIO's shared loops), nor
         // libdispatch's pool (whose background-QoS thread libdispatch nices itself).
         let strays = ProcessListing.threads(of: chatfn.pid).filter {
-            $0.schedulingClass == background && !["NIO-ELT", "rdk:", "chatfn-"].contains(where: $0.name.hasPrefix)
+            backgroundClass != .normal && $0.schedulingClass == background
+                && !["NIO-ELT", "rdk:", "chatfn-"].contains(where: $0.name.hasPrefix)
                 && !(backgroundClass == .nice && $0.name == ".background-qos")
         }
         #expect(strays.isEmpty, "\(strays.map(\.name))")
