@@ -8,7 +8,7 @@ import Synchronization
 /// preference (its Kafka clients are made there, its consume loop and every child task run there), and
 /// its workers' pipes are on the same group: no job of one lane queues behind the other's.
 ///
-/// The events lane's threads run in its background class (``LaneScheduling/background(_:)``), as its
+/// The events lane's threads run in the class chosen for it (``LaneScheduling/eventsLane``), as its
 /// Node workers do; the blocking lane's in chatfn's own, so that a backlog keeping the events lane busy
 /// yields the CPU to blocking requests. A thread starts in the class of the thread that starts it: the
 /// events lane's Kafka clients (librdkafka's threads, the poll loops) are made on its threads and run in
@@ -56,7 +56,7 @@ package struct LaneThreads: Sendable {
         LauncherThread.start()
         _ = MultiThreadedEventLoopGroup.singleton  // started in chatfn's class, if nothing did before
         return (LaneThreads(threads: System.coreCount, scheduling: .normal),
-                LaneThreads(threads: System.coreCount, scheduling: LaneScheduling.chosenBackground))
+                LaneThreads(threads: System.coreCount, scheduling: LaneScheduling.eventsLane))
     }()
 
     package let eventLoops: MultiThreadedEventLoopGroup

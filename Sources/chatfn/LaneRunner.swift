@@ -14,7 +14,7 @@ import ServiceLifecycle
 import Synchronization
 import Workers
 
-extension LaneScheduling.BackgroundClass: ExpressibleByArgument {}
+extension LaneScheduling: ExpressibleByArgument {}
 
 /// What `chatfn dev` and `chatfn run` share: the applications, the consumer group, the workers.
 struct LaneOptions: ParsableArguments {
@@ -57,7 +57,7 @@ struct LaneOptions: ParsableArguments {
     var shutdownTimeout: Int = 25
 
     @Option(name: .long, help: "How the events lane's threads and workers yield the CPU to blocking requests: nice (10 nicer than chatfn), idle (Linux's SCHED_IDLE: a backlog barely slows blocking requests, but anything busy beside chatfn starves the events lane; for chatfn in a container of its own) or normal (chatfn's own class: no yielding).")
-    var eventsLaneClass: LaneScheduling.BackgroundClass = .nice
+    var eventsLaneClass: LaneScheduling = .nice
 
     func validate() throws {
         let bounds: [(String, Int, ClosedRange<Int>)] = [
@@ -96,7 +96,7 @@ enum ApplicationSource {
 
 /// Runs chatfn's lanes until SIGTERM or Ctrl-C.
 func runChatfn(_ options: LaneOptions, source: ApplicationSource) async throws {
-    LaneScheduling.useForBackground(options.eventsLaneClass)  // before the lanes' threads start
+    LaneScheduling.useForEventsLane(options.eventsLaneClass)  // before the lanes' threads start
     let startupSignals = StartupSignals()
     let kafkaOptions = options.kafkaOptions
     let logger = try kafkaOptions.makeLogger()
@@ -234,7 +234,7 @@ private func serveDirectory(_ directory: String, options: LaneOptions, logger: L
                              blockingWorkers: options.blockingWorkers, logger: logger)
 }
 
-private func warnAboutIsolation(eventsLaneClass: LaneScheduling.BackgroundClass, logger: Logger) {
+private func warnAboutIsolation(eventsLaneClass: LaneScheduling, logger: Logger) {
     if !WorkerIsolation.workersDieWithChatfn {
         logger.warning("setpriv (util-linux) not found: if chatfn is killed, a worker whose function never ends outlives it")
     }

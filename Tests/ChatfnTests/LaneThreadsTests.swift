@@ -29,8 +29,8 @@ struct LaneThreadsTests {
     }
 
     @Test("chatfn's events lane runs in the background class it is given, its blocking lane does not: event loops, Kafka clients' threads, Node workers",
-          arguments: LaneScheduling.BackgroundClass.allCases)
-    func chatfnLanesThreads(_ backgroundClass: LaneScheduling.BackgroundClass) async throws {
+          arguments: LaneScheduling.allCases)
+    func chatfnLanesThreads(_ backgroundClass: LaneScheduling) async throws {
         let lane = try await LaneFixture.make(functions: [
             "user.received.notification": "module.exports = async () => {};",
             "user.attempted.start_session": "module.exports = async () => ({});",

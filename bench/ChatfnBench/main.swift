@@ -33,11 +33,11 @@ let workers = option("--workers", default: 2)
 let keys = option("--keys", default: 1_000)
 let partitions = Int32(option("--partitions", default: 8))
 // The events lane's class as deploy/k8s runs it (idle); `--events-lane-class nice` for chatfn's default.
-guard let eventsLaneClass = LaneScheduling.BackgroundClass(rawValue: option("--events-lane-class") ?? "idle") else {
-    FileHandle.standardError.write(Data("--events-lane-class: nice or idle\n".utf8))
+guard let eventsLaneClass = LaneScheduling(rawValue: option("--events-lane-class") ?? "idle") else {
+    FileHandle.standardError.write(Data("--events-lane-class: nice, idle or normal\n".utf8))
     exit(2)
 }
-LaneScheduling.useForBackground(eventsLaneClass)
+LaneScheduling.useForEventsLane(eventsLaneClass)
 print("events lane class: \(eventsLaneClass.rawValue)")
 
 // Metrics go where `chatfn run` sends them (Prometheus), so that their cost is measured too.
